@@ -1,0 +1,23 @@
+"""Top-level routes: the API, its schema and docs, the Django admin and health probes."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from backoffice.health import healthz, readyz
+from channels_api.fallback import ApiNotFoundView
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("channels_api.urls")),
+    re_path(r"^api/", ApiNotFoundView.as_view()),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "channels_api.exceptions.handler400"
+handler403 = "channels_api.exceptions.handler403"
+handler404 = "channels_api.exceptions.handler404"
+handler500 = "channels_api.exceptions.handler500"

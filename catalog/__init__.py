@@ -1,0 +1,1 @@
+"""Catalog: sales channels, categories, products, variants and per-channel listings."""

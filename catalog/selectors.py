@@ -1,0 +1,123 @@
+"""Catalog reads: what a channel shows, at the channel's price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import reduce
+from operator import and_
+
+from django.conf import settings
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
+
+
+def channel_list() -> QuerySet[Channel]:
+    """All channels, by code."""
+    return Channel.objects.order_by("code")
+
+
+def channel_get_by_code(*, code: str) -> Channel | None:
+    return Channel.objects.filter(code=code).first()
+
+
+def _variants_with_channel_price(channel: Channel) -> QuerySet[ProductVariant]:
+    override = ChannelPrice.objects.filter(variant=OuterRef("pk"), channel=channel).values("price")
+    variants = ProductVariant.objects.annotate(channel_price=Subquery(override[:1]))
+    if channel.currency != settings.DEFAULT_CURRENCY:
+        # Base prices are in the default currency: only overridden variants sell here.
+        variants = variants.filter(channel_price__isnull=False)
+    return variants.order_by("position", "id")
+
+
+def variant_price_in_channel(*, variant: ProductVariant, channel: Channel) -> Decimal | None:
+    """The price a channel charges: its override, else the base price in the default currency.
+
+    None means the variant has no price in this channel's currency and is not sold there.
+    `variant` may carry a `channel_price` annotation to save a query.
+    """
+    if hasattr(variant, "channel_price"):
+        override = variant.channel_price
+    else:
+        override = (
+            ChannelPrice.objects.filter(variant=variant, channel=channel)
+            .values_list("price", flat=True)
+            .first()
+        )
+    if override is not None:
+        return override
+    if channel.currency == settings.DEFAULT_CURRENCY:
+        return variant.price
+    return None
+
+
+def channel_product_list(*, channel: Channel) -> QuerySet[Product]:
+    """Products published in the channel, with variants carrying `channel_price`.
+
+    Costs three queries whatever the page size (products, variants, categories are joined).
+    """
+    published = ProductListing.objects.filter(channel=channel, published=True)
+    return (
+        Product.objects.filter(pk__in=published.values("product_id"))
+        .select_related("category")
+        .prefetch_related(Prefetch("variants", queryset=_variants_with_channel_price(channel)))
+        .order_by("id")
+    )
+
+
+def channel_product_get(*, channel: Channel, slug: str) -> Product | None:
+    """One product by slug if it is published in the channel, else None."""
+    return channel_product_list(channel=channel).filter(slug=slug).first()
+
+
+def product_search(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Free-text search: every word must appear in the name, description, category or a SKU."""
+    words = [word for word in text.split() if word][:10]
+    if not words:
+        return queryset
+    conditions = [
+        Q(name__icontains=word)
+        | Q(description__icontains=word)
+        | Q(category__name__icontains=word)
+        | Q(variants__sku__iexact=word)
+        for word in words
+    ]
+    matching = Product.objects.filter(reduce(and_, conditions)).values("pk")
+    return queryset.filter(pk__in=matching)
+
+
+def product_filter_category(queryset: QuerySet[Product], slug: str) -> QuerySet[Product]:
+    """Products in the category or any category below it."""
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        return queryset.none()
+    slugs = category_descendant_ids(category=category)
+    return queryset.filter(category_id__in=slugs)
+
+
+def category_descendant_ids(*, category: Category) -> list[int]:
+    """The category and everything below it (categories are few; walk them in memory)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found, queue = [], [category.pk]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue.extend(children.get(current, []))
+    return found
+
+
+def product_list_admin() -> QuerySet[Product]:
+    """Every product with variants, listings and channel prices, for staff."""
+    return (
+        Product.objects.select_related("category")
+        .prefetch_related(
+            "variants",
+            Prefetch("listings", queryset=ProductListing.objects.select_related("channel")),
+            Prefetch(
+                "variants__channel_prices", queryset=ChannelPrice.objects.select_related("channel")
+            ),
+        )
+        .order_by("id")
+    )

@@ -1,0 +1,26 @@
+"""Base view for admin endpoints: a secret key, optionally limited to one channel."""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
+
+from catalog.models import Channel
+from channels_api.permissions import IsSecretKey
+
+
+class AdminView(GenericAPIView):
+    permission_classes = [IsSecretKey]
+
+    @property
+    def limited_channel(self) -> Channel | None:
+        """The one channel this key may see, or None for an unrestricted key."""
+        return self.request.auth.channel
+
+    def require_unrestricted(self) -> None:
+        if self.limited_channel is not None:
+            raise PermissionDenied("This action needs a secret key not limited to one channel.")
+
+    def require_channel_access(self, channel: Channel) -> None:
+        if self.limited_channel is not None and channel.pk != self.limited_channel.pk:
+            raise PermissionDenied("This key is limited to another channel.")

@@ -1,0 +1,148 @@
+"""Admin views for channels and products."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.models import Channel, Product
+from catalog.selectors import channel_list, product_list_admin, product_search
+from catalog.services import channel_create, product_create, product_delete, product_update
+from channels_api.admin_api.base import AdminView
+from channels_api.admin_api.catalog_serializers import (
+    ChannelInput,
+    ChannelOutput,
+    ProductInputSerializer,
+    ProductOutput,
+)
+from channels_api.idempotency import idempotent
+
+
+class ChannelFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Channel.Kind.choices)
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Channel
+        fields: list[str] = []
+
+
+class ChannelListView(AdminView):
+    serializer_class = ChannelOutput
+    filterset_class = ChannelFilter
+
+    def get_queryset(self):
+        channels = channel_list()
+        if self.limited_channel is not None:
+            channels = channels.filter(pk=self.limited_channel.pk)
+        return channels
+
+    @extend_schema(operation_id="admin_channels_list", tags=["admin: catalog"])
+    def get(self, request: Request) -> Response:
+        channels = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ChannelOutput(channels, many=True).data)
+
+    @extend_schema(
+        operation_id="admin_channels_create",
+        tags=["admin: catalog"],
+        request=ChannelInput,
+        responses={201: ChannelOutput},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        self.require_unrestricted()
+        payload = ChannelInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        channel = channel_create(**payload.validated_data)
+        return Response(ChannelOutput(channel).data, status=status.HTTP_201_CREATED)
+
+
+class ProductFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    category = django_filters.CharFilter(field_name="category__slug")
+    sku = django_filters.CharFilter(field_name="variants__sku", lookup_expr="iexact", distinct=True)
+    channel = django_filters.CharFilter(field_name="listings__channel__code", distinct=True)
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        return product_search(queryset, value)
+
+
+class ProductViewMixin:
+    serializer_class = ProductOutput
+
+    def get_queryset(self):
+        return product_list_admin()
+
+    def output(self, product: Product) -> dict:
+        return ProductOutput(product, context={"limited_channel": self.limited_channel}).data
+
+
+class ProductListView(ProductViewMixin, AdminView):
+    filterset_class = ProductFilter
+
+    @extend_schema(operation_id="admin_products_list", tags=["admin: catalog"])
+    def get(self, request: Request) -> Response:
+        products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = ProductOutput(
+            products, many=True, context={"limited_channel": self.limited_channel}
+        ).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        operation_id="admin_products_create",
+        tags=["admin: catalog"],
+        request=ProductInputSerializer,
+        responses={201: ProductOutput},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        self.require_unrestricted()
+        payload = ProductInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        product = product_create(data=payload.to_product_input())
+        product = product_list_admin().get(pk=product.pk)
+        return Response(self.output(product), status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(ProductViewMixin, AdminView):
+    pagination_class = None
+
+    def get_object(self, pk: str) -> Product:
+        if not pk.isdigit():
+            raise Http404
+        return get_object_or_404(self.get_queryset(), pk=int(pk))
+
+    @extend_schema(operation_id="admin_products_retrieve", tags=["admin: catalog"])
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.output(self.get_object(pk)))
+
+    @extend_schema(
+        operation_id="admin_products_update",
+        tags=["admin: catalog"],
+        request=ProductInputSerializer,
+        responses={200: ProductOutput},
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        self.require_unrestricted()
+        product = self.get_object(pk)
+        payload = ProductInputSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        product_update(product=product, data=payload.to_product_input())
+        return Response(self.output(self.get_object(pk)))
+
+    @extend_schema(
+        operation_id="admin_products_destroy", tags=["admin: catalog"], responses={204: None}
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        self.require_unrestricted()
+        product_delete(product=self.get_object(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

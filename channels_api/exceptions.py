@@ -1,0 +1,103 @@
+"""The only place that turns exceptions into HTTP problem+json with the contract's codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from backoffice.exceptions import DomainError
+from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_response
+
+logger = logging.getLogger(__name__)
+
+_CODES: list[tuple[type[Exception], int, str]] = [
+    (exceptions.NotAuthenticated, 401, "not_authenticated"),
+    (exceptions.AuthenticationFailed, 401, "not_authenticated"),
+    (exceptions.PermissionDenied, 403, "permission_denied"),
+    (exceptions.NotFound, 404, "not_found"),
+    (exceptions.MethodNotAllowed, 405, "method_not_allowed"),
+    (exceptions.NotAcceptable, 406, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, 415, "unsupported_media_type"),
+    (exceptions.Throttled, 429, "rate_limited"),
+    (exceptions.ParseError, 400, "parse_error"),
+]
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    """DRF's nested error detail as `{"field": ["message"]}`; nested fields use dots."""
+    if isinstance(detail, list):
+        detail = {"non_field_errors": detail}
+    errors: dict[str, list[str]] = {}
+    for field, messages in detail.items():
+        items = messages if isinstance(messages, list) else [messages]
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                for sub_field, sub_messages in _flatten(item).items():
+                    errors.setdefault(f"{field}.{index}.{sub_field}", []).extend(sub_messages)
+            elif isinstance(item, list):
+                errors.setdefault(f"{field}.{index}", []).extend(str(m) for m in item)
+            else:
+                errors.setdefault(str(field), []).append(str(item))
+    return errors
+
+
+def _response(status: int, code: str, detail: str, headers: dict | None = None, **extra: Any):
+    return Response(
+        problem_body(status, code, detail, **extra),
+        status=status,
+        headers=headers,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error becomes problem+json; unknown ones are 500."""
+    set_rollback()
+    if isinstance(exc, DomainError):
+        return _response(exc.status, exc.code, exc.detail, **exc.extra)
+    if isinstance(exc, exceptions.ValidationError):
+        return _response(
+            400, "invalid", "The request has invalid fields.", errors=_flatten(exc.detail)
+        )
+    if isinstance(exc, Http404):
+        return _response(404, "not_found", "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return _response(403, "permission_denied", "You do not have permission.")
+    if isinstance(exc, RequestDataTooBig):
+        return _response(413, "payload_too_large", "The request body is too large.")
+    for exception_class, status, code in _CODES:
+        if isinstance(exc, exception_class):
+            headers = {}
+            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+                headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+            auth_header = getattr(exc, "auth_header", None)
+            if auth_header:
+                headers["WWW-Authenticate"] = auth_header
+            return _response(status, code, str(exc.detail), headers=headers)
+    if isinstance(exc, exceptions.APIException):
+        return _response(exc.status_code, exc.default_code, str(exc.detail))
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return _response(500, "server_error", "Something went wrong on our side.")
+
+
+# Django-level handlers, for requests that never reach a DRF view.
+def handler400(request: HttpRequest, exception: Exception | None = None):
+    return problem_response(400, "bad_request", "The request could not be understood.")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None):
+    return problem_response(403, "permission_denied", "You do not have permission.")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None):
+    return problem_response(404, "not_found", "Not found.")
+
+
+def handler500(request: HttpRequest):
+    return problem_response(500, "server_error", "Something went wrong on our side.")

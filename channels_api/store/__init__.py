@@ -1,0 +1,1 @@
+"""Store API: what sales channels call with a publishable key."""

@@ -1,0 +1,1 @@
+"""Fulfillment: getting orders out of the door, returns, notifications and webhooks."""

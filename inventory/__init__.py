@@ -1,0 +1,1 @@
+"""Inventory: warehouses, stock levels, reservations, allocations and the stock ledger."""

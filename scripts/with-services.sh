@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Start a throwaway PostgreSQL and Redis on loopback, run the given command against
+# them (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL exported), then stop them.
+# Exit status: the command's. Used by `make test` (and `make bench`).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/.." && pwd)"
+run_dir="$(mktemp -d /tmp/backoffice-services.XXXXXX)"
+pg_data="$run_dir/pg"
+redis_dir="$run_dir/redis"
+mkdir -p "$redis_dir"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+as_postgres() {
+  if [ "$(id -u)" = "0" ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+ensure_redis() {
+  if command -v redis-server >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing redis-server with apt-get..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null \
+      || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+  else
+    echo "redis-server is missing: install it (e.g. 'sudo apt-get install redis-server') and retry." >&2
+    exit 2
+  fi
+}
+
+for tool in initdb pg_ctl; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool is missing: install the PostgreSQL server (e.g. 'apt-get install postgresql')." >&2
+    exit 2
+  fi
+done
+ensure_redis
+
+pg_port="$(free_port)"
+redis_port="$(free_port)"
+
+cleanup() {
+  set +e
+  as_postgres pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1
+  if [ -f "$redis_dir/redis.pid" ]; then kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null; fi
+  rm -rf "$run_dir"
+}
+trap cleanup EXIT INT TERM
+
+if [ "$(id -u)" = "0" ]; then chown -R postgres "$run_dir"; chmod 755 "$run_dir"; fi
+as_postgres initdb -D "$pg_data" -U postgres -A trust --no-sync >"$run_dir/initdb.log" 2>&1 \
+  || { cat "$run_dir/initdb.log"; exit 1; }
+as_postgres pg_ctl -D "$pg_data" -l "$run_dir/pg.log" -w -t 60 start -o \
+  "-p $pg_port -k $run_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  >/dev/null || { cat "$run_dir/pg.log"; exit 1; }
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --dir "$redis_dir" \
+  --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" --save "" --appendonly no
+for _ in $(seq 50); do
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/backoffice"
+export CELERY_BROKER_URL="redis://127.0.0.1:$redis_port/0"
+export CACHE_URL="redis://127.0.0.1:$redis_port/1"
+export SECRET_KEY="${SECRET_KEY:-throwaway-test-secret-key-not-for-production-use-0123456789}"
+export TEST_PG_DATA="$pg_data" TEST_PG_PORT="$pg_port" TEST_PG_SOCKET_DIR="$run_dir"
+export TEST_REDIS_PORT="$redis_port" TEST_REDIS_DIR="$redis_dir"
+export WEBHOOK_ALLOW_PRIVATE_URLS=1
+
+cd "$here"
+set +e
+"$@"
+status=$?
+set -e
+exit $status

@@ -1,0 +1,65 @@
+"""Shared fixtures: channels, keys and API clients for both audiences."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog.models import Channel
+from channels_api.models import ApiKey
+from tests.factories import make_channel, make_key
+
+
+class Api(APIClient):
+    """An API client that sends JSON and knows its key."""
+
+    def __init__(self, raw_key: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.raw_key = raw_key
+        if raw_key:
+            self.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+    def post(self, path, data=None, format="json", **kwargs):
+        return super().post(path, data, format=format, **kwargs)
+
+    def patch(self, path, data=None, format="json", **kwargs):
+        return super().patch(path, data, format=format, **kwargs)
+
+    def put(self, path, data=None, format="json", **kwargs):
+        return super().put(path, data, format=format, **kwargs)
+
+
+@pytest.fixture
+def web(db) -> Channel:
+    return make_channel("web", kind=Channel.Kind.WEB)
+
+
+@pytest.fixture
+def instagram(db) -> Channel:
+    return make_channel("instagram", kind=Channel.Kind.INSTAGRAM)
+
+
+@pytest.fixture
+def store_api(web) -> Api:
+    """A publishable key of the `web` channel."""
+    return Api(make_key(web)[1])
+
+
+@pytest.fixture
+def admin_api(db) -> Api:
+    """An unrestricted secret key."""
+    return Api(make_key(None, kind=ApiKey.Kind.SECRET)[1])
+
+
+@pytest.fixture
+def anonymous_api() -> Api:
+    return Api()
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache; each test starts from zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
