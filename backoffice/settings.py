@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "fulfillment",
+    "pos",
     "channels_api",
 ]
 
@@ -183,6 +184,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Commerce ---------------------------------------------------------------
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
+CART_MAX_LINES = env_int("CART_MAX_LINES", 100)
+CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 1000)
+# Stored idempotent responses are kept this long (the contract promises at least 24 h).
+IDEMPOTENCY_TTL_HOURS = max(env_int("IDEMPOTENCY_TTL_HOURS", 48), 24)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -206,6 +211,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message not acknowledged within this time is handed to another worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Expired reservations already stopped counting; this only deletes the rows.
+CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
+    "task": "inventory.tasks.reservations_purge_expired_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},  # a run that waited a minute in the queue is skipped
+}
 
 # --- Email ------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -227,3 +238,56 @@ LOGGING = {
 }
 
 SESSION_IDLE = timedelta(hours=12)
+
+# --- Webhooks ---------------------------------------------------------------
+# 1 lets webhook endpoints target loopback, private, link-local and reserved addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+# Seconds a receiver has to answer (connect, and each read) before the attempt fails.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# An endpoint is disabled after this many failed attempts in a row (0 never disables).
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 50)
+# Waits before each retry; after the last one fails the delivery is abandoned (27.7 h in all).
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200]
+# A queued or in-flight delivery not finished within this time is picked up again (a worker
+# died); kept above the timeout.
+WEBHOOK_LEASE_SECONDS = max(env_int("WEBHOOK_LEASE_SECONDS", 60), WEBHOOK_TIMEOUT_SECONDS + 5)
+# After a secret rotation the previous secret still signs deliveries for this long.
+WEBHOOK_PREVIOUS_SECRET_SECONDS = 24 * 3600
+# How often beat runs the dispatcher: fans out new events and queues due retries.
+WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 10)
+CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {
+    "task": "backoffice.outbox.tasks.outbox_dispatch",
+    "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
+    # A run that waited longer than the interval is superseded by the next one.
+    "options": {"expires": WEBHOOK_DISPATCH_INTERVAL_SECONDS},
+}
+# A dead broker must not hold a request for long: the outbox nudge is sent once, without
+# retries, and connecting and talking to Redis time out quickly.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
+CELERY_BROKER_TRANSPORT_OPTIONS.setdefault(
+    "socket_connect_timeout", CELERY_BROKER_CONNECTION_TIMEOUT
+)
+CELERY_BROKER_TRANSPORT_OPTIONS.setdefault(
+    "socket_timeout", env_int("CELERY_BROKER_SOCKET_TIMEOUT", 5)
+)
+
+# --- Orders and API housekeeping ---------------------------------------------
+CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
+    "task": "orders.tasks.orders_cancel_stale_unpaid_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["api-purge-idempotency-records"] = {
+    "task": "channels_api.tasks.idempotency_records_purge_task",
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+CELERY_BEAT_SCHEDULE["fulfillment-plan-sweep"] = {
+    "task": "fulfillment.tasks.fulfillments_plan_sweep_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+
+# --- Channel features -------------------------------------------------------
+# Public base of shop links (e.g. https://go.example.com); empty: the API's own host.
+SHOP_LINK_BASE_URL = os.environ.get("SHOP_LINK_BASE_URL", "")

@@ -39,6 +39,19 @@ class Channel(models.Model):
     # How long a cart holds its stock, and the longest a client may extend it to.
     reservation_ttl_seconds = models.PositiveIntegerField(default=900)
     reservation_max_seconds = models.PositiveIntegerField(default=3600)
+    # Checkout rules: tax as a fraction (0.0800 = 8 %), applied to the discounted
+    # subtotal plus shipping; when prices include tax, the tax is the part of the total.
+    tax_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    prices_include_tax = models.BooleanField(default=False)
+    # Unpaid orders older than this are cancelled and their stock released; 0 = never.
+    unpaid_order_timeout_minutes = models.PositiveIntegerField(default=0)
+    # Where a shop link lands, e.g. "https://shop.example.com/cart/{cart_id}".
+    storefront_url_template = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

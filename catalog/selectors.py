@@ -21,7 +21,7 @@ def channel_get_by_code(*, code: str) -> Channel | None:
     return Channel.objects.filter(code=code).first()
 
 
-def _variants_with_channel_price(channel: Channel) -> QuerySet[ProductVariant]:
+def variants_with_channel_price(channel: Channel) -> QuerySet[ProductVariant]:
     override = ChannelPrice.objects.filter(variant=OuterRef("pk"), channel=channel).values("price")
     variants = ProductVariant.objects.annotate(channel_price=Subquery(override[:1]))
     if channel.currency != settings.DEFAULT_CURRENCY:
@@ -60,7 +60,7 @@ def channel_product_list(*, channel: Channel) -> QuerySet[Product]:
     return (
         Product.objects.filter(pk__in=published.values("product_id"))
         .select_related("category")
-        .prefetch_related(Prefetch("variants", queryset=_variants_with_channel_price(channel)))
+        .prefetch_related(Prefetch("variants", queryset=variants_with_channel_price(channel)))
         .order_by("id")
     )
 

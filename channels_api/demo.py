@@ -25,6 +25,8 @@ from channels_api.models import ApiKey
 from channels_api.services import api_key_create
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust, warehouse_create
+from orders.models import ShippingMethod, Voucher
+from orders.services.setup import shipping_method_create, voucher_create
 
 CHANNELS = [
     ("web", "Web store", Channel.Kind.WEB),
@@ -148,7 +150,7 @@ def load_stock(channels: dict[str, Channel]) -> None:
             code="store",
             name="Flagship store",
             kind=Warehouse.Kind.STORE,
-            channels=[channels["pos"], channels["web"]],
+            channels=[channels["pos"], channels["web"], channels["instagram"], channels["chatbot"]],
             address={
                 "line1": "10 Main Street",
                 "city": "Springfield",
@@ -174,6 +176,47 @@ def load_stock(channels: dict[str, Channel]) -> None:
                 actor=DEMO_ACTOR,
                 note="Demo opening stock",
             )
+
+
+def load_checkout_settings(channels: dict[str, Channel]) -> None:
+    """Shipping methods per channel, an unpaid-order limit, and a welcome voucher."""
+    store = Warehouse.objects.get(code="store")
+    for code in ("web", "instagram", "chatbot"):
+        channel = channels[code]
+        if channel.unpaid_order_timeout_minutes == 0:
+            channel.unpaid_order_timeout_minutes = 120
+            channel.storefront_url_template = "http://127.0.0.1:3000/cart/{cart_id}"
+            channel.save()
+        if not ShippingMethod.objects.filter(channel=channel).exists():
+            shipping_method_create(
+                channel=channel,
+                code="standard",
+                name="Standard delivery",
+                price="4.99",
+                free_over="50.00",
+            )
+            shipping_method_create(
+                channel=channel, code="express", name="Express delivery", price="12.00"
+            )
+            shipping_method_create(
+                channel=channel,
+                code="pickup",
+                name="Pick up at the store",
+                kind=ShippingMethod.Kind.PICKUP,
+                pickup_warehouse=store.code,
+            )
+    if not ShippingMethod.objects.filter(channel=channels["pos"]).exists():
+        shipping_method_create(
+            channel=channels["pos"],
+            code="pickup",
+            name="Taken at the till",
+            kind=ShippingMethod.Kind.PICKUP,
+            pickup_warehouse=store.code,
+        )
+    if not Voucher.objects.filter(code="WELCOME10").exists():
+        voucher_create(
+            code="WELCOME10", kind=Voucher.Kind.PERCENTAGE, value="10", min_subtotal="20.00"
+        )
 
 
 def load_keys(channels: dict[str, Channel]) -> list[tuple[str, str]]:
@@ -211,6 +254,7 @@ def load_demo_data() -> dict:
         channels = load_channels()
         load_catalog(channels)
         load_stock(channels)
+        load_checkout_settings(channels)
         keys = load_keys(channels)
         staff = load_staff_user()
     return {"keys": keys, "staff": staff}

@@ -35,6 +35,10 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
         detail = {"non_field_errors": detail}
     errors: dict[str, list[str]] = {}
     for field, messages in detail.items():
+        if isinstance(messages, dict):  # a nested object, e.g. an address: `address.city`
+            for sub_field, sub_messages in _flatten(messages).items():
+                errors.setdefault(f"{field}.{sub_field}", []).extend(sub_messages)
+            continue
         items = messages if isinstance(messages, list) else [messages]
         for index, item in enumerate(items):
             if isinstance(item, dict):

@@ -20,7 +20,8 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -61,6 +62,47 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
+def _insert_record(api_key_id: int, key: str, fingerprint: str) -> None:
+    """Create the record if absent, committed at once: one statement, no transaction block.
+
+    (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING`.)
+    """
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" (api_key_id, key, request_fingerprint, created_at) '  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [api_key_id, key, fingerprint, timezone.now()],
+        )
+
+
+def _locked_record(api_key_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
+    try:
+        record = (
+            IdempotencyRecord.objects.select_for_update(nowait=True)
+            .filter(api_key_id=api_key_id, key=key)
+            .first()
+        )
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise IdempotencyKeyInUse() from error  # the first request holds the lock
+    if record is None:  # removed after a 5xx by the request we raced with
+        raise IdempotencyKeyInUse()
+    if record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return record
+
+
+def _body(response: Response) -> object:
+    return json.loads(JSONRenderer().render(response.data) or b"null")
+
+
+class _Replay(Exception):
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     """Decorate a POST handler of an APIView to honour `Idempotency-Key`."""
 
@@ -72,46 +114,37 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if not key.strip() or len(key) > MAX_KEY_LENGTH:
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
         fingerprint = _fingerprint(request)
-        IdempotencyRecord.objects.bulk_create(
-            [IdempotencyRecord(api_key=request.auth, key=key, request_fingerprint=fingerprint)],
-            ignore_conflicts=True,
-        )
-        with transaction.atomic():
-            try:
-                record = (
-                    IdempotencyRecord.objects.select_for_update(nowait=True)
-                    .filter(api_key=request.auth, key=key)
-                    .first()
+        api_key_id = request.auth.pk
+        _insert_record(api_key_id, key, fingerprint)
+        try:
+            with transaction.atomic():
+                record = _locked_record(api_key_id, key, fingerprint)
+                if record.response_status is not None:
+                    raise _Replay(record)
+                response = view_method(view, request, *args, **kwargs)
+                # The business writes and the stored response commit together.
+                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                    response_status=response.status_code, response_body=_body(response)
                 )
-            except DatabaseError as error:
-                if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-                    raise
-                raise IdempotencyKeyInUse() from error  # the first request holds the lock
-            if record is None:  # removed after a 5xx by the request we raced with
-                raise IdempotencyKeyInUse()
-            if record.request_fingerprint != fingerprint:
-                raise IdempotencyKeyReused()
-            if record.response_status is not None:
-                return _replay(record)
-            response = _run(view, view_method, request, *args, **kwargs)
+            return response
+        except _Replay as replay:
+            return _replay(replay.record)
+        except (IdempotencyKeyInUse, IdempotencyKeyReused):
+            raise
+        except Exception as exc:
+            # Everything the handler wrote was rolled back; record its answer on its own.
+            response = view.handle_exception(exc)
+            if transaction.get_connection().in_atomic_block:
+                # The handler asked to roll back, but our block already did; an enclosing
+                # transaction (a test's) must stay usable.
+                transaction.set_rollback(False)
+            stored = IdempotencyRecord.objects.filter(
+                api_key_id=api_key_id, key=key, response_status__isnull=True
+            )
             if response.status_code >= 500:
-                record.delete()
+                stored.delete()  # not stored: a retry runs afresh
             else:
-                record.response_status = response.status_code
-                record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
-                record.save(update_fields=["response_status", "response_body"])
-        return response
+                stored.update(response_status=response.status_code, response_body=_body(response))
+            return response
 
     return wrapper
-
-
-def _run(view, view_method, request: Request, *args, **kwargs) -> Response:
-    """Run the handler in a savepoint; an error becomes its problem response, writes undone."""
-    try:
-        with transaction.atomic():
-            return view_method(view, request, *args, **kwargs)
-    except Exception as exc:
-        response = view.handle_exception(exc)
-        # The savepoint already undid the handler's writes; keep the record's transaction alive.
-        transaction.set_rollback(False)
-        return response

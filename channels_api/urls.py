@@ -2,7 +2,10 @@
 
 from django.urls import path
 
-from channels_api.admin_api import catalog_views
+from channels_api.admin_api import catalog_views, fulfillment_views, inventory_views, webhook_views
+from channels_api.admin_api import link_views as admin_link_views
+from channels_api.admin_api import order_views as admin_order_views
+from channels_api.store import link_views, order_views
 from channels_api.store import views as store_views
 
 app_name = "api"
@@ -14,6 +17,19 @@ store_patterns = [
         store_views.StoreProductDetailView.as_view(),
         name="store-product",
     ),
+    path("store/shipping-methods", order_views.ShippingMethodListView.as_view()),
+    path("store/carts", order_views.CartListView.as_view(), name="store-carts"),
+    path("store/carts/<str:cart_id>", order_views.CartDetailView.as_view(), name="store-cart"),
+    path("store/carts/<str:cart_id>/lines", order_views.CartLinesView.as_view()),
+    path("store/carts/<str:cart_id>/lines/<str:line_id>", order_views.CartLineDetailView.as_view()),
+    path("store/carts/<str:cart_id>/release", order_views.CartReleaseView.as_view()),
+    path("store/carts/<str:cart_id>/extend", order_views.CartExtendView.as_view()),
+    path("store/carts/<str:cart_id>/complete", order_views.CartCompleteView.as_view()),
+    path("store/checkout", order_views.CheckoutView.as_view(), name="store-checkout"),
+    path("store/orders/lookup", order_views.OrderLookupView.as_view(), name="store-order-lookup"),
+    path("store/orders/<str:token>", order_views.StoreOrderView.as_view(), name="store-order"),
+    path("store/links/<str:code>", link_views.StoreLinkView.as_view(), name="store-link"),
+    path("store/links/<str:code>/cart", link_views.StoreLinkCartView.as_view()),
 ]
 
 admin_patterns = [
@@ -22,6 +38,71 @@ admin_patterns = [
     path(
         "admin/products/<str:pk>", catalog_views.ProductDetailView.as_view(), name="admin-product"
     ),
+    path("admin/webhooks", webhook_views.WebhookEndpointListView.as_view(), name="admin-webhooks"),
+    path(
+        "admin/webhooks/deliveries/<str:pk>/replay",
+        webhook_views.WebhookDeliveryReplayView.as_view(),
+        name="admin-webhook-delivery-replay",
+    ),
+    path(
+        "admin/webhooks/<str:pk>",
+        webhook_views.WebhookEndpointDetailView.as_view(),
+        name="admin-webhook",
+    ),
+    path(
+        "admin/webhooks/<str:pk>/rotate-secret",
+        webhook_views.WebhookRotateSecretView.as_view(),
+        name="admin-webhook-rotate-secret",
+    ),
+    path(
+        "admin/webhooks/<str:pk>/deliveries",
+        webhook_views.WebhookDeliveryListView.as_view(),
+        name="admin-webhook-deliveries",
+    ),
+    path("admin/events", webhook_views.EventListView.as_view(), name="admin-events"),
+    path("admin/events/<str:pk>", webhook_views.EventDetailView.as_view(), name="admin-event"),
+    path("admin/warehouses", inventory_views.WarehouseListView.as_view(), name="admin-warehouses"),
+    path(
+        "admin/warehouses/<str:code>",
+        inventory_views.WarehouseDetailView.as_view(),
+        name="admin-warehouse",
+    ),
+    path("admin/stock", inventory_views.StockLevelListView.as_view(), name="admin-stock"),
+    path(
+        "admin/stock/adjustments",
+        inventory_views.StockAdjustmentView.as_view(),
+        name="admin-stock-adjustments",
+    ),
+    path("admin/stock/bulk", inventory_views.StockBulkView.as_view(), name="admin-stock-bulk"),
+    path(
+        "admin/stock/movements",
+        inventory_views.StockMovementListView.as_view(),
+        name="admin-stock-movements",
+    ),
+    path(
+        "admin/stock/<str:warehouse_code>/<path:sku>",
+        inventory_views.StockLevelDetailView.as_view(),
+        name="admin-stock-level",
+    ),
+    path("admin/orders", admin_order_views.OrderListView.as_view(), name="admin-orders"),
+    path("admin/orders/<str:pk>", admin_order_views.OrderDetailView.as_view(), name="admin-order"),
+    path("admin/orders/<str:pk>/cancel", admin_order_views.OrderCancelView.as_view()),
+    path("admin/orders/<str:pk>/capture", admin_order_views.OrderCaptureView.as_view()),
+    path("admin/orders/<str:pk>/refund", admin_order_views.OrderRefundView.as_view()),
+    path("admin/orders/<str:pk>/notes", admin_order_views.OrderNotesView.as_view()),
+    path("admin/orders/<str:pk>/fulfillments", fulfillment_views.OrderFulfillmentsView.as_view()),
+    path("admin/orders/<str:pk>/returns", fulfillment_views.OrderReturnsView.as_view()),
+    path("admin/fulfillments/<str:pk>", fulfillment_views.FulfillmentDetailView.as_view()),
+    path("admin/fulfillments/<str:pk>/pack", fulfillment_views.FulfillmentPackView.as_view()),
+    path("admin/fulfillments/<str:pk>/ship", fulfillment_views.FulfillmentShipView.as_view()),
+    path("admin/fulfillments/<str:pk>/deliver", fulfillment_views.FulfillmentDeliverView.as_view()),
+    path("admin/fulfillments/<str:pk>/cancel", fulfillment_views.FulfillmentCancelView.as_view()),
+    path("admin/vouchers", admin_order_views.VoucherListView.as_view()),
+    path("admin/shipping-methods", admin_order_views.ShippingMethodListView.as_view()),
+    path("admin/links", admin_link_views.LinkListView.as_view(), name="admin-links"),
+    path("admin/links/<str:code>", admin_link_views.LinkDetailView.as_view(), name="admin-link"),
+    path("admin/links/<str:code>/deactivate", admin_link_views.LinkDeactivateView.as_view()),
+    path("admin/links/<str:code>/qr", admin_link_views.LinkQrView.as_view(), name="admin-link-qr"),
 ]
 
 urlpatterns = store_patterns + admin_patterns

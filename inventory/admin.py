@@ -1,8 +1,18 @@
 """Django admin for warehouses and stock (stock changes go through the inventory services)."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from backoffice.exceptions import DomainError
 from inventory.models import StockLevel, StockMovement, Warehouse, WarehouseChannel
+from inventory.selectors import stock_level_filter_low, stock_level_list
+from inventory.services import MAX_ON_HAND, stock_adjust
 
 
 class WarehouseChannelInline(admin.TabularInline):
@@ -30,20 +40,146 @@ class MovementInline(admin.TabularInline):
         return False
 
 
+class LowStockFilter(admin.SimpleListFilter):
+    """Available units below the variant's low-stock threshold."""
+
+    title = "low stock"
+    parameter_name = "low"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Below threshold"), ("no", "At or above threshold")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return stock_level_filter_low(queryset)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=stock_level_filter_low(queryset).values("pk"))
+        return queryset
+
+
+class StockAdjustForm(forms.Form):
+    delta = forms.IntegerField(
+        min_value=-MAX_ON_HAND,
+        max_value=MAX_ON_HAND,
+        help_text="Units to add; a negative number removes units.",
+    )
+    kind = forms.ChoiceField(
+        label="Ledger reason",
+        choices=StockMovement.Reason.choices,
+        initial=StockMovement.Reason.ADJUSTMENT,
+    )
+    reason = forms.CharField(
+        max_length=500,
+        help_text="Why, in words: kept on the ledger line (e.g. 'damaged in transit').",
+    )
+
+    def clean_delta(self) -> int:
+        delta = self.cleaned_data["delta"]
+        if delta == 0:
+            raise forms.ValidationError("A movement must change the count.")
+        return delta
+
+
 @admin.register(StockLevel)
 class StockLevelAdmin(admin.ModelAdmin):
-    list_display = ["variant", "warehouse", "on_hand", "allocated", "updated_at"]
-    list_filter = ["warehouse"]
+    """Stock levels are read-only here; "Adjust stock" on the change page calls `stock_adjust`."""
+
+    list_display = [
+        "variant",
+        "warehouse",
+        "on_hand",
+        "allocated",
+        "reserved",
+        "available",
+        "updated_at",
+    ]
+    list_filter = [LowStockFilter, "warehouse"]
     search_fields = ["variant__sku"]
-    readonly_fields = ["variant", "warehouse", "on_hand", "allocated", "updated_at"]
+    readonly_fields = [
+        "variant",
+        "warehouse",
+        "on_hand",
+        "allocated",
+        "reserved",
+        "available",
+        "updated_at",
+    ]
     list_select_related = ["variant", "warehouse"]
     inlines = [MovementInline]
+
+    def get_queryset(self, request):
+        return stock_level_list()
+
+    @admin.display(ordering="reserved", description="reserved")
+    def reserved(self, level: StockLevel) -> int:
+        return level.reserved
+
+    @admin.display(ordering="available", description="available")
+    def available(self, level: StockLevel) -> int:
+        return level.available
 
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Saving the form would write back counters read earlier; changes go through services.
+        return False
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_adjust_permission(self, request) -> bool:
+        return request.user.has_perm("inventory.change_stocklevel")
+
+    def get_urls(self):
+        adjust = path(
+            "<path:object_id>/adjust/",
+            self.admin_site.admin_view(self.adjust_view),
+            name="inventory_stocklevel_adjust",
+        )
+        return [adjust, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_adjust": self.has_adjust_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def adjust_view(self, request, object_id: str):
+        """Add or remove units with a reason, through the same service as the API."""
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        level = self.get_object(request, unquote(object_id))
+        if level is None:
+            raise Http404
+        form = StockAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                movement = stock_adjust(
+                    variant=level.variant,
+                    warehouse=level.warehouse,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["kind"],
+                    actor=f"staff:{request.user.get_username()}",
+                    note=form.cleaned_data["reason"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.detail)
+            else:
+                self.message_user(
+                    request,
+                    f"{level.variant.sku} in {level.warehouse.code}: {movement.delta:+d} "
+                    f"({movement.get_reason_display()}), "
+                    f"on hand now {movement.on_hand_after}.",
+                    level=messages.SUCCESS,
+                )
+                return redirect(reverse("admin:inventory_stocklevel_change", args=[level.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust stock: {level.variant.sku} in {level.warehouse.code}",
+            "opts": self.opts,
+            "original": level,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/inventory/stocklevel/adjust.html", context)
 
 
 @admin.register(StockMovement)

@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
-from backoffice.outbox.services import event_record
+from backoffice.outbox.services import events_record
 from catalog.models import Channel, ProductVariant
 from inventory.errors import InsufficientStock, StockConflict
 from inventory.models import (
@@ -29,7 +31,9 @@ from inventory.models import (
     Warehouse,
     WarehouseChannel,
 )
-from inventory.selectors import channel_warehouse_ids
+
+# The most units one stock level may count (well inside the database's integer range).
+MAX_ON_HAND = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,32 @@ class Placement:
     warehouse_id: int
     stock_level_id: int
     quantity: int
+
+
+def _lock_channel_levels(*, channel: Channel, variant_ids: Iterable[int]) -> tuple[dict, list[int]]:
+    """Lock (in id order) the variants' stock rows in the channel's active warehouses.
+
+    Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
+    priority order, from one query: the hot path of every checkout.
+    """
+    levels = list(
+        StockLevel.objects.select_for_update(of=("self",))
+        .filter(
+            variant_id__in=list(variant_ids),
+            warehouse__active=True,
+            warehouse__warehousechannel__channel=channel,
+        )
+        .annotate(priority=F("warehouse__warehousechannel__priority"))
+        .order_by("id")
+    )
+    warehouse_ids = sorted(
+        {level.warehouse_id: level.priority for level in levels}.items(),
+        key=lambda item: (item[1], item[0]),
+    )
+    return (
+        {(level.variant_id, level.warehouse_id): level for level in levels},
+        [warehouse_id for warehouse_id, _ in warehouse_ids],
+    )
 
 
 def _lock_levels(*, variant_ids: Iterable[int], warehouse_ids: Iterable[int]) -> dict:
@@ -161,13 +191,14 @@ def stock_reserve(
     """
     merged = _merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
-    warehouse_ids = channel_warehouse_ids(channel=channel)
     with transaction.atomic():
-        levels = _lock_levels(variant_ids=merged, warehouse_ids=warehouse_ids)
+        levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
+        level_ids = [level.pk for level in levels.values()]
+        # What others saw before, with this holder's earlier holds still counted, so
+        # re-reserving a cart does not look like a fresh fall below the threshold.
+        before = _free_units(levels, _reserved_by_level(level_ids))
         Reservation.objects.filter(holder=holder, stock_level__variant_id__in=list(merged)).delete()
-        reserved = _reserved_by_level([level.pk for level in levels.values()])
-        free = _free_units(levels, reserved)
-        before = dict(free)
+        free = _free_units(levels, _reserved_by_level(level_ids))
         placements = _place(merged, warehouse_ids, levels, free)
         if ttl <= 0:
             return []
@@ -233,9 +264,8 @@ def stock_allocate(
     Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = _merge(lines)
-    warehouse_ids = channel_warehouse_ids(channel=channel)
     with transaction.atomic():
-        levels = _lock_levels(variant_ids=merged, warehouse_ids=warehouse_ids)
+        levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
         preferred: dict[int, dict[int, int]] = defaultdict(dict)
         if reservation_holder:
             own = Reservation.objects.filter(
@@ -249,15 +279,24 @@ def stock_allocate(
             [level.pk for level in levels.values()], exclude_holder=reservation_holder
         )
         free = _free_units(levels, reserved)
-        before = dict(free)
+        # `free` counts the holder's own holds as free; others did not see them as available.
+        own = defaultdict(int)
+        for held in preferred.values():
+            for level_id, quantity in held.items():
+                own[level_id] += quantity
+        before = {level_id: max(0, units - own[level_id]) for level_id, units in free.items()}
         placements = _sum_by_level(_place(merged, warehouse_ids, levels, free, preferred))
         if reservation_holder:
             Reservation.objects.filter(holder=reservation_holder).delete()
         by_id = {level.pk: level for level in levels.values()}
+        now = timezone.now()
         for placement in placements:
             level = by_id[placement.stock_level_id]
             level.allocated += placement.quantity
-        StockLevel.objects.bulk_update([by_id[p.stock_level_id] for p in placements], ["allocated"])
+            level.updated_at = now
+        StockLevel.objects.bulk_update(
+            [by_id[p.stock_level_id] for p in placements], ["allocated", "updated_at"]
+        )
         Allocation.objects.bulk_create(
             Allocation(stock_level_id=p.stock_level_id, holder=holder, quantity=p.quantity)
             for p in placements
@@ -269,17 +308,24 @@ def stock_allocate(
 def stock_deallocate(*, holder: str) -> int:
     """Release everything allocated to a holder (an order being cancelled); returns units freed."""
     with transaction.atomic():
-        allocations = list(Allocation.objects.filter(holder=holder).order_by("stock_level_id"))
-        if not allocations:
+        level_ids = set(
+            Allocation.objects.filter(holder=holder).values_list("stock_level_id", flat=True)
+        )
+        if not level_ids:
             return 0
-        level_ids = sorted({a.stock_level_id for a in allocations})
         levels = {
             lv.pk: lv
             for lv in StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("id")
         }
+        # Read again under the locks: a concurrent cancel or shipment of the same holder may
+        # have changed them since, and subtracting a stale list would release units twice.
+        allocations = list(Allocation.objects.filter(holder=holder, stock_level_id__in=levels))
+        now = timezone.now()
         for allocation in allocations:
-            levels[allocation.stock_level_id].allocated -= allocation.quantity
-        StockLevel.objects.bulk_update(list(levels.values()), ["allocated"])
+            level = levels[allocation.stock_level_id]
+            level.allocated -= allocation.quantity
+            level.updated_at = now
+        StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"])
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
     return sum(a.quantity for a in allocations)
 
@@ -340,6 +386,29 @@ def stock_level_for(*, variant: ProductVariant, warehouse: Warehouse) -> StockLe
     return level
 
 
+def _lock_level(variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
+    """Lock the stock row of a variant in a warehouse, creating it empty when missing.
+
+    Call inside a transaction: a refused change then leaves no empty row behind.
+    A concurrent creator makes the insert wait and do nothing; the lock then finds its row.
+    """
+    rows = StockLevel.objects.select_for_update().filter(variant=variant, warehouse=warehouse)
+    level = rows.first()
+    if level is None:
+        StockLevel.objects.bulk_create(
+            [StockLevel(variant=variant, warehouse=warehouse)], ignore_conflicts=True
+        )
+        level = rows.get()
+    return level
+
+
+def _validate_reason(reason: str) -> None:
+    if reason not in StockMovement.Reason.values:
+        raise ValidationFailed(
+            {"reason": [f"Use one of {', '.join(StockMovement.Reason.values)}."]}
+        )
+
+
 def stock_adjust(
     *,
     variant: ProductVariant,
@@ -353,49 +422,16 @@ def stock_adjust(
     """Add or remove counted units, with a ledger line.
 
     Refuses (StockConflict) a removal that would leave fewer units than are
-    allocated to orders and held by carts, or a negative count.
+    allocated to orders and held by carts, or a negative count; refuses
+    (ValidationFailed) a zero delta, an unknown reason or a count over MAX_ON_HAND.
+    Records `stock.low` when available units fall below the variant's threshold.
     """
-    if reason not in StockMovement.Reason.values:
-        raise ValidationFailed(
-            {"reason": [f"Use one of {', '.join(StockMovement.Reason.values)}."]}
-        )
+    _validate_reason(reason)
     if delta == 0:
         raise ValidationFailed({"delta": ["A movement must change the count."]})
-    stock_level_for(variant=variant, warehouse=warehouse)
     with transaction.atomic():
-        level = _lock_levels(variant_ids=[variant.pk], warehouse_ids=[warehouse.pk])[
-            (variant.pk, warehouse.pk)
-        ]
-        held = level.allocated + _reserved_by_level([level.pk]).get(level.pk, 0)
-        new_on_hand = level.on_hand + delta
-        if new_on_hand < 0 or (delta < 0 and new_on_hand < held):
-            raise StockConflict(
-                f"{variant.sku} in {warehouse.code}: on hand would be {new_on_hand}, "
-                f"but {held} are allocated or reserved.",
-                sku=variant.sku,
-                warehouse=warehouse.code,
-                on_hand=level.on_hand,
-                held=held,
-            )
-        level.on_hand = new_on_hand
-        level.save(update_fields=["on_hand", "updated_at"])
-        movement = StockMovement.objects.create(
-            stock_level=level,
-            delta=delta,
-            on_hand_after=new_on_hand,
-            reason=reason,
-            actor=actor,
-            reference=reference,
-            note=note,
-        )
-        available = new_on_hand - held
-        _record_low_stock(
-            {(variant.pk, warehouse.pk): level},
-            {variant.pk: StockLine(variant=variant, quantity=0)},
-            before={level.pk: available - delta},
-            after={level.pk: available},
-        )
-    return movement
+        level = _lock_level(variant, warehouse)
+        return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
 
 
 def stock_set_on_hand(
@@ -406,23 +442,70 @@ def stock_set_on_hand(
     actor: str = "",
     note: str = "",
     reason: str = StockMovement.Reason.STOCKTAKE,
+    reference: str = "",
 ) -> StockMovement | None:
-    """Record a count: the ledger gets the difference. Returns None when nothing changed."""
+    """Record a count: the ledger gets the difference. Returns None when nothing changed.
+
+    Refuses (StockConflict) a count below what orders and carts hold, like `stock_adjust`.
+    """
+    _validate_reason(reason)
     if on_hand < 0:
         raise ValidationFailed({"on_hand": ["Must be zero or more."]})
-    level = stock_level_for(variant=variant, warehouse=warehouse)
+    if on_hand > MAX_ON_HAND:
+        raise ValidationFailed({"on_hand": [f"Must be at most {MAX_ON_HAND}."]})
     with transaction.atomic():
-        current = StockLevel.objects.select_for_update().get(pk=level.pk).on_hand
-        if on_hand == current:
+        level = _lock_level(variant, warehouse)
+        if on_hand == level.on_hand:
             return None
-        return stock_adjust(
-            variant=variant,
-            warehouse=warehouse,
-            delta=on_hand - current,
-            reason=reason,
-            actor=actor,
-            note=note,
+        delta = on_hand - level.on_hand
+        return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
+
+
+def _change_on_hand(
+    level: StockLevel,
+    variant: ProductVariant,
+    warehouse: Warehouse,
+    delta: int,
+    reason: str,
+    actor: str,
+    reference: str,
+    note: str,
+) -> StockMovement:
+    """Apply a delta to a locked level with its ledger line, or refuse it."""
+    held = level.allocated + _reserved_by_level([level.pk]).get(level.pk, 0)
+    new_on_hand = level.on_hand + delta
+    if new_on_hand > MAX_ON_HAND:
+        raise ValidationFailed(
+            {"delta": [f"On hand would be {new_on_hand}; a level holds at most {MAX_ON_HAND}."]}
         )
+    if new_on_hand < 0 or (delta < 0 and new_on_hand < held):
+        raise StockConflict(
+            f"{variant.sku} in {warehouse.code}: on hand would be {new_on_hand}, "
+            f"but {held} are allocated or reserved.",
+            sku=variant.sku,
+            warehouse=warehouse.code,
+            on_hand=level.on_hand,
+            held=held,
+        )
+    level.on_hand = new_on_hand
+    level.save(update_fields=["on_hand", "updated_at"])
+    movement = StockMovement.objects.create(
+        stock_level=level,
+        delta=delta,
+        on_hand_after=new_on_hand,
+        reason=reason,
+        actor=actor,
+        reference=reference,
+        note=note,
+    )
+    available = new_on_hand - held
+    _record_low_stock(
+        {(variant.pk, warehouse.pk): level},
+        {variant.pk: StockLine(variant=variant, quantity=0)},
+        before={level.pk: available - delta},
+        after={level.pk: available},
+    )
+    return movement
 
 
 def reservations_purge_expired(*, before: datetime | None = None) -> int:
@@ -438,22 +521,26 @@ def _record_low_stock(
 
     Only the crossing is an event, so a flash sale records one, not one per order.
     """
+    events = []
     for level in levels.values():
         line = lines.get(level.variant_id)
         if line is None:
             continue
         threshold = line.variant.low_stock_threshold
         if before.get(level.pk, 0) >= threshold > after.get(level.pk, 0):
-            event_record(
-                type="stock.low",
-                aggregate=f"stock:{level.pk}",
-                data={
-                    "sku": line.variant.sku,
-                    "warehouse_id": level.warehouse_id,
-                    "available": max(0, after[level.pk]),
-                    "threshold": threshold,
-                },
+            events.append(
+                {
+                    "type": "stock.low",
+                    "aggregate": f"stock:{level.pk}",
+                    "data": {
+                        "sku": line.variant.sku,
+                        "warehouse_id": level.warehouse_id,
+                        "available": max(0, after[level.pk]),
+                        "threshold": threshold,
+                    },
+                }
             )
+    events_record(events)  # one insert, whatever the number of lines
 
 
 def warehouse_create(
@@ -463,22 +550,57 @@ def warehouse_create(
     kind: str = Warehouse.Kind.WAREHOUSE,
     channels: Iterable[Channel] = (),
     address: dict | None = None,
+    active: bool = True,
 ) -> Warehouse:
     """Create a warehouse serving the given channels, in that priority order."""
     if Warehouse.objects.filter(code=code).exists():
         raise ValidationFailed({"code": [f"A warehouse with code '{code}' exists."]})
     with transaction.atomic():
-        warehouse = Warehouse(code=code, name=name or code, kind=kind, address=address or {})
-        warehouse.full_clean()
+        warehouse = Warehouse(
+            code=code, name=name or code, kind=kind, address=address or {}, active=active
+        )
+        _full_clean(warehouse)
         warehouse.save()
         warehouse_set_channels(warehouse=warehouse, channels=channels)
     return warehouse
 
 
+def warehouse_update(
+    *,
+    warehouse: Warehouse,
+    fields: dict[str, Any],
+    channels: Iterable[Channel] | None = None,
+) -> Warehouse:
+    """Change a warehouse's name, kind, address or active flag; `channels` replaces its routing.
+
+    The code stays: stock syncs and other systems name the warehouse by it.
+    """
+    unknown = set(fields) - {"name", "kind", "address", "active"}
+    if unknown:
+        raise ValidationFailed({name: ["This field cannot be changed."] for name in unknown})
+    with transaction.atomic():
+        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        for name, value in fields.items():
+            setattr(warehouse, name, value if name != "address" else value or {})
+        _full_clean(warehouse)
+        warehouse.save()
+        if channels is not None:
+            warehouse_set_channels(warehouse=warehouse, channels=channels)
+    return warehouse
+
+
 def warehouse_set_channels(*, warehouse: Warehouse, channels: Iterable[Channel]) -> None:
     """Replace the channels a warehouse serves; the list order is its routing priority."""
-    WarehouseChannel.objects.filter(warehouse=warehouse).delete()
-    WarehouseChannel.objects.bulk_create(
-        WarehouseChannel(warehouse=warehouse, channel=channel, priority=index)
-        for index, channel in enumerate(channels)
-    )
+    with transaction.atomic():
+        WarehouseChannel.objects.filter(warehouse=warehouse).delete()
+        WarehouseChannel.objects.bulk_create(
+            WarehouseChannel(warehouse=warehouse, channel=channel, priority=index)
+            for index, channel in enumerate(channels)
+        )
+
+
+def _full_clean(warehouse: Warehouse) -> None:
+    try:
+        warehouse.full_clean(validate_unique=False)
+    except DjangoValidationError as error:
+        raise ValidationFailed(error.message_dict) from error

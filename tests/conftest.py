@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
 
 from catalog.models import Channel
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
+
+# The live test server must accept a burst of 100 simultaneous connections, as gunicorn would.
+ThreadedWSGIServer.request_queue_size = 256
 
 
 class Api(APIClient):

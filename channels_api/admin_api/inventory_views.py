@@ -1,0 +1,294 @@
+"""Admin views for warehouses, stock levels, stock changes and the stock ledger.
+
+A channel-limited secret key sees, and may change stock in, only the warehouses
+serving its channel; others do not exist for it. Creating or changing
+warehouses needs an unrestricted key.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel, ProductVariant
+from channels_api.admin_api.base import AdminView
+from channels_api.admin_api.inventory_serializers import (
+    StockAdjustmentInput,
+    StockBulkInput,
+    StockBulkItemInput,
+    StockBulkOutput,
+    StockLevelOutput,
+    StockMovementOutput,
+    StockSetInput,
+    WarehouseInput,
+    WarehouseOutput,
+    WarehouseUpdateInput,
+    bulk_item_invalid,
+    bulk_item_result,
+)
+from channels_api.idempotency import idempotent
+from inventory.models import StockLevel, StockMovement, Warehouse
+from inventory.selectors import (
+    stock_level_filter_low,
+    stock_level_get,
+    stock_level_list,
+    stock_movement_list,
+    warehouse_get,
+    warehouse_list,
+)
+from inventory.services import stock_set_on_hand, warehouse_create, warehouse_update
+from inventory.sync import stock_change_apply, stock_changes_apply
+
+TAGS = ["admin: inventory"]
+
+
+def _channels(codes: list[str]) -> list[Channel]:
+    """Channel codes to channels, in the given order; unknown codes are a 400."""
+    found = {channel.code: channel for channel in Channel.objects.filter(code__in=codes)}
+    unknown = [code for code in codes if code not in found]
+    if unknown:
+        raise ValidationFailed({"channels": [f"Unknown channel '{code}'." for code in unknown]})
+    return [found[code] for code in codes]
+
+
+class WarehouseFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Warehouse.Kind.choices)
+    active = django_filters.BooleanFilter()
+    channel = django_filters.CharFilter(
+        field_name="warehousechannel__channel__code", max_length=50, distinct=True
+    )
+
+    class Meta:
+        model = Warehouse
+        fields: list[str] = []
+
+
+class WarehouseViewMixin:
+    serializer_class = WarehouseOutput
+
+    def get_queryset(self):
+        return warehouse_list(channel=self.limited_channel)
+
+    def output(self, warehouse: Warehouse) -> dict:
+        warehouse = warehouse_list().get(pk=warehouse.pk)
+        return WarehouseOutput(warehouse, context={"limited_channel": self.limited_channel}).data
+
+
+class WarehouseListView(WarehouseViewMixin, AdminView):
+    filterset_class = WarehouseFilter
+
+    @extend_schema(operation_id="admin_warehouses_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        warehouses = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = {"limited_channel": self.limited_channel}
+        return self.get_paginated_response(
+            WarehouseOutput(warehouses, many=True, context=context).data
+        )
+
+    @extend_schema(
+        operation_id="admin_warehouses_create",
+        tags=TAGS,
+        request=WarehouseInput,
+        responses={201: WarehouseOutput},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        self.require_unrestricted()
+        payload = WarehouseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        channels = _channels(data.pop("channels"))
+        warehouse = warehouse_create(**data, channels=channels)
+        return Response(self.output(warehouse), status=status.HTTP_201_CREATED)
+
+
+class WarehouseDetailView(WarehouseViewMixin, AdminView):
+    pagination_class = None
+
+    def get_object(self, code: str) -> Warehouse:
+        warehouse = warehouse_get(code=code, channel=self.limited_channel)
+        if warehouse is None:
+            raise Http404
+        return warehouse
+
+    @extend_schema(operation_id="admin_warehouses_retrieve", tags=TAGS)
+    def get(self, request: Request, code: str) -> Response:
+        return Response(self.output(self.get_object(code)))
+
+    @extend_schema(
+        operation_id="admin_warehouses_update",
+        tags=TAGS,
+        request=WarehouseUpdateInput,
+        responses={200: WarehouseOutput},
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        self.require_unrestricted()
+        warehouse = self.get_object(code)
+        payload = WarehouseUpdateInput(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        fields = dict(payload.validated_data)
+        codes = fields.pop("channels", None)
+        channels = None if codes is None else _channels(codes)
+        warehouse = warehouse_update(warehouse=warehouse, fields=fields, channels=channels)
+        return Response(self.output(warehouse))
+
+
+class StockLevelFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(field_name="variant__sku", lookup_expr="iexact", max_length=64)
+    warehouse = django_filters.CharFilter(field_name="warehouse__code", max_length=50)
+    low = django_filters.BooleanFilter(
+        method="filter_low", help_text="true: available below the variant's low-stock threshold."
+    )
+
+    class Meta:
+        model = StockLevel
+        fields: list[str] = []
+
+    def filter_low(self, queryset, name, value):
+        low = stock_level_filter_low(queryset)
+        return low if value else queryset.exclude(pk__in=low.values("pk"))
+
+
+class StockLevelListView(AdminView):
+    serializer_class = StockLevelOutput
+    filterset_class = StockLevelFilter
+
+    def get_queryset(self):
+        return stock_level_list(channel=self.limited_channel)
+
+    @extend_schema(operation_id="admin_stock_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        levels = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(StockLevelOutput(levels, many=True).data)
+
+
+class StockLevelDetailView(AdminView):
+    serializer_class = StockLevelOutput
+    pagination_class = None
+
+    def get_target(self, warehouse_code: str, sku: str) -> tuple[Warehouse, ProductVariant]:
+        warehouse = warehouse_get(code=warehouse_code, channel=self.limited_channel)
+        variant = ProductVariant.objects.filter(sku=sku).first()
+        if warehouse is None or variant is None:
+            raise Http404
+        return warehouse, variant
+
+    @extend_schema(operation_id="admin_stock_retrieve", tags=TAGS)
+    def get(self, request: Request, warehouse_code: str, sku: str) -> Response:
+        warehouse, variant = self.get_target(warehouse_code, sku)
+        level = stock_level_get(variant_id=variant.pk, warehouse_id=warehouse.pk)
+        if level is None:
+            raise Http404
+        return Response(StockLevelOutput(level).data)
+
+    @extend_schema(
+        operation_id="admin_stock_set",
+        tags=TAGS,
+        request=StockSetInput,
+        responses={200: StockLevelOutput},
+        description="A stocktake: set the counted quantity; the ledger records the difference.",
+    )
+    def put(self, request: Request, warehouse_code: str, sku: str) -> Response:
+        warehouse, variant = self.get_target(warehouse_code, sku)
+        payload = StockSetInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        stock_set_on_hand(
+            variant=variant,
+            warehouse=warehouse,
+            on_hand=payload.validated_data["on_hand"],
+            actor=request.auth.actor,
+            note=payload.validated_data["reason"],
+            reference=payload.validated_data["reference"],
+        )
+        level = stock_level_get(variant_id=variant.pk, warehouse_id=warehouse.pk)
+        return Response(StockLevelOutput(level).data)
+
+
+class StockAdjustmentView(AdminView):
+    serializer_class = StockMovementOutput
+
+    @extend_schema(
+        operation_id="admin_stock_adjust",
+        tags=TAGS,
+        request=StockAdjustmentInput,
+        responses={201: StockMovementOutput},
+        description="Add or remove units; `reason` is free text kept in the ledger line.",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = StockAdjustmentInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = stock_change_apply(
+            change=payload.to_change(), actor=request.auth.actor, channel=self.limited_channel
+        )
+        movement = stock_movement_list().get(pk=result.movement.pk)
+        return Response(StockMovementOutput(movement).data, status=status.HTTP_201_CREATED)
+
+
+class StockBulkView(AdminView):
+    serializer_class = StockBulkOutput
+
+    @extend_schema(
+        operation_id="admin_stock_bulk",
+        tags=TAGS,
+        request=StockBulkInput,
+        responses={200: StockBulkOutput},
+        description=(
+            "Set or adjust many stock levels (an ERP or POS sync). Each item is applied on "
+            "its own: one refused item does not undo the others."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = StockBulkInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        results: list[dict | None] = []
+        valid: list[tuple[int, StockBulkItemInput]] = []
+        for index, raw in enumerate(payload.validated_data["items"]):
+            item = StockBulkItemInput(data=raw)
+            if item.is_valid():
+                valid.append((index, item))
+                results.append(None)
+            else:
+                results.append(bulk_item_invalid(index, raw, item.errors))
+        applied = stock_changes_apply(
+            changes=[item.to_change() for _, item in valid],
+            actor=request.auth.actor,
+            channel=self.limited_channel,
+        )
+        for (index, _), result in zip(valid, applied, strict=True):
+            results[index] = bulk_item_result(index, result)
+        return Response({"results": results})
+
+
+class StockMovementFilter(django_filters.FilterSet):
+    sku = django_filters.CharFilter(
+        field_name="stock_level__variant__sku", lookup_expr="iexact", max_length=64
+    )
+    warehouse = django_filters.CharFilter(field_name="stock_level__warehouse__code", max_length=50)
+    reason = django_filters.ChoiceFilter(choices=StockMovement.Reason.choices)
+    reference = django_filters.CharFilter(max_length=100)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = StockMovement
+        fields: list[str] = []
+
+
+class StockMovementListView(AdminView):
+    serializer_class = StockMovementOutput
+    filterset_class = StockMovementFilter
+
+    def get_queryset(self):
+        return stock_movement_list(channel=self.limited_channel)
+
+    @extend_schema(operation_id="admin_stock_movements_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        movements = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(StockMovementOutput(movements, many=True).data)

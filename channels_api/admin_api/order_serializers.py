@@ -1,0 +1,197 @@
+"""Admin shapes for orders (with payments and events), vouchers and shipping methods."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from backoffice.money import money_dict
+from catalog.models import Channel
+from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
+from channels_api.fields import AmountInput
+from channels_api.order_output import MoneySchema, StoreOrderOutput, order_data
+from orders.models import Order, ShippingMethod, Voucher
+
+
+class PaymentOutput(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    method = serializers.CharField()
+    status = serializers.CharField()
+    amount = MoneySchema()
+    captured = MoneySchema()
+    refunded = MoneySchema()
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    actor = serializers.CharField()
+    data = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class AdminOrderOutput(StoreOrderOutput):
+    payments = PaymentOutput(many=True)
+    events = EventOutput(many=True)
+    placed_by = serializers.CharField()
+    source = serializers.CharField()
+    attribution = serializers.DictField()
+    cart = serializers.CharField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    fulfillments = FulfillmentOutput(many=True)
+
+
+def _time(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def admin_order_data(order: Order, *, detail: bool = True) -> dict:
+    events = list(order.events.all()) if detail else []
+    data = order_data(order, events=events, tracking=None if detail else [])
+    if not detail:
+        data.pop("timeline")
+        data.pop("tracking")
+        return data
+    currency = order.currency
+    data.update(
+        {
+            "payments": [
+                {
+                    "id": str(p.pk),
+                    "provider": p.provider,
+                    "method": p.method,
+                    "status": p.status,
+                    "amount": money_dict(p.amount, currency),
+                    "captured": money_dict(p.captured_amount, currency),
+                    "refunded": money_dict(p.refunded_amount, currency),
+                    "reference": p.reference,
+                    "created_at": _time(p.created_at),
+                }
+                for p in order.payments.all()
+            ],
+            "events": [
+                {
+                    "id": str(e.pk),
+                    "type": e.type,
+                    "actor": e.actor,
+                    "data": e.data,
+                    "created_at": _time(e.created_at),
+                }
+                for e in events
+            ],
+            "placed_by": order.placed_by,
+            "source": order.source,
+            "attribution": order.attribution,
+            "cart": str(order.cart_id) if order.cart_id else None,
+            "cancelled_at": _time(order.cancelled_at),
+            "fulfillments": [
+                fulfillment_data(f)
+                for f in order.fulfillments.select_related("warehouse").prefetch_related(
+                    "lines__order_line"
+                )
+            ],
+        }
+    )
+    return data
+
+
+class CaptureInput(serializers.Serializer):
+    method = serializers.ChoiceField(
+        choices=["cash", "card_terminal", "bank_transfer", "other"],
+        default="cash",
+        help_text="When no authorization exists.",
+    )
+    reference = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RefundInput(serializers.Serializer):
+    amount = AmountInput(required=False, help_text="Default: everything refundable.")
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+class CancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, default="")
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(max_length=5000)
+
+
+class VoucherOutput(serializers.ModelSerializer):
+    channels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    value = serializers.CharField()
+    min_subtotal = serializers.CharField(allow_null=True)
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "code",
+            "kind",
+            "value",
+            "min_subtotal",
+            "starts_at",
+            "ends_at",
+            "channels",
+            "usage_limit",
+            "used_count",
+            "active",
+            "created_at",
+        ]
+
+
+class VoucherInput(serializers.Serializer):
+    code = serializers.RegexField(r"^[A-Za-z0-9_-]{2,50}$")
+    kind = serializers.ChoiceField(choices=Voucher.Kind.choices)
+    value = AmountInput()
+    min_subtotal = AmountInput(required=False, allow_null=True)
+    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    channels = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=Channel.objects.all()
+    )
+    usage_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    active = serializers.BooleanField(default=True)
+
+
+class ShippingMethodAdminOutput(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    price = serializers.SerializerMethodField()
+    free_over = serializers.SerializerMethodField()
+    pickup_warehouse = serializers.CharField(source="pickup_warehouse.code", allow_null=True)
+
+    class Meta:
+        model = ShippingMethod
+        fields = [
+            "id",
+            "channel",
+            "code",
+            "name",
+            "kind",
+            "price",
+            "free_over",
+            "pickup_warehouse",
+            "active",
+        ]
+
+    def get_price(self, method: ShippingMethod) -> dict:
+        return money_dict(method.price, method.channel.currency)
+
+    def get_free_over(self, method: ShippingMethod) -> dict | None:
+        if method.free_over is None:
+            return None
+        return money_dict(method.free_over, method.channel.currency)
+
+
+class ShippingMethodInput(serializers.Serializer):
+    channel = serializers.CharField(max_length=50)
+    code = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(
+        choices=ShippingMethod.Kind.choices, default=ShippingMethod.Kind.FLAT_RATE
+    )
+    price = AmountInput(default="0")
+    free_over = AmountInput(required=False, allow_null=True)
+    pickup_warehouse = serializers.CharField(max_length=50, required=False, allow_null=True)
+    active = serializers.BooleanField(default=True)

@@ -1,0 +1,227 @@
+"""Admin views for orders (list, detail, lifecycle actions, notes), vouchers, shipping methods."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel
+from channels_api.admin_api.base import AdminView
+from channels_api.admin_api.order_serializers import (
+    AdminOrderOutput,
+    CancelInput,
+    CaptureInput,
+    NoteInput,
+    RefundInput,
+    ShippingMethodAdminOutput,
+    ShippingMethodInput,
+    VoucherInput,
+    VoucherOutput,
+    admin_order_data,
+)
+from channels_api.idempotency import idempotent
+from fulfillment.services import order_payment_capture
+from orders import services
+from orders.models import Order, ShippingMethod, Voucher
+from orders.selectors import order_detail_queryset, order_list, order_search
+from orders.services.setup import shipping_method_create, voucher_create
+
+TAGS = ["admin: orders"]
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Order.Status.choices)
+    payment_status = django_filters.MultipleChoiceFilter(choices=Order.PaymentStatus.choices)
+    fulfillment_status = django_filters.MultipleChoiceFilter(
+        choices=Order.FulfillmentStatus.choices
+    )
+    channel = django_filters.CharFilter(field_name="channel__code")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def filter_search(self, queryset, name, value):
+        return order_search(queryset, value)
+
+
+class OrderAdminView(AdminView):
+    pagination_class = None
+
+    def order(self, pk: str, queryset=None) -> Order:
+        queryset = order_detail_queryset() if queryset is None else queryset
+        if self.limited_channel is not None:
+            queryset = queryset.filter(channel=self.limited_channel)
+        order = queryset.filter(pk=int(pk)).first() if pk.isdigit() else None
+        if order is None:
+            raise Http404
+        return order
+
+    def detail(self, pk: str, status_code: int = 200) -> Response:
+        return Response(admin_order_data(self.order(pk)), status=status_code)
+
+
+class OrderListView(AdminView):
+    filterset_class = OrderFilter
+    serializer_class = AdminOrderOutput
+
+    def get_queryset(self):
+        orders = order_list()
+        if self.limited_channel is not None:
+            orders = orders.filter(channel=self.limited_channel)
+        return orders
+
+    @extend_schema(operation_id="admin_orders_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        orders = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([admin_order_data(o, detail=False) for o in orders])
+
+
+class OrderDetailView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_orders_retrieve", tags=TAGS, responses={200: AdminOrderOutput}
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        return self.detail(pk)
+
+
+class OrderCancelView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_orders_cancel",
+        tags=TAGS,
+        request=CancelInput,
+        responses={200: AdminOrderOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        payload = CancelInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.order_cancel(
+            order=self.order(pk, Order.objects),
+            actor=request.auth.actor,
+            reason=payload.validated_data["reason"],
+        )
+        return self.detail(pk)
+
+
+class OrderCaptureView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_orders_capture",
+        tags=TAGS,
+        request=CaptureInput,
+        responses={200: AdminOrderOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        payload = CaptureInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        order_payment_capture(
+            order=self.order(pk, Order.objects), actor=request.auth.actor, **payload.validated_data
+        )
+        return self.detail(pk)
+
+
+class OrderRefundView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_orders_refund",
+        tags=TAGS,
+        request=RefundInput,
+        responses={200: AdminOrderOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        payload = RefundInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.order_refund(
+            order=self.order(pk, Order.objects),
+            actor=request.auth.actor,
+            amount=payload.validated_data.get("amount"),
+            reason=payload.validated_data["reason"],
+        )
+        return self.detail(pk)
+
+
+class OrderNotesView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_orders_notes_create",
+        tags=TAGS,
+        request=NoteInput,
+        responses={201: AdminOrderOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        payload = NoteInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        services.order_note_add(
+            order=self.order(pk, Order.objects),
+            actor=request.auth.actor,
+            note=payload.validated_data["note"],
+        )
+        return self.detail(pk, status.HTTP_201_CREATED)
+
+
+class VoucherListView(AdminView):
+    serializer_class = VoucherOutput
+
+    def get_queryset(self):
+        return Voucher.objects.prefetch_related("channels").order_by("code")
+
+    @extend_schema(operation_id="admin_vouchers_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        vouchers = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(VoucherOutput(vouchers, many=True).data)
+
+    @extend_schema(
+        operation_id="admin_vouchers_create",
+        tags=TAGS,
+        request=VoucherInput,
+        responses={201: VoucherOutput},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        self.require_unrestricted()
+        payload = VoucherInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        voucher = voucher_create(**payload.validated_data)
+        return Response(VoucherOutput(voucher).data, status=status.HTTP_201_CREATED)
+
+
+class ShippingMethodListView(AdminView):
+    serializer_class = ShippingMethodAdminOutput
+
+    def get_queryset(self):
+        methods = ShippingMethod.objects.select_related("channel", "pickup_warehouse")
+        if self.limited_channel is not None:
+            methods = methods.filter(channel=self.limited_channel)
+        return methods
+
+    @extend_schema(operation_id="admin_shipping_methods_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        methods = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ShippingMethodAdminOutput(methods, many=True).data)
+
+    @extend_schema(
+        operation_id="admin_shipping_methods_create",
+        tags=TAGS,
+        request=ShippingMethodInput,
+        responses={201: ShippingMethodAdminOutput},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = ShippingMethodInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        channel = Channel.objects.filter(code=data.pop("channel")).first()
+        if channel is None:
+            raise ValidationFailed({"channel": ["Unknown channel."]})
+        self.require_channel_access(channel)
+        method = shipping_method_create(channel=channel, **data)
+        return Response(ShippingMethodAdminOutput(method).data, status=status.HTTP_201_CREATED)

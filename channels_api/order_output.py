@@ -1,0 +1,228 @@
+"""Output shapes of carts and orders, shared by the store and admin audiences."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from backoffice.money import money_dict
+from orders.models import Order
+from orders.services.carts import CartView
+
+
+class MoneySchema(serializers.Serializer):
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+
+
+class CartLineOutput(serializers.Serializer):
+    id = serializers.CharField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneySchema(allow_null=True)
+    total = MoneySchema(allow_null=True)
+    available = serializers.BooleanField(help_text="False when the channel stopped selling it.")
+
+
+class ShippingMethodOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    price = MoneySchema()
+    free_over = MoneySchema(allow_null=True)
+    pickup_warehouse = serializers.CharField(allow_null=True)
+
+
+def shipping_method_data(method, currency: str) -> dict | None:
+    if method is None:
+        return None
+    return {
+        "code": method.code,
+        "name": method.name,
+        "kind": method.kind,
+        "price": money_dict(method.price, currency),
+        "free_over": money_dict(method.free_over, currency)
+        if method.free_over is not None
+        else None,
+        "pickup_warehouse": method.pickup_warehouse.code if method.pickup_warehouse_id else None,
+    }
+
+
+class CartOutput(serializers.Serializer):
+    """Schema of a cart; `cart_data` builds it."""
+
+    id = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    shipping_address = serializers.DictField(allow_null=True)
+    shipping_method = ShippingMethodOutput(allow_null=True)
+    voucher_code = serializers.CharField(allow_null=True)
+    lines = CartLineOutput(many=True)
+    subtotal = MoneySchema()
+    shipping = MoneySchema()
+    discount = MoneySchema()
+    tax = MoneySchema()
+    total = MoneySchema()
+    reserved_until = serializers.DateTimeField(allow_null=True)
+    order = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def _time(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def cart_data(view: CartView, order: Order | None = None) -> dict:
+    cart, totals, currency = view.cart, view.totals, view.totals.currency
+    return {
+        "id": str(cart.id),
+        "channel": cart.channel.code,
+        "status": cart.status,
+        "email": cart.email,
+        "phone": cart.phone,
+        "shipping_address": cart.shipping_address,
+        "shipping_method": shipping_method_data(cart.shipping_method, currency),
+        "voucher_code": cart.voucher.code if cart.voucher_id else None,
+        "lines": [
+            {
+                "id": str(line.id),
+                "sku": line.variant.sku,
+                "name": priced.name if priced else line.variant.sku,
+                "quantity": line.quantity,
+                "unit_price": money_dict(priced.unit_price, currency) if priced else None,
+                "total": money_dict(priced.total, currency) if priced else None,
+                "available": priced is not None,
+            }
+            for line, priced in view.lines
+        ],
+        "subtotal": money_dict(totals.subtotal, currency),
+        "shipping": money_dict(totals.shipping, currency),
+        "discount": money_dict(totals.discount, currency),
+        "tax": money_dict(totals.tax, currency),
+        "total": money_dict(totals.total, currency),
+        "reserved_until": _time(cart.reserved_until),
+        "order": {"number": order.number, "token": str(order.token)} if order else None,
+        "created_at": _time(cart.created_at),
+    }
+
+
+class OrderLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = MoneySchema()
+    total = MoneySchema()
+
+
+class TimelineOutput(serializers.Serializer):
+    type = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class TrackingOutput(serializers.Serializer):
+    status = serializers.CharField()
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    tracking_url = serializers.CharField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+def tracking_data(order: Order) -> list[dict]:
+    """Shipments that left, with their tracking links (one query)."""
+    return [
+        {
+            "status": f.status,
+            "carrier": f.carrier,
+            "tracking_number": f.tracking_number,
+            "tracking_url": f.tracking_url,
+            "shipped_at": _time(f.shipped_at),
+            "delivered_at": _time(f.delivered_at),
+        }
+        for f in order.fulfillments.filter(shipped_at__isnull=False).order_by("shipped_at")
+    ]
+
+
+class StoreOrderOutput(serializers.Serializer):
+    """Schema of an order as its customer sees it; `order_data` builds it."""
+
+    id = serializers.CharField()
+    number = serializers.CharField()
+    token = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    payment_status = serializers.CharField()
+    fulfillment_status = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    lines = OrderLineOutput(many=True)
+    subtotal = MoneySchema()
+    shipping = MoneySchema()
+    discount = MoneySchema()
+    tax = MoneySchema()
+    total = MoneySchema()
+    shipping_address = serializers.DictField(allow_null=True)
+    shipping_method = serializers.CharField()
+    voucher_code = serializers.CharField()
+    timeline = TimelineOutput(many=True)
+    tracking = TrackingOutput(many=True)
+    created_at = serializers.DateTimeField()
+
+
+CUSTOMER_TIMELINE = {
+    "placed",
+    "paid",
+    "confirmed",
+    "cancelled",
+    "refunded",
+    "packed",
+    "shipped",
+    "delivered",
+    "completed",
+    "returned",
+}
+
+
+def order_data(order: Order, lines=None, events=None, tracking: list | None = None) -> dict:
+    """The order as its customer sees it; `tracking` is read unless given (a new order has none)."""
+    currency = order.currency
+    lines = list(order.lines.all()) if lines is None else lines
+    events = list(order.events.all()) if events is None else events
+    return {
+        "id": str(order.pk),
+        "number": order.number,
+        "token": str(order.token),
+        "channel": order.channel.code,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "fulfillment_status": order.fulfillment_status,
+        "email": order.email,
+        "phone": order.phone,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": money_dict(line.unit_price, currency),
+                "total": money_dict(line.total, currency),
+            }
+            for line in lines
+        ],
+        "subtotal": money_dict(order.subtotal, currency),
+        "shipping": money_dict(order.shipping, currency),
+        "discount": money_dict(order.discount, currency),
+        "tax": money_dict(order.tax, currency),
+        "total": money_dict(order.total, currency),
+        "shipping_address": order.shipping_address,
+        "shipping_method": order.shipping_method_name,
+        "voucher_code": order.voucher_code,
+        "timeline": [
+            {"type": event.type, "at": _time(event.created_at)}
+            for event in events
+            if event.type in CUSTOMER_TIMELINE
+        ],
+        "tracking": tracking_data(order) if tracking is None else tracking,
+        "created_at": _time(order.created_at),
+    }

@@ -1,0 +1,122 @@
+"""Returns: units of a shipped order come back, go on the shelf or not, and money goes back."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+
+from backoffice.exceptions import InvalidTransition, ValidationFailed
+from backoffice.money import quantize
+from fulfillment.models import Fulfillment, Return, ReturnLine
+from fulfillment.services import LineRequest, _lock_order, _refresh_fulfillment_status
+from inventory.models import StockMovement, Warehouse
+from inventory.services import stock_adjust
+from orders.events import order_domain_event, order_events_write
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services import order_refund
+
+
+def return_create(
+    *,
+    order: Order,
+    lines: list[LineRequest],
+    reason: str,
+    restock: bool = True,
+    warehouse: Warehouse | None = None,
+    refund: bool = True,
+    actor: str = "",
+) -> Return:
+    """Record returned units (at most what shipped and was not returned yet).
+
+    `restock` puts them back into `warehouse` (default: the one that shipped them)
+    with a `return` ledger line; `refund` gives back their line price, capped at
+    what is still refundable. `return.created` is recorded with the change.
+    """
+    if not lines:
+        raise ValidationFailed({"lines": ["Return at least one line."]})
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["Say why the units came back."]})
+    with transaction.atomic():
+        order = _lock_order(order)
+        if order.fulfillment_status == Order.FulfillmentStatus.UNFULFILLED:
+            raise InvalidTransition(
+                entity="order", current=order.fulfillment_status, action="return"
+            )
+        by_sku = {line.sku: line for line in order.lines.select_for_update().order_by("id")}
+        returned: dict[int, tuple[OrderLine, int]] = {}
+        errors = []
+        for request in lines:
+            line = by_sku.get(request.sku)
+            if line is None:
+                errors.append(f"'{request.sku}' is not in this order.")
+                continue
+            quantity = returned.get(line.pk, (line, 0))[1] + request.quantity
+            if request.quantity < 1 or quantity > line.quantity_fulfilled - line.quantity_returned:
+                errors.append(
+                    f"{request.sku}: at most "
+                    f"{line.quantity_fulfilled - line.quantity_returned} can be returned."
+                )
+                continue
+            returned[line.pk] = (line, quantity)
+        if errors:
+            raise ValidationFailed({"lines": errors})
+        if restock and warehouse is None:
+            shipped_from = order.fulfillments.filter(
+                status__in=[Fulfillment.Status.SHIPPED, Fulfillment.Status.DELIVERED]
+            ).first()
+            warehouse = shipped_from.warehouse if shipped_from else None
+        refund_amount = quantize(
+            sum((line.unit_price * quantity for line, quantity in returned.values()), Decimal(0)),
+            order.currency,
+        )
+        record = Return.objects.create(
+            order=order,
+            reason=reason.strip()[:500],
+            restock=restock,
+            warehouse=warehouse if restock else None,
+            created_by=actor,
+        )
+        ReturnLine.objects.bulk_create(
+            ReturnLine(return_request=record, order_line=line, quantity=quantity)
+            for line, quantity in returned.values()
+        )
+        for line, quantity in returned.values():
+            OrderLine.objects.filter(pk=line.pk).update(
+                quantity_returned=F("quantity_returned") + quantity
+            )
+            if restock and line.variant is not None:
+                stock_adjust(
+                    variant=line.variant,
+                    warehouse=warehouse,
+                    delta=quantity,
+                    reason=StockMovement.Reason.RETURN,
+                    actor=actor,
+                    reference=f"return:{record.pk}",
+                    note=reason[:200],
+                )
+        _refresh_fulfillment_status(order)
+        data = {
+            "return_id": str(record.pk),
+            "reason": record.reason,
+            "restock": restock,
+            "lines": [{"sku": line.sku, "quantity": q} for line, q in returned.values()],
+        }
+        order_events_write(order=order, types=[OrderEvent.Type.RETURNED], actor=actor, data=data)
+        order_domain_event(order=order, type="return.created", extra={"return": data})
+        if refund and refund_amount > 0:
+            refundable = sum(
+                (p.captured_amount - p.refunded_amount for p in order.payments.all()), Decimal(0)
+            )
+            amount = min(refund_amount, refundable)
+            if amount > 0:
+                order_refund(
+                    order=order,
+                    actor=actor,
+                    amount=str(amount),
+                    reason=f"Return {record.pk}: {reason}"[:500],
+                )
+                record.refund_amount = amount
+                record.save(update_fields=["refund_amount"])
+    return record

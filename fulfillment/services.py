@@ -1,0 +1,357 @@
+"""Fulfillment workflows: plan, pack, ship, deliver, cancel, hand over at a till, and returns.
+
+Shipping takes the units out of stock through `inventory.services.stock_ship`
+(allocation and on_hand, with a ledger line) and moves the order's
+`fulfillment_status`; the order completes when everything was delivered.
+Every workflow locks the order row first, then the fulfillment, so two staff
+members (or a worker and a person) acting at once queue instead of racing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
+from backoffice.jobs import enqueue_after_commit
+from fulfillment.errors import NothingToFulfill
+from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
+from inventory.models import Allocation, Warehouse
+from inventory.services import StockLine, stock_ship
+from orders.events import order_domain_event, order_events_write
+from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
+from orders.services import order_capture, order_complete
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+def _lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+
+
+def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Fulfillment]:
+    order = _lock_order(fulfillment.order)
+    fulfillment = Fulfillment.objects.select_for_update().get(pk=fulfillment.pk)
+    if order.status == Order.Status.CANCELLED and action != "cancel":
+        raise InvalidTransition(entity="order", current=order.status, action=action)
+    if action not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
+        raise InvalidTransition(entity="fulfillment", current=fulfillment.status, action=action)
+    return order, fulfillment
+
+
+def _planned_quantities(order: Order) -> dict[int, int]:
+    """Units of each order line already in a fulfillment that is not cancelled."""
+    rows = (
+        FulfillmentLine.objects.filter(fulfillment__order=order)
+        .exclude(fulfillment__status=Fulfillment.Status.CANCELLED)
+        .values("order_line_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["order_line_id"]: row["total"] for row in rows}
+
+
+def _allocated_by_warehouse(order: Order) -> dict[int, dict[int, int]]:
+    """{warehouse_id: {variant_id: units allocated to this order there}}."""
+    result: dict[int, dict[int, int]] = defaultdict(dict)
+    for warehouse_id, variant_id, quantity in Allocation.objects.filter(
+        holder=order.holder
+    ).values_list("stock_level__warehouse_id", "stock_level__variant_id", "quantity"):
+        result[warehouse_id][variant_id] = quantity
+    return result
+
+
+def _event(
+    order: Order, fulfillment: Fulfillment, order_event: str, domain_event: str, actor: str
+) -> None:
+    data = {"fulfillment_id": str(fulfillment.pk), "warehouse": fulfillment.warehouse.code}
+    if fulfillment.tracking_number:
+        data.update(
+            carrier=fulfillment.carrier,
+            tracking_number=fulfillment.tracking_number,
+            tracking_url=fulfillment.tracking_url,
+        )
+    order_events_write(order=order, types=[order_event], actor=actor, data=data)
+    order_domain_event(order=order, type=domain_event, extra={"fulfillment": data})
+
+
+def fulfillment_create(
+    *,
+    order: Order,
+    warehouse: Warehouse | None = None,
+    lines: list[LineRequest] | None = None,
+    actor: str = "",
+) -> list[Fulfillment]:
+    """Plan shipments for units not yet in one: from `warehouse` if given, else one
+    fulfillment per warehouse holding the order's allocations.
+
+    `lines` limits what is fulfilled (all unfulfilled units when omitted). Units
+    must be allocated to the order in the chosen warehouse. Raises InvalidTransition
+    for an order that cannot ship, NothingToFulfill when everything is planned,
+    ValidationFailed for unknown SKUs or too many units.
+    """
+    with transaction.atomic():
+        order = _lock_order(order)
+        if "fulfill" not in ORDER_TRANSITIONS[order.status]:
+            raise InvalidTransition(entity="order", current=order.status, action="fulfill")
+        order_lines = list(order.lines.all())
+        planned = _planned_quantities(order)
+        open_units = {line.pk: line.quantity - planned.get(line.pk, 0) for line in order_lines}
+        wanted = _wanted_units(order_lines, open_units, lines)
+        if not any(wanted.values()):
+            raise NothingToFulfill()
+        allocated = _allocated_by_warehouse(order)
+        plan = _plan(order_lines, wanted, allocated, warehouse)
+        created = []
+        for warehouse_id, units in plan.items():
+            fulfillment = Fulfillment.objects.create(
+                order=order, warehouse_id=warehouse_id, created_by=actor
+            )
+            FulfillmentLine.objects.bulk_create(
+                FulfillmentLine(fulfillment=fulfillment, order_line_id=line_id, quantity=quantity)
+                for line_id, quantity in units.items()
+            )
+            _event(
+                order,
+                fulfillment,
+                OrderEvent.Type.FULFILLMENT_CREATED,
+                "fulfillment.created",
+                actor,
+            )
+            created.append(fulfillment)
+    return created
+
+
+def _wanted_units(
+    order_lines: list[OrderLine], open_units: dict[int, int], lines: list[LineRequest] | None
+) -> dict[int, int]:
+    if lines is None:
+        return dict(open_units)
+    by_sku = {line.sku: line for line in order_lines}
+    wanted: dict[int, int] = {}
+    errors: list[str] = []
+    for request in lines:
+        line = by_sku.get(request.sku)
+        if line is None:
+            errors.append(f"'{request.sku}' is not in this order.")
+            continue
+        total = wanted.get(line.pk, 0) + request.quantity
+        if request.quantity < 1 or total > open_units[line.pk]:
+            errors.append(f"{request.sku}: {open_units[line.pk]} unit(s) left to fulfill.")
+            continue
+        wanted[line.pk] = total
+    if errors:
+        raise ValidationFailed({"lines": errors})
+    return wanted
+
+
+def _plan(
+    order_lines: list[OrderLine],
+    wanted: dict[int, int],
+    allocated: dict[int, dict[int, int]],
+    warehouse: Warehouse | None,
+) -> dict[int, dict[int, int]]:
+    """{warehouse_id: {order_line_id: units}} drawn from the order's allocations."""
+    plan: dict[int, dict[int, int]] = defaultdict(dict)
+    errors: list[str] = []
+    warehouses = [warehouse.pk] if warehouse else sorted(allocated)
+    for line in order_lines:
+        remaining = wanted.get(line.pk, 0)
+        for warehouse_id in warehouses:
+            if not remaining:
+                break
+            available = allocated.get(warehouse_id, {}).get(line.variant_id, 0)
+            already = sum(units.get(line.pk, 0) for w, units in plan.items() if w == warehouse_id)
+            take = min(remaining, available - already)
+            if take > 0:
+                plan[warehouse_id][line.pk] = plan[warehouse_id].get(line.pk, 0) + take
+                remaining -= take
+        if remaining:
+            where = f" in {warehouse.code}" if warehouse else ""
+            errors.append(f"{line.sku}: {remaining} unit(s) are not allocated{where}.")
+    if errors:
+        raise ValidationFailed({"warehouse" if warehouse else "lines": errors})
+    return plan
+
+
+def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
+    """The automatic plan when an order is confirmed: safe to run twice (plans only once)."""
+    order = Order.objects.get(pk=order.pk)
+    if order.status != Order.Status.CONFIRMED:
+        return []
+    if order.fulfillments.exclude(status=Fulfillment.Status.CANCELLED).exists():
+        return []
+    try:
+        return fulfillment_create(order=order, actor="system:planner")
+    except (NothingToFulfill, InvalidTransition):
+        return []
+
+
+def fulfillment_pack(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
+    with transaction.atomic():
+        order, fulfillment = _lock_fulfillment(fulfillment, "pack")
+        fulfillment.status = Fulfillment.Status.PACKED
+        fulfillment.packed_at = timezone.now()
+        fulfillment.save(update_fields=["status", "packed_at"])
+        order_events_write(
+            order=order,
+            types=[OrderEvent.Type.PACKED],
+            actor=actor,
+            data={"fulfillment_id": str(fulfillment.pk)},
+        )
+    return fulfillment
+
+
+def fulfillment_ship(
+    *,
+    fulfillment: Fulfillment,
+    carrier: str = "",
+    tracking_number: str = "",
+    tracking_url: str = "",
+    actor: str = "",
+) -> Fulfillment:
+    """The parcel left: units come out of stock, the order's fulfillment_status moves,
+    `fulfillment.shipped` is recorded and the customer is emailed after commit."""
+    with transaction.atomic():
+        order, fulfillment = _lock_fulfillment(fulfillment, "ship")
+        lines = list(fulfillment.lines.select_related("order_line__variant"))
+        stock_ship(
+            holder=order.holder,
+            warehouse=fulfillment.warehouse,
+            lines=[
+                StockLine(variant=line.order_line.variant, quantity=line.quantity) for line in lines
+            ],
+            actor=actor,
+            reference=f"fulfillment:{fulfillment.pk}",
+        )
+        for line in lines:
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_fulfilled=F("quantity_fulfilled") + line.quantity
+            )
+        fulfillment.status = Fulfillment.Status.SHIPPED
+        fulfillment.carrier, fulfillment.tracking_number = carrier, tracking_number
+        fulfillment.tracking_url = tracking_url
+        fulfillment.shipped_at = timezone.now()
+        fulfillment.save()
+        _refresh_fulfillment_status(order)
+        _event(order, fulfillment, OrderEvent.Type.SHIPPED, "fulfillment.shipped", actor)
+        enqueue_after_commit(
+            "fulfillment.tasks.notify_customer_task", order.pk, "shipped", str(fulfillment.pk)
+        )
+    return fulfillment
+
+
+def _refresh_fulfillment_status(order: Order) -> None:
+    totals = order.lines.aggregate(
+        ordered=Sum("quantity"),
+        shipped=Sum("quantity_fulfilled"),
+        returned=Sum("quantity_returned"),
+    )
+    if totals["returned"] and totals["returned"] >= totals["ordered"]:
+        status = Order.FulfillmentStatus.RETURNED
+    elif totals["shipped"] >= totals["ordered"]:
+        status = Order.FulfillmentStatus.FULFILLED
+    elif totals["shipped"]:
+        status = Order.FulfillmentStatus.PARTIALLY_FULFILLED
+    else:
+        status = Order.FulfillmentStatus.UNFULFILLED
+    if status != order.fulfillment_status:
+        order.fulfillment_status = status
+        order.save(update_fields=["fulfillment_status", "updated_at"])
+
+
+def fulfillment_deliver(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
+    """Handed to the customer; when every unit was delivered, a confirmed order completes."""
+    with transaction.atomic():
+        order, fulfillment = _lock_fulfillment(fulfillment, "deliver")
+        fulfillment.status = Fulfillment.Status.DELIVERED
+        fulfillment.delivered_at = timezone.now()
+        fulfillment.save(update_fields=["status", "delivered_at"])
+        _event(order, fulfillment, OrderEvent.Type.DELIVERED, "fulfillment.delivered", actor)
+        enqueue_after_commit(
+            "fulfillment.tasks.notify_customer_task", order.pk, "delivered", str(fulfillment.pk)
+        )
+        order_complete_if_delivered(order=order, actor=actor)
+    return fulfillment
+
+
+def order_complete_if_delivered(*, order: Order, actor: str = "") -> bool:
+    """Complete a confirmed order whose every unit shipped and every shipment was delivered."""
+    order.refresh_from_db(fields=["status", "fulfillment_status"])
+    undelivered = order.fulfillments.exclude(
+        status__in=[Fulfillment.Status.DELIVERED, Fulfillment.Status.CANCELLED]
+    ).exists()
+    if (
+        order.status == Order.Status.CONFIRMED
+        and order.fulfillment_status == Order.FulfillmentStatus.FULFILLED
+        and not undelivered
+    ):
+        order_complete(order=order, actor=actor)
+        return True
+    return False
+
+
+def order_payment_capture(*, order: Order, actor: str = "", **payment: str) -> Order:
+    """Capture an order's payment (`orders.services.order_capture`); a cash-on-delivery order
+    that was already delivered completes at the same time."""
+    with transaction.atomic():
+        order = order_capture(order=order, actor=actor, **payment)
+        order_complete_if_delivered(order=order, actor=actor)
+    return order
+
+
+def fulfillment_cancel(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
+    """Drop a shipment that has not left; its units stay allocated to the order."""
+    with transaction.atomic():
+        order, fulfillment = _lock_fulfillment(fulfillment, "cancel")
+        fulfillment.status = Fulfillment.Status.CANCELLED
+        fulfillment.cancelled_at = timezone.now()
+        fulfillment.save(update_fields=["status", "cancelled_at"])
+        order_events_write(
+            order=order,
+            types=[OrderEvent.Type.NOTE_ADDED],
+            actor=actor,
+            data={"note": f"Fulfillment {fulfillment.pk} cancelled."},
+        )
+    return fulfillment
+
+
+def fulfillments_cancel_open(*, order: Order, actor: str = "") -> int:
+    """Cancel an order's shipments that have not left (when the order is cancelled)."""
+    count = 0
+    for fulfillment in order.fulfillments.filter(
+        status__in=[Fulfillment.Status.PENDING, Fulfillment.Status.PACKED]
+    ):
+        fulfillment_cancel(fulfillment=fulfillment, actor=actor)
+        count += 1
+    return count
+
+
+def order_fulfill_at_once(*, order: Order, warehouse: Warehouse, actor: str = "") -> Fulfillment:
+    """A sale over the counter: everything ships and is delivered from `warehouse` now."""
+    with transaction.atomic():
+        fulfillments = fulfillment_create(order=order, warehouse=warehouse, actor=actor)
+        if len(fulfillments) != 1:
+            raise ValidationFailed({"warehouse": ["Everything must come from one store."]})
+        fulfillment = fulfillment_ship(
+            fulfillment=fulfillments[0], carrier="handed over", actor=actor
+        )
+        return fulfillment_deliver(fulfillment=fulfillment, actor=actor)
+
+
+def fulfillment_get(*, pk: str) -> Fulfillment:
+    fulfillment = (
+        Fulfillment.objects.select_related("order__channel", "warehouse").filter(pk=int(pk)).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if fulfillment is None:
+        raise NotFound("No such fulfillment.")
+    return fulfillment

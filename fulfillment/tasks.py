@@ -1,0 +1,82 @@
+"""Fulfillment jobs: plan shipments for confirmed orders, and email customers.
+
+Tasks take ids, load, call one service, and are safe to run twice. A sweep
+finds confirmed orders that were never planned (their nudge was lost while the
+broker was down), so nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from fulfillment.models import Fulfillment
+from fulfillment.notifications import notification_send
+from fulfillment.services import fulfillments_plan, order_complete_if_delivered
+from orders.models import Order
+
+logger = logging.getLogger(__name__)
+TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def fulfillments_plan_task(self, order_id: int) -> int:
+    order = Order.objects.filter(pk=order_id).first()
+    return 0 if order is None else len(fulfillments_plan(order=order))
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def fulfillments_plan_sweep_task() -> int:
+    """Plan confirmed orders of the last week that have no shipment yet."""
+    since = timezone.now() - timedelta(days=7)
+    orders = Order.objects.filter(
+        status=Order.Status.CONFIRMED,
+        created_at__gte=since,
+        fulfillment_status=Order.FulfillmentStatus.UNFULFILLED,
+    ).exclude(
+        fulfillments__status__in=[
+            s for s in Fulfillment.Status.values if s != Fulfillment.Status.CANCELLED
+        ]
+    )
+    planned = 0
+    for order in orders[:500]:
+        planned += len(fulfillments_plan(order=order))
+    return planned
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(*TRANSIENT, OSError),
+    retry_backoff=True,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def notify_customer_task(self, order_id: int, kind: str, reference: str = "") -> bool:
+    return notification_send(order_id=order_id, kind=kind, reference=reference)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=10,
+)
+def order_complete_if_delivered_task(self, order_id: int) -> bool:
+    order = Order.objects.filter(pk=order_id).first()
+    return False if order is None else order_complete_if_delivered(order=order)

@@ -1,0 +1,129 @@
+"""Allotments: stock ring-fenced for one holder (a shop link), and units moved out of it.
+
+An allotment is a set of Reservation rows held by e.g. "link:<code>" that expire when
+the allotment ends; since reservations are subtracted from availability, no other
+holder can take those units meanwhile. `allotment_transfer` moves units from such a
+hold to another holder (a cart) with the discipline of `inventory.services`: the
+StockLevel rows are locked with one `SELECT ... FOR UPDATE ORDER BY id` and the
+decision is taken on the holds read under that lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel
+from inventory.errors import InsufficientStock
+from inventory.models import Reservation, StockLevel
+from inventory.services import StockLine, stock_reserve
+
+
+def allotment_reserve(
+    *, channel: Channel, holder: str, lines: Iterable[StockLine], until: datetime
+) -> list[Reservation]:
+    """Ring-fence units in the channel's warehouses for `holder` until `until`.
+
+    All lines or none: raises InsufficientStock when the units are not available now.
+    """
+    seconds = math.ceil((until - timezone.now()).total_seconds())
+    if seconds <= 0:
+        raise ValidationFailed({"allotment_until": ["Must be in the future."]})
+    with transaction.atomic():
+        stock_reserve(channel=channel, holder=holder, lines=list(lines), ttl_seconds=seconds)
+        # The hold ends exactly when the allotment does, not a rounded TTL later.
+        Reservation.objects.filter(holder=holder).update(expires_at=until)
+        return list(Reservation.objects.filter(holder=holder).order_by("id"))
+
+
+def allotment_remaining(*, holder: str) -> dict[int, int]:
+    """Units the holder still has ring-fenced, by variant id (active holds only; one query)."""
+    rows = (
+        Reservation.objects.filter(holder=holder, expires_at__gt=timezone.now())
+        .values("stock_level__variant_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["stock_level__variant_id"]: row["total"] for row in rows}
+
+
+def allotment_transfer(
+    *, source: str, target: str, lines: Iterable[StockLine], expires_at: datetime
+) -> list[Reservation]:
+    """Move units from `source`'s active holds to `target`'s, held until `expires_at`.
+
+    All lines or none: raises InsufficientStock with, per short SKU, what the source
+    still holds as `available`. The units never become free in between, so no
+    other checkout can take them.
+    """
+    wanted: dict[int, StockLine] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise ValidationFailed({"lines": ["Quantities must be at least 1."]})
+        previous = wanted.get(line.variant.pk)
+        quantity = line.quantity + (previous.quantity if previous else 0)
+        wanted[line.variant.pk] = StockLine(variant=line.variant, quantity=quantity)
+    now = timezone.now()
+    with transaction.atomic():
+        level_ids = Reservation.objects.filter(
+            holder=source, stock_level__variant_id__in=list(wanted)
+        ).values("stock_level_id")
+        levels = {
+            level.pk: level
+            for level in StockLevel.objects.select_for_update()
+            .filter(pk__in=level_ids)
+            .order_by("id")
+        }
+        # Read again under the locks: a concurrent transfer may have taken units meanwhile.
+        holds: dict[int, list[Reservation]] = defaultdict(list)
+        for hold in Reservation.objects.filter(
+            holder=source, stock_level_id__in=list(levels), expires_at__gt=now
+        ).order_by("stock_level_id"):
+            holds[levels[hold.stock_level_id].variant_id].append(hold)
+        short = [
+            {
+                "sku": line.variant.sku,
+                "requested": line.quantity,
+                "available": sum(hold.quantity for hold in holds[variant_id]),
+            }
+            for variant_id, line in wanted.items()
+            if sum(hold.quantity for hold in holds[variant_id]) < line.quantity
+        ]
+        if short:
+            raise InsufficientStock(short)
+        moved: dict[int, int] = defaultdict(int)
+        for variant_id, line in wanted.items():
+            remaining = line.quantity
+            for hold in holds[variant_id]:
+                take = min(hold.quantity, remaining)
+                if not take:
+                    break
+                hold.quantity -= take
+                if hold.quantity:
+                    hold.save(update_fields=["quantity"])
+                else:
+                    hold.delete()
+                moved[hold.stock_level_id] += take
+                remaining -= take
+        existing = {
+            hold.stock_level_id: hold
+            for hold in Reservation.objects.filter(holder=target, stock_level_id__in=list(moved))
+        }
+        result = []
+        for level_id, quantity in moved.items():
+            hold = existing.get(level_id)
+            if hold is None:
+                hold = Reservation(stock_level_id=level_id, holder=target, quantity=0)
+            elif hold.expires_at <= now:
+                hold.quantity = 0  # an expired hold no longer counts: start afresh
+            hold.quantity += quantity
+            hold.expires_at = expires_at
+            hold.save()
+            result.append(hold)
+    return result

@@ -1,0 +1,101 @@
+"""Shop-link reads: links as each audience sees them, with prices and what is left to sell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from catalog.models import Channel, ProductVariant
+from catalog.selectors import variant_price_in_channel, variants_with_channel_price
+from inventory.allotments import allotment_remaining
+from inventory.selectors import variant_availability
+from orders.models import ShopLink, ShopLinkLine
+
+
+def link_list(*, channel: Channel | None = None) -> QuerySet[ShopLink]:
+    """Links newest first, with channel, voucher and lines (variants and products) prefetched."""
+    lines = ShopLinkLine.objects.select_related("variant__product").order_by("id")
+    links = ShopLink.objects.select_related("channel", "voucher").prefetch_related(
+        Prefetch("lines", queryset=lines)
+    )
+    if channel is not None:
+        links = links.filter(channel=channel)
+    return links.order_by("-created_at", "-id")
+
+
+def link_get(*, code: str, channel: Channel | None = None) -> ShopLink | None:
+    """One link by code; with `channel`, only a link of that channel."""
+    if not code or len(code) > 64:
+        return None
+    return link_list(channel=channel).filter(code=code).first()
+
+
+@dataclass(frozen=True)
+class LinkLineView:
+    line: ShopLinkLine
+    variant: ProductVariant
+    price: Decimal | None
+    available: int
+
+
+@dataclass(frozen=True)
+class LinkView:
+    link: ShopLink
+    lines: list[LinkLineView]
+    fenced: bool
+    sold_out: bool
+    status: str
+
+
+def link_status(link: ShopLink, *, now: datetime, sold_out: bool) -> str:
+    """`inactive`, `expired`, `used_up`, `sold_out` or `active`."""
+    if not link.active:
+        return "inactive"
+    if link.expires_at is not None and link.expires_at <= now:
+        return "expired"
+    if link.usage_limit is not None and link.orders_count >= link.usage_limit:
+        return "used_up"
+    return "sold_out" if sold_out else "active"
+
+
+def link_view(*, link: ShopLink) -> LinkView:
+    """The link's lines at the channel's price with what is left to sell.
+
+    While the allotment lasts, `available` is what is left of it (other stock does not
+    count: the link is sold out when its allotment is); otherwise the channel's availability.
+    """
+    now = timezone.now()
+    channel = link.channel
+    line_rows = list(link.lines.all())
+    variant_ids = [line.variant_id for line in line_rows]
+    priced = {v.pk: v for v in variants_with_channel_price(channel).filter(pk__in=variant_ids)}
+    fenced = link.allotment_until is not None and link.allotment_until > now
+    if fenced:
+        available = allotment_remaining(holder=link.holder)
+    else:
+        available = variant_availability(channel=channel, variant_ids=variant_ids)
+    lines = []
+    for line in line_rows:
+        variant = priced.get(line.variant_id, line.variant)
+        lines.append(
+            LinkLineView(
+                line=line,
+                variant=line.variant,
+                price=variant_price_in_channel(variant=variant, channel=channel)
+                if line.variant_id in priced
+                else None,
+                available=available.get(line.variant_id, 0),
+            )
+        )
+    sold_out = any(view.available < view.line.quantity for view in lines)
+    return LinkView(
+        link=link,
+        lines=lines,
+        fenced=fenced,
+        sold_out=sold_out,
+        status=link_status(link, now=now, sold_out=sold_out),
+    )

@@ -1,0 +1,129 @@
+"""Orders reads: sellable variants for checkout, carts and orders as each audience sees them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel, ProductListing, ProductVariant
+from catalog.selectors import variants_with_channel_price
+from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod
+
+
+def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, ProductVariant]:
+    """The variants of these SKUs that the channel sells, with `channel_price`, in one query.
+
+    Raises ValidationFailed (field `lines`) naming every SKU that is unknown, not
+    published in the channel, or has no price in its currency.
+    """
+    wanted = list(dict.fromkeys(skus))
+    published = ProductListing.objects.filter(channel=channel, published=True).values("product_id")
+    variants = {
+        variant.sku: variant
+        for variant in variants_with_channel_price(channel)
+        .filter(sku__in=wanted, product_id__in=published)
+        .select_related("product")
+    }
+    missing = [sku for sku in wanted if sku not in variants]
+    if missing:
+        raise ValidationFailed(
+            {"lines": [f"SKU '{sku}' is not sold in this channel." for sku in missing]}
+        )
+    return variants
+
+
+def variants_sellable(*, channel: Channel, variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
+    """Of these variants, those the channel still sells, with `channel_price` (one query)."""
+    published = ProductListing.objects.filter(channel=channel, published=True).values("product_id")
+    return {
+        variant.pk: variant
+        for variant in variants_with_channel_price(channel)
+        .filter(pk__in=list(variant_ids), product_id__in=published)
+        .select_related("product")
+    }
+
+
+def shipping_method_list(*, channel: Channel) -> QuerySet[ShippingMethod]:
+    return ShippingMethod.objects.filter(channel=channel, active=True).select_related(
+        "pickup_warehouse"
+    )
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def cart_get(*, channel: Channel, cart_id: str) -> Cart | None:
+    """A cart by its id, only through its own channel."""
+    pk = _parse_uuid(cart_id)
+    if pk is None:
+        return None
+    lines = CartLine.objects.select_related("variant__product").order_by("created_at", "id")
+    return (
+        Cart.objects.filter(pk=pk, channel=channel)
+        .select_related("channel", "shipping_method", "voucher")
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .first()
+    )
+
+
+def order_detail_queryset() -> QuerySet[Order]:
+    return Order.objects.select_related("channel").prefetch_related("lines", "payments", "events")
+
+
+def order_get_by_token(*, channel: Channel, token: str) -> Order | None:
+    """The customer's view: an order by its unguessable token, in the key's channel."""
+    pk = _parse_uuid(token)
+    if pk is None:
+        return None
+    return order_detail_queryset().filter(token=pk, channel=channel).first()
+
+
+def order_list() -> QuerySet[Order]:
+    """Orders for staff, newest first, with what the list shows prefetched."""
+    return Order.objects.select_related("channel").prefetch_related("lines")
+
+
+def order_search(queryset: QuerySet[Order], text: str) -> QuerySet[Order]:
+    """By order number, email, phone or the shipping name."""
+    text = text.strip()
+    condition = Q(email__iexact=text) | Q(phone=text) | Q(shipping_address__name__icontains=text)
+    if text.lstrip("#").isdigit():
+        condition |= Q(pk=int(text.lstrip("#")) - ORDER_NUMBER_OFFSET)
+    return queryset.filter(condition)
+
+
+def _digits(text: str) -> str:
+    return "".join(character for character in text if character.isdigit())
+
+
+def order_lookup(
+    *, channel: Channel, number: str, email: str = "", phone: str = ""
+) -> Order | None:
+    """An order by its number plus the customer's email and/or phone, in the channel.
+
+    Every contact given must match: email case-insensitively, phone by its digits alone
+    (the order's phone or its shipping address's). Any mismatch is None, exactly like
+    an unknown number, so the answer never tells whether a number exists.
+    """
+    text = str(number).strip().lstrip("#")
+    if not (email or phone) or not text.isdigit() or len(text) > 18:
+        return None
+    order = order_detail_queryset().filter(pk=int(text) - ORDER_NUMBER_OFFSET, channel=channel)
+    order = order.first()
+    if order is None:
+        return None
+    if email and (not order.email or order.email.casefold() != email.strip().casefold()):
+        return None
+    if phone:
+        wanted = _digits(phone)
+        known = {_digits(order.phone), _digits((order.shipping_address or {}).get("phone", ""))}
+        if not wanted or wanted not in known - {""}:
+            return None
+    return order

@@ -1,0 +1,43 @@
+"""Orders workflows: carts, checkout, and the order lifecycle (re-exported here)."""
+
+from orders.services.carts import (
+    CartLineInput,
+    cart_create,
+    cart_extend,
+    cart_line_add,
+    cart_line_remove,
+    cart_line_update,
+    cart_release,
+    cart_totals,
+    cart_update,
+)
+from orders.services.checkout import CheckoutInput, cart_complete, checkout_direct
+from orders.services.lifecycle import (
+    order_cancel,
+    order_capture,
+    order_complete,
+    order_note_add,
+    order_refund,
+    orders_cancel_stale_unpaid,
+)
+
+__all__ = [
+    "CartLineInput",
+    "CheckoutInput",
+    "cart_complete",
+    "cart_create",
+    "cart_extend",
+    "cart_line_add",
+    "cart_line_remove",
+    "cart_line_update",
+    "cart_release",
+    "cart_totals",
+    "cart_update",
+    "checkout_direct",
+    "order_cancel",
+    "order_capture",
+    "order_complete",
+    "order_note_add",
+    "order_refund",
+    "orders_cancel_stale_unpaid",
+]

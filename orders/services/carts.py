@@ -1,0 +1,247 @@
+"""Cart workflows: create, change lines (re-reserving stock), contact and delivery, release."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from backoffice.exceptions import NotFound, ValidationFailed
+from catalog.models import Channel
+from inventory.models import Reservation
+from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
+from orders.errors import CartCompleted
+from orders.models import Cart, CartLine
+from orders.pricing import PricedLine, Totals, compute_totals, price_line
+from orders.selectors import variants_for_sale, variants_sellable
+from orders.services.validation import (
+    LineRequest,
+    address_clean,
+    lines_check,
+    merge_lines,
+    phone_clean,
+    shipping_method_find,
+    voucher_find,
+)
+
+CartLineInput = LineRequest
+UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class CartView:
+    """A cart priced now. A line whose SKU the channel stopped selling has `priced` None."""
+
+    cart: Cart
+    lines: list[tuple[CartLine, PricedLine | None]]
+    totals: Totals
+
+
+def cart_totals(*, cart: Cart) -> CartView:
+    """Price the cart's lines and totals with today's channel prices (one query for prices)."""
+    lines = list(cart.lines.all())
+    sellable = variants_sellable(
+        channel=cart.channel, variant_ids=[line.variant_id for line in lines]
+    )
+    priced = [
+        (
+            line,
+            price_line(
+                channel=cart.channel, variant=sellable[line.variant_id], quantity=line.quantity
+            )
+            if line.variant_id in sellable
+            else None,
+        )
+        for line in lines
+    ]
+    totals = compute_totals(
+        channel=cart.channel,
+        lines=[p for _, p in priced if p is not None],
+        shipping_method=cart.shipping_method,
+        voucher=cart.voucher,
+    )
+    return CartView(cart=cart, lines=priced, totals=totals)
+
+
+def _refresh_reserved_until(cart: Cart) -> None:
+    cart.reserved_until = Reservation.objects.filter(
+        holder=cart.holder, expires_at__gt=timezone.now()
+    ).aggregate(first=Min("expires_at"))["first"]
+
+
+def cart_create(
+    *,
+    channel: Channel,
+    lines: list[LineRequest],
+    email: str = "",
+    phone: str = "",
+    attribution: dict[str, Any] | None = None,
+) -> Cart:
+    """Create a cart whose lines reserve stock for the channel's TTL.
+
+    All or nothing: unknown SKUs → ValidationFailed; not enough stock → InsufficientStock,
+    and no cart is created.
+    """
+    lines_check(lines)
+    lines = merge_lines(lines)
+    variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    phone = phone_clean(phone)
+    with transaction.atomic():
+        cart = Cart(
+            id=uuid.uuid4(),
+            channel=channel,
+            email=email,
+            phone=phone,
+            attribution=attribution or {},
+        )
+        stock_reserve(
+            channel=channel,
+            holder=cart.holder,
+            lines=[StockLine(variant=variants[line.sku], quantity=line.quantity) for line in lines],
+        )
+        _refresh_reserved_until(cart)
+        cart.save(force_insert=True)
+        CartLine.objects.bulk_create(
+            CartLine(cart=cart, variant=variants[line.sku], quantity=line.quantity)
+            for line in lines
+        )
+    return cart
+
+
+def _lock_open_cart(cart: Cart) -> Cart:
+    locked = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+    if locked.status != Cart.Status.OPEN:
+        raise CartCompleted()
+    return locked
+
+
+def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
+    """Set one SKU's quantity (0 removes it) and re-reserve its stock."""
+    lines_check([LineRequest(sku=sku, quantity=max(quantity, 1))])
+    variant = variants_for_sale(channel=cart.channel, skus=[sku])[sku]
+    if quantity == 0:
+        stock_release(holder=cart.holder, variant_ids=[variant.pk])
+        CartLine.objects.filter(cart=cart, variant=variant).delete()
+        return
+    other_lines = CartLine.objects.filter(cart=cart).exclude(variant=variant).count()
+    if other_lines + 1 > settings.CART_MAX_LINES:
+        raise ValidationFailed({"lines": [f"At most {settings.CART_MAX_LINES} different SKUs."]})
+    stock_reserve(
+        channel=cart.channel,
+        holder=cart.holder,
+        lines=[StockLine(variant=variant, quantity=quantity)],
+    )
+    CartLine.objects.update_or_create(cart=cart, variant=variant, defaults={"quantity": quantity})
+
+
+def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> Cart:
+    """Add units of a SKU (to its line if present); reserves them or raises InsufficientStock."""
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        current = (
+            CartLine.objects.filter(cart=cart, variant__sku=sku)
+            .values_list("quantity", flat=True)
+            .first()
+            or 0
+        )
+        if quantity < 1:
+            raise ValidationFailed({"quantity": ["Must be at least 1."]})
+        _set_line_quantity(cart, sku, current + quantity)
+        _refresh_reserved_until(cart)
+        cart.save(update_fields=["reserved_until", "updated_at"])
+    return cart
+
+
+def _line(cart: Cart, line_id: str) -> CartLine:
+    try:
+        pk = uuid.UUID(str(line_id))
+    except ValueError:
+        pk = None
+    line = CartLine.objects.select_related("variant").filter(cart=cart, pk=pk).first()
+    if line is None:
+        raise NotFound("No such line in this cart.")
+    return line
+
+
+def cart_line_update(*, cart: Cart, line_id: str, quantity: int) -> Cart:
+    """Change a line's quantity; the stock hold follows (0 removes the line)."""
+    if quantity < 0:
+        raise ValidationFailed({"quantity": ["Must be 0 or more."]})
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        line = _line(cart, line_id)
+        _set_line_quantity(cart, line.variant.sku, quantity)
+        _refresh_reserved_until(cart)
+        cart.save(update_fields=["reserved_until", "updated_at"])
+    return cart
+
+
+def cart_line_remove(*, cart: Cart, line_id: str) -> Cart:
+    """Remove a line and release its stock at once."""
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        line = _line(cart, line_id)
+        stock_release(holder=cart.holder, variant_ids=[line.variant_id])
+        line.delete()
+        _refresh_reserved_until(cart)
+        cart.save(update_fields=["reserved_until", "updated_at"])
+    return cart
+
+
+def cart_update(
+    *,
+    cart: Cart,
+    email: str | None = UNSET,
+    phone: str | None = UNSET,
+    shipping_address: dict | None = UNSET,
+    shipping_method: str | None = UNSET,
+    voucher_code: str | None = UNSET,
+) -> Cart:
+    """Set contact, address, shipping method and voucher; all are checked before any is saved."""
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        if email is not UNSET:
+            cart.email = email or ""
+        if phone is not UNSET:
+            cart.phone = phone_clean(phone)
+        if shipping_address is not UNSET:
+            cart.shipping_address = address_clean(shipping_address, field="shipping_address")
+        if shipping_method is not UNSET:
+            cart.shipping_method = shipping_method_find(channel=cart.channel, code=shipping_method)
+        if voucher_code is not UNSET:
+            view = cart_totals(cart=Cart.objects.prefetch_related("lines").get(pk=cart.pk))
+            cart.voucher = voucher_find(
+                channel=cart.channel, code=voucher_code, subtotal=view.totals.subtotal
+            )
+        cart.save()
+    return cart
+
+
+def cart_release(*, cart: Cart) -> Cart:
+    """Give the cart's held stock back at once (e.g. a chat ended); the lines stay."""
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        stock_release(holder=cart.holder)
+        cart.reserved_until = None
+        cart.save(update_fields=["reserved_until", "updated_at"])
+    return cart
+
+
+def cart_extend(*, cart: Cart, seconds: int) -> datetime | None:
+    """Keep the cart's holds for `seconds` more from now, up to the channel's maximum."""
+    with transaction.atomic():
+        cart = _lock_open_cart(cart)
+        expires_at = stock_extend(channel=cart.channel, holder=cart.holder, seconds=seconds)
+        if expires_at is None:
+            raise ValidationFailed(
+                {"seconds": ["The cart holds no stock now; add or change a line to reserve again."]}
+            )
+        cart.reserved_until = expires_at
+        cart.save(update_fields=["reserved_until", "updated_at"])
+    return expires_at

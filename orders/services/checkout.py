@@ -1,0 +1,266 @@
+"""Checkout: a cart, or a single request, becomes an order in one transaction.
+
+Both doors share `_order_place`: price the lines, take the voucher use, turn
+the cart's reservations into allocations (or allocate directly), authorize the
+payment, write the order, its lines, payment, timeline and domain events. Any
+failure (unknown SKU, no stock, voucher used up, card declined) rolls all of it
+back: no order, no held stock, no voucher use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from backoffice.exceptions import ValidationFailed
+from backoffice.jobs import enqueue_after_commit
+from catalog.models import Channel
+from inventory.services import StockLine, stock_allocate
+from orders.errors import VoucherUnavailable
+from orders.events import order_domain_events, order_events_write
+from orders.link_counters import link_order_record
+from orders.models import Cart, Order, OrderEvent, OrderLine, Payment, ShippingMethod, Voucher
+from orders.payments import provider_get
+from orders.pricing import PricedLine, compute_totals, price_line
+from orders.selectors import variants_for_sale
+from orders.services.validation import (
+    LineRequest,
+    address_clean,
+    lines_check,
+    merge_lines,
+    phone_clean,
+    shipping_method_find,
+    voucher_find,
+)
+
+
+@dataclass
+class CheckoutInput:
+    lines: list[LineRequest]
+    email: str = ""
+    phone: str = ""
+    shipping_address: dict | None = None
+    shipping_method: str | None = None
+    voucher_code: str | None = None
+    payment: dict[str, Any] | None = None
+    attribution: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Placement:
+    channel: Channel
+    lines: list[PricedLine]
+    email: str
+    phone: str
+    shipping_address: dict | None
+    shipping_method: ShippingMethod | None
+    voucher: Voucher | None
+    payment: dict[str, Any] | None
+    source: str
+    attribution: dict[str, Any]
+    actor: str
+    cart: Cart | None = None
+
+
+def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> Order:
+    """One request → one order (chatbots, links, POS). Stock is allocated directly.
+
+    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined.
+    """
+    lines_check(data.lines)
+    lines = merge_lines(data.lines)
+    variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    priced = [
+        price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
+        for line in lines
+    ]
+    subtotal = sum(line.total for line in priced)
+    placement = _Placement(
+        channel=channel,
+        lines=priced,
+        email=data.email,
+        phone=phone_clean(data.phone),
+        shipping_address=address_clean(data.shipping_address, field="shipping_address"),
+        shipping_method=shipping_method_find(channel=channel, code=data.shipping_method),
+        voucher=voucher_find(channel=channel, code=data.voucher_code, subtotal=subtotal),
+        payment=data.payment,
+        source="checkout",
+        attribution=data.attribution,
+        actor=actor,
+    )
+    return _order_place(placement)
+
+
+def cart_complete(
+    *, cart: Cart, payment: dict[str, Any] | None = None, actor: str = ""
+) -> tuple[Order, bool]:
+    """Turn a cart into an order; its reservations become allocations.
+
+    Completing a completed cart returns the same order (`created` False). Holds that
+    expired are re-taken from what is available, so the order succeeds while stock lasts.
+    """
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+        if cart.status == Cart.Status.COMPLETED:
+            return Order.objects.select_related("channel").get(cart=cart), False
+        lines = list(cart.lines.select_related("variant"))
+        if not lines:
+            raise ValidationFailed({"lines": ["The cart is empty."]})
+        channel = cart.channel
+        variants = variants_for_sale(channel=channel, skus=[line.variant.sku for line in lines])
+        priced = [
+            price_line(channel=channel, variant=variants[line.variant.sku], quantity=line.quantity)
+            for line in lines
+        ]
+        voucher = None
+        if cart.voucher_id:
+            voucher = voucher_find(
+                channel=channel,
+                code=cart.voucher.code,
+                subtotal=sum(line.total for line in priced),
+            )
+        order = _order_place(
+            _Placement(
+                channel=channel,
+                lines=priced,
+                email=cart.email,
+                phone=cart.phone,
+                shipping_address=cart.shipping_address,
+                shipping_method=cart.shipping_method,
+                voucher=voucher,
+                payment=payment,
+                source="cart",
+                attribution=cart.attribution,
+                actor=actor,
+                cart=cart,
+            )
+        )
+        cart.status = Cart.Status.COMPLETED
+        cart.reserved_until = None
+        cart.save(update_fields=["status", "reserved_until", "updated_at"])
+    return order, True
+
+
+def _voucher_use(voucher: Voucher) -> None:
+    """Count one use, atomically: the conditional update cannot pass the limit under concurrency."""
+    used = Voucher.objects.filter(
+        Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")), pk=voucher.pk
+    ).update(used_count=F("used_count") + 1)
+    if not used:
+        raise VoucherUnavailable("This voucher has been used up.")
+
+
+def _order_place(placement: _Placement) -> Order:
+    channel = placement.channel
+    totals = compute_totals(
+        channel=channel,
+        lines=placement.lines,
+        shipping_method=placement.shipping_method,
+        voucher=placement.voucher,
+    )
+    provider = None
+    if placement.payment is not None:
+        if not isinstance(placement.payment, dict):
+            raise ValidationFailed({"payment": ["Send an object."]})
+        provider = provider_get(str(placement.payment.get("provider") or ""))
+    with transaction.atomic():
+        if placement.voucher is not None:
+            _voucher_use(placement.voucher)
+        order = Order(
+            token=uuid.uuid4(),
+            channel=channel,
+            cart=placement.cart,
+            currency=totals.currency,
+            email=placement.email,
+            phone=placement.phone,
+            shipping_address=placement.shipping_address,
+            shipping_method=placement.shipping_method,
+            shipping_method_name=placement.shipping_method.name
+            if placement.shipping_method
+            else "",
+            voucher=placement.voucher,
+            voucher_code=placement.voucher.code if placement.voucher else "",
+            subtotal=totals.subtotal,
+            shipping=totals.shipping,
+            discount=totals.discount,
+            tax=totals.tax,
+            total=totals.total,
+            tax_rate=channel.tax_rate,
+            prices_include_tax=channel.prices_include_tax,
+            source=placement.source,
+            attribution=placement.attribution,
+            placed_by=placement.actor,
+        )
+        authorization = None
+        if provider is not None:
+            # A decline raises here and rolls back the voucher use; nothing is held yet.
+            authorization = provider.authorize(
+                amount=totals.total, currency=totals.currency, data=placement.payment
+            )
+            order.status = Order.Status.CONFIRMED
+            order.payment_status = (
+                Order.PaymentStatus.PAID
+                if authorization.captured
+                else Order.PaymentStatus.AUTHORIZED
+            )
+        order.save(force_insert=True)
+        # A shop link's order counter (and usage limit): refused here, nothing is kept.
+        link_order_record(attribution=placement.attribution, channel=channel)
+        stock_allocate(
+            channel=channel,
+            holder=order.holder,
+            lines=[
+                StockLine(variant=line.variant, quantity=line.quantity) for line in placement.lines
+            ],
+            reservation_holder=placement.cart.holder if placement.cart else None,
+        )
+        order_lines = OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                variant=line.variant,
+                sku=line.sku,
+                name=line.name,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                total=line.total,
+            )
+            for line in placement.lines
+        )
+        timeline = [OrderEvent.Type.PLACED]
+        if authorization is not None:
+            Payment.objects.create(
+                order=order,
+                provider=provider.name,
+                method=authorization.method,
+                status=Payment.Status.CAPTURED
+                if authorization.captured
+                else Payment.Status.AUTHORIZED,
+                currency=totals.currency,
+                amount=totals.total,
+                captured_amount=totals.total if authorization.captured else 0,
+                reference=authorization.reference,
+            )
+            timeline.append(
+                OrderEvent.Type.PAID
+                if authorization.captured
+                else OrderEvent.Type.PAYMENT_AUTHORIZED
+            )
+            timeline.append(OrderEvent.Type.CONFIRMED)
+        events = order_events_write(
+            order=order, types=timeline, actor=placement.actor, data={"source": placement.source}
+        )
+        domain_events = ["order.created"]
+        if order.status == Order.Status.CONFIRMED:
+            domain_events.append("order.confirmed")
+        order_domain_events(order=order, types=domain_events, lines=order_lines, first_sequence=1)
+        if order.email:
+            enqueue_after_commit("fulfillment.tasks.notify_customer_task", order.pk, "placed")
+        if order.status == Order.Status.CONFIRMED:
+            enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
+        # What the response shows is already in memory: no need to read it back.
+        order._prefetched_objects_cache = {"lines": order_lines, "events": events}
+    return order

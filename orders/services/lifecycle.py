@@ -1,0 +1,254 @@
+"""The order lifecycle after placement: capture, refund, cancel, notes, completion.
+
+Every action locks the order row, checks ORDER_TRANSITIONS (a forbidden action
+raises InvalidTransition → 409 `invalid_transition`), changes state, and writes
+its timeline row and domain event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from backoffice.exceptions import InvalidTransition, ValidationFailed
+from backoffice.jobs import enqueue_after_commit
+from backoffice.money import money_dict, parse_amount
+from inventory.services import stock_deallocate
+from orders.errors import RefundExceedsCaptured
+from orders.events import order_domain_event, order_events_write
+from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment, Voucher
+from orders.payments import provider_get
+
+ZERO = Decimal(0)
+
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+
+
+def _require(order: Order, action: str) -> None:
+    if action not in ORDER_TRANSITIONS[order.status]:
+        raise InvalidTransition(entity="order", current=order.status, action=action)
+
+
+def _payment_status(payments: list[Payment]) -> str:
+    captured = sum((p.captured_amount for p in payments), ZERO)
+    refunded = sum((p.refunded_amount for p in payments), ZERO)
+    if captured > 0 and refunded >= captured:
+        return Order.PaymentStatus.REFUNDED
+    if refunded > 0:
+        return Order.PaymentStatus.PARTIALLY_REFUNDED
+    if captured > 0:
+        return Order.PaymentStatus.PAID
+    if any(p.status == Payment.Status.AUTHORIZED for p in payments):
+        return Order.PaymentStatus.AUTHORIZED
+    return Order.PaymentStatus.UNPAID
+
+
+def order_capture(
+    *, order: Order, actor: str = "", method: str = "cash", reference: str = ""
+) -> Order:
+    """Take the money: capture an authorization, or record a manual payment of the total.
+
+    A pending order becomes confirmed. Raises InvalidTransition when already paid.
+    """
+    with transaction.atomic():
+        order = _lock(order)
+        _require(order, "capture")
+        if order.payment_status not in (Order.PaymentStatus.UNPAID, Order.PaymentStatus.AUTHORIZED):
+            raise InvalidTransition(entity="order", current=order.payment_status, action="capture")
+        authorized = list(
+            order.payments.select_for_update().filter(status=Payment.Status.AUTHORIZED)
+        )
+        if authorized:
+            for payment in authorized:
+                provider_get(payment.provider).capture(
+                    reference=payment.reference, amount=payment.amount
+                )
+                payment.status = Payment.Status.CAPTURED
+                payment.captured_amount = payment.amount
+                payment.save(update_fields=["status", "captured_amount", "updated_at"])
+        else:
+            authorization = provider_get("manual").authorize(
+                amount=order.total,
+                currency=order.currency,
+                data={"method": method, "reference": reference},
+            )
+            Payment.objects.create(
+                order=order,
+                provider="manual",
+                method=authorization.method,
+                status=Payment.Status.CAPTURED,
+                currency=order.currency,
+                amount=order.total,
+                captured_amount=order.total,
+                reference=authorization.reference,
+            )
+        timeline = [OrderEvent.Type.PAID]
+        order.payment_status = _payment_status(list(order.payments.all()))
+        was_pending = order.status == Order.Status.PENDING
+        if was_pending:
+            order.status = Order.Status.CONFIRMED
+            timeline.append(OrderEvent.Type.CONFIRMED)
+        order.save(update_fields=["status", "payment_status", "updated_at"])
+        order_events_write(order=order, types=timeline, actor=actor)
+        order_domain_event(order=order, type="order.paid")
+        if was_pending:
+            order_domain_event(order=order, type="order.confirmed")
+            enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
+        # Cash on delivery: paid after delivery completes the order (fulfillment decides).
+        enqueue_after_commit("fulfillment.tasks.order_complete_if_delivered_task", order.pk)
+    return order
+
+
+def order_refund(
+    *, order: Order, actor: str = "", amount: object = None, reason: str = ""
+) -> Order:
+    """Give money back, at most what was captured and not yet refunded (all of it by default)."""
+    with transaction.atomic():
+        order = _lock(order)
+        _require(order, "refund")
+        payments = list(order.payments.select_for_update().order_by("id"))
+        refundable = sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
+        if refundable <= 0:
+            raise InvalidTransition(entity="order", current=order.payment_status, action="refund")
+        if amount is None:
+            wanted = refundable
+        else:
+            try:
+                wanted = parse_amount(amount, order.currency)
+            except ValueError as error:
+                raise ValidationFailed({"amount": [str(error)]}) from error
+            if wanted <= 0:
+                raise ValidationFailed({"amount": ["Must be more than 0."]})
+        if wanted > refundable:
+            limit = money_dict(refundable, order.currency)
+            raise RefundExceedsCaptured(
+                f"At most {limit['amount']} {order.currency} can be refunded.", refundable=limit
+            )
+        refunded = _refund_payments(payments, wanted)
+        order.payment_status = _payment_status(payments)
+        order.save(update_fields=["payment_status", "updated_at"])
+        data = {**money_dict(refunded, order.currency), "reason": reason}
+        order_events_write(order=order, types=[OrderEvent.Type.REFUNDED], actor=actor, data=data)
+        order_domain_event(order=order, type="refund.created", extra={"refund": data})
+    return order
+
+
+def _refund_payments(payments: list[Payment], wanted: Decimal) -> Decimal:
+    remaining = wanted
+    for payment in payments:
+        available = payment.captured_amount - payment.refunded_amount
+        take = min(available, remaining)
+        if take <= 0:
+            continue
+        provider_get(payment.provider).refund(reference=payment.reference, amount=take)
+        payment.refunded_amount += take
+        payment.status = (
+            Payment.Status.REFUNDED
+            if payment.refunded_amount >= payment.captured_amount
+            else Payment.Status.PARTIALLY_REFUNDED
+        )
+        payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+        remaining -= take
+    return wanted - remaining
+
+
+def order_cancel(
+    *, order: Order, actor: str = "", reason: str = "", only_if_unpaid: bool = False
+) -> Order:
+    """Cancel until something ships: release the stock, void or refund what was paid,
+    and give the voucher use back. Raises InvalidTransition otherwise.
+
+    `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile.
+    """
+    with transaction.atomic():
+        order = _lock(order)
+        _require(order, "cancel")
+        if only_if_unpaid and order.payment_status != Order.PaymentStatus.UNPAID:
+            raise InvalidTransition(entity="order", current=order.payment_status, action="cancel")
+        if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
+            raise InvalidTransition(
+                entity="order", current=order.fulfillment_status, action="cancel"
+            )
+        stock_deallocate(holder=order.holder)
+        payments = list(order.payments.select_for_update().order_by("id"))
+        for payment in payments:
+            if payment.status == Payment.Status.AUTHORIZED:
+                provider_get(payment.provider).void(reference=payment.reference)
+                payment.status = Payment.Status.VOIDED
+                payment.save(update_fields=["status", "updated_at"])
+        refundable = sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
+        timeline = [OrderEvent.Type.CANCELLED]
+        if refundable > 0:
+            _refund_payments(payments, refundable)
+            timeline.append(OrderEvent.Type.REFUNDED)
+        if order.voucher_id:
+            Voucher.objects.filter(pk=order.voucher_id, used_count__gt=0).update(
+                used_count=F("used_count") - 1
+            )
+        order.status = Order.Status.CANCELLED
+        order.payment_status = _payment_status(payments)
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "payment_status", "cancelled_at", "updated_at"])
+        order_events_write(order=order, types=timeline, actor=actor, data={"reason": reason})
+        order_domain_event(order=order, type="order.cancelled")
+    return order
+
+
+def order_note_add(*, order: Order, actor: str, note: str) -> OrderEvent:
+    """Staff add a note to the timeline."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed({"note": ["Write something."]})
+    with transaction.atomic():
+        order = _lock(order)
+        return order_events_write(
+            order=order, types=[OrderEvent.Type.NOTE_ADDED], actor=actor, data={"note": note[:5000]}
+        )[0]
+
+
+def order_complete(*, order: Order, actor: str = "") -> Order:
+    """Everything was delivered: the order is completed (called by fulfillment)."""
+    with transaction.atomic():
+        order = _lock(order)
+        _require(order, "complete")
+        order.status = Order.Status.COMPLETED
+        order.save(update_fields=["status", "updated_at"])
+        order_events_write(order=order, types=[OrderEvent.Type.COMPLETED], actor=actor)
+        order_domain_event(order=order, type="order.completed")
+    return order
+
+
+def orders_cancel_stale_unpaid(*, now: datetime | None = None) -> int:
+    """Cancel pending, unpaid orders older than their channel's limit; returns how many."""
+    now = now or timezone.now()
+    candidates = (
+        Order.objects.filter(
+            status=Order.Status.PENDING,
+            payment_status=Order.PaymentStatus.UNPAID,
+            channel__unpaid_order_timeout_minutes__gt=0,
+        )
+        .select_related("channel")
+        .only("pk", "created_at", "channel__unpaid_order_timeout_minutes")
+    )
+    cancelled = 0
+    for order in candidates.iterator():
+        limit = timedelta(minutes=order.channel.unpaid_order_timeout_minutes)
+        if order.created_at > now - limit:
+            continue
+        try:
+            order_cancel(
+                order=order,
+                actor="system:unpaid-timeout",
+                reason="Not paid in time.",
+                only_if_unpaid=True,
+            )
+            cancelled += 1
+        except InvalidTransition:
+            continue  # paid or cancelled meanwhile
+    return cancelled

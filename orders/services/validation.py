@@ -1,0 +1,129 @@
+"""Checks shared by carts and checkout: lines, addresses, shipping methods, vouchers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel
+from orders.models import ShippingMethod, Voucher
+
+ADDRESS_FIELDS = {
+    "name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20,
+    "region": 100, "country": 2, "phone": 32,
+}  # fmt: skip
+ADDRESS_REQUIRED = ("name", "line1", "city", "postal_code", "country")
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+
+
+def lines_check(lines: list[LineRequest], *, field: str = "lines") -> None:
+    """Line count and quantities within the limits every channel shares."""
+    if not lines:
+        raise ValidationFailed({field: ["Add at least one line."]})
+    if len({line.sku for line in lines}) > settings.CART_MAX_LINES:
+        raise ValidationFailed({field: [f"At most {settings.CART_MAX_LINES} different SKUs."]})
+    for line in lines:
+        if not 1 <= line.quantity <= settings.CART_MAX_QUANTITY:
+            raise ValidationFailed(
+                {field: [f"Quantity of {line.sku} must be 1 to {settings.CART_MAX_QUANTITY}."]}
+            )
+
+
+def merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
+    """The same SKU twice is one line with the quantities added."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return [LineRequest(sku=sku, quantity=quantity) for sku, quantity in totals.items()]
+
+
+def address_clean(address: dict[str, Any] | None, *, field: str) -> dict[str, str] | None:
+    """A structured address with an ISO 3166-1 alpha-2 country; unknown keys are refused."""
+    if address is None:
+        return None
+    if not isinstance(address, dict):
+        raise ValidationFailed({field: ["Send an object."]})
+    errors: dict[str, list[str]] = {}
+    for key in address:
+        if key not in ADDRESS_FIELDS:
+            errors.setdefault(f"{field}.{key}", []).append("Unknown field.")
+    cleaned: dict[str, str] = {}
+    for key, limit in ADDRESS_FIELDS.items():
+        value = address.get(key)
+        if value is None or value == "":
+            if key in ADDRESS_REQUIRED:
+                errors.setdefault(f"{field}.{key}", []).append("This field is required.")
+            continue
+        if not isinstance(value, str) or len(value.strip()) > limit:
+            errors.setdefault(f"{field}.{key}", []).append(f"Text of at most {limit} characters.")
+            continue
+        cleaned[key] = value.strip()
+    country = cleaned.get("country", "")
+    if country and (len(country) != 2 or not country.isalpha()):
+        errors.setdefault(f"{field}.country", []).append("Use an ISO 3166-1 alpha-2 code.")
+    if cleaned.get("phone") and not PHONE_PATTERN.match(cleaned["phone"]):
+        errors.setdefault(f"{field}.phone", []).append("Not a phone number.")
+    if errors:
+        raise ValidationFailed(errors)
+    if country:
+        cleaned["country"] = country.upper()
+    return cleaned
+
+
+def phone_clean(phone: str | None) -> str:
+    if not phone:
+        return ""
+    if not PHONE_PATTERN.match(phone):
+        raise ValidationFailed({"phone": ["Not a phone number."]})
+    return phone.strip()
+
+
+def shipping_method_find(*, channel: Channel, code: str | None) -> ShippingMethod | None:
+    if not code:
+        return None
+    method = ShippingMethod.objects.filter(channel=channel, code=code, active=True).first()
+    if method is None:
+        raise ValidationFailed({"shipping_method": [f"No shipping method '{code}' here."]})
+    return method
+
+
+def voucher_find(*, channel: Channel, code: str | None, subtotal: Decimal) -> Voucher | None:
+    """The voucher for a code, if it applies now in this channel to this subtotal."""
+    if not code:
+        return None
+    voucher = Voucher.objects.filter(code__iexact=code.strip()).prefetch_related("channels").first()
+    problem = voucher_problem(voucher=voucher, channel=channel, subtotal=subtotal)
+    if problem:
+        raise ValidationFailed({"voucher_code": [problem]})
+    return voucher
+
+
+def voucher_problem(*, voucher: Voucher | None, channel: Channel, subtotal: Decimal) -> str:
+    """Why a voucher does not apply, or "" when it does."""
+    now = timezone.now()
+    if voucher is None or not voucher.active:
+        return "This voucher code is not valid."
+    if (voucher.starts_at and now < voucher.starts_at) or (
+        voucher.ends_at and now >= voucher.ends_at
+    ):
+        return "This voucher is not valid at this time."
+    channel_ids = {c.pk for c in voucher.channels.all()}
+    if channel_ids and channel.pk not in channel_ids:
+        return "This voucher is not valid in this channel."
+    if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:
+        return "This voucher has been used up."
+    if voucher.min_subtotal is not None and subtotal < voucher.min_subtotal:
+        return f"This voucher needs a subtotal of at least {voucher.min_subtotal}."
+    return ""

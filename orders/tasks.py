@@ -1,0 +1,13 @@
+"""Periodic orders jobs."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders.services import orders_cancel_stale_unpaid
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def orders_cancel_stale_unpaid_task() -> int:
+    """Cancel unpaid orders past their channel's limit; safe to run twice (each re-checks)."""
+    return orders_cancel_stale_unpaid()

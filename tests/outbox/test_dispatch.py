@@ -1,0 +1,147 @@
+"""Fan-out of outbox events to webhook endpoints, and the dispatcher nudge after commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from backoffice.outbox.models import OutboxEvent, WebhookDelivery
+from backoffice.outbox.services import dispatcher_nudge, event_fan_out
+from backoffice.outbox.webhook_services import webhook_endpoint_create, webhook_endpoint_update
+from tests.outbox.conftest import app_broker, free_port, record
+
+
+def _endpoint(events, channel_code=""):
+    return webhook_endpoint_create(
+        url="http://127.0.0.1:9/hooks", event_types=events, channel_code=channel_code
+    )
+
+
+def _pairs() -> set[tuple[int, str]]:
+    return set(WebhookDelivery.objects.values_list("endpoint_id", "event__type"))
+
+
+@pytest.mark.django_db
+def test_fan_out_matches_event_types_and_channel():
+    everything = _endpoint(["*"])
+    orders = _endpoint(["order.created"])
+    stock = _endpoint(["stock.low"])
+    web_only = _endpoint(["*"], channel_code="web")
+    switched_off = _endpoint(["*"])
+    webhook_endpoint_update(endpoint=switched_off, active=False)
+    web_order = record("order.created", channel_code="web")
+    instagram_order = record("order.created", channel_code="instagram")
+    low = record("stock.low")
+
+    assert event_fan_out() == 3
+
+    got = set(WebhookDelivery.objects.values_list("endpoint_id", "event_id"))
+    assert got == {
+        (everything.pk, web_order.pk),
+        (orders.pk, web_order.pk),
+        (web_only.pk, web_order.pk),
+        (everything.pk, instagram_order.pk),
+        (orders.pk, instagram_order.pk),
+        (everything.pk, low.pk),
+        (stock.pk, low.pk),
+    }
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"pending"}
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_fan_out_takes_each_event_once():
+    endpoint = _endpoint(["*"])
+    record()
+    assert event_fan_out() == 1
+
+    assert event_fan_out() == 0
+    later = _endpoint(["*"])  # endpoints get events recorded after they were created
+    assert event_fan_out() == 0
+
+    assert _pairs() == {(endpoint.pk, "stock.low")}
+    assert not WebhookDelivery.objects.filter(endpoint=later).exists()
+
+
+@pytest.mark.django_db
+def test_an_event_nobody_wants_is_marked_dispatched_without_deliveries():
+    _endpoint(["order.created"])
+    event = record("stock.low")
+
+    assert event_fan_out() == 1
+
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatcher_skips_events_another_dispatcher_holds():
+    """Concurrent dispatchers split the events (SKIP LOCKED) instead of waiting or doubling."""
+    endpoint = _endpoint(["*"])
+    held, free = record(), record()
+    locked, release = threading.Event(), threading.Event()
+
+    def other_dispatcher() -> None:
+        try:
+            with transaction.atomic():
+                OutboxEvent.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_dispatcher)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        assert event_fan_out() == 1
+        assert time.monotonic() - started < 2  # did not wait for the lock
+        assert set(WebhookDelivery.objects.values_list("event_id", flat=True)) == {free.pk}
+    finally:
+        release.set()
+        thread.join(10)
+
+    assert event_fan_out() == 1
+    assert set(WebhookDelivery.objects.values_list("endpoint_id", "event_id")) == {
+        (endpoint.pk, held.pk),
+        (endpoint.pk, free.pk),
+    }
+
+
+@pytest.mark.django_db
+def test_one_nudge_per_transaction(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        record()
+        record("order.created", channel_code="web")
+
+    assert callbacks == [dispatcher_nudge]
+
+
+@pytest.mark.django_db
+def test_nudge_with_the_broker_down_does_not_fail_the_caller(
+    django_capture_on_commit_callbacks, caplog
+):
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    with app_broker(dead_broker), caplog.at_level(logging.WARNING):
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            event = record()
+        elapsed = time.monotonic() - started
+
+    assert callbacks == [dispatcher_nudge]
+    assert elapsed < 5
+    assert OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=True).exists()
+    assert caplog.text.count("Could not queue the outbox dispatcher") == 1
+
+    # While the broker stays down, the next transactions do not wait for it again.
+    with app_broker(dead_broker), caplog.at_level(logging.WARNING):
+        started = time.monotonic()
+        dispatcher_nudge()
+        assert time.monotonic() - started < 0.1
+    assert caplog.text.count("Could not queue the outbox dispatcher") == 1
