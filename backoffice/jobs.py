@@ -1,33 +1,54 @@
 """Queue a Celery task by name after the current transaction commits, never failing the caller.
 
 Domain apps use it to trigger work in apps they must not import (orders → fulfillment).
-A broker that is down is logged; periodic sweeps pick the work up later, so
-nothing is lost and the request that changed the data still succeeds.
+A broker that is down is logged, and for a few seconds no further sends are tried
+from this process (so requests don't each wait for it); periodic sweeps pick the
+work up later, so nothing is lost and the request that changed the data succeeds.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 
+class BrokerBreaker:
+    """Per process: after a failed send, skip sends until `paused_until` (monotonic)."""
+
+    paused_until = 0.0
+
+    @classmethod
+    def open(cls) -> bool:
+        return time.monotonic() < cls.paused_until
+
+    @classmethod
+    def trip(cls) -> None:
+        cls.paused_until = time.monotonic() + settings.BROKER_RETRY_PAUSE_SECONDS
+
+
+def send_now(task_name: str, *args: object) -> bool:
+    """Send one task message (or run it in-process without a broker); False when skipped."""
+    from backoffice.celery import app
+
+    if app.conf.task_always_eager:
+        app.tasks[task_name].apply(args=args)
+        return True
+    if BrokerBreaker.open():
+        return False
+    try:
+        app.send_task(task_name, args=args, retry=False)
+        return True
+    except Exception as error:
+        BrokerBreaker.trip()
+        logger.warning("Could not queue %s%s (%s); a sweep will catch up.", task_name, args, error)
+        return False
+
+
 def enqueue_after_commit(task_name: str, *args: object) -> None:
     """Send `task_name(*args)` once the surrounding transaction has committed."""
-
-    def send() -> None:
-        from backoffice.celery import app
-
-        try:
-            if app.conf.task_always_eager:
-                app.tasks[task_name].apply(args=args)
-            else:
-                app.send_task(task_name, args=args, retry=False)
-        except Exception as error:
-            logger.warning(
-                "Could not queue %s%s (%s); a sweep will catch up.", task_name, args, error
-            )
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_now(task_name, *args))

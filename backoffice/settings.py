@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "backoffice.outbox",
+    "backoffice.audit",
     "catalog",
     "inventory",
     "orders",
@@ -121,6 +122,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = ["backoffice.login_guard.ThrottledModelBackend"]
+# Staff logins: after this many failures a username or address waits LOGIN_LOCKOUT_SECONDS.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -180,7 +186,23 @@ SPECTACULAR_SETTINGS = {
     # Serve Swagger UI from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "catalog.models.Channel.Kind",
+        "WarehouseKindEnum": "inventory.models.Warehouse.Kind",
+        "ShippingMethodKindEnum": "orders.models.ShippingMethod.Kind",
+        "VoucherKindEnum": "orders.models.Voucher.Kind",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "orders.models.Order.PaymentStatus",
+        "FulfillmentStatusEnum": "orders.models.Order.FulfillmentStatus",
+    },
 }
+# Stable schema names for choice sets that several serializers share.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "StockMovementReasonEnum": "inventory.models.StockMovement.Reason",
+        "WarehouseKindEnum": "inventory.models.Warehouse.Kind",
+    }
+)
 
 # --- Commerce ---------------------------------------------------------------
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "USD")
@@ -211,6 +233,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message not acknowledged within this time is handed to another worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# After the broker failed to take a message, this process stops trying for this long.
+BROKER_RETRY_PAUSE_SECONDS = env_int("BROKER_RETRY_PAUSE_SECONDS", 10)
 # Expired reservations already stopped counting; this only deletes the rows.
 CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
     "task": "inventory.tasks.reservations_purge_expired_task",
@@ -255,6 +279,9 @@ WEBHOOK_LEASE_SECONDS = max(env_int("WEBHOOK_LEASE_SECONDS", 60), WEBHOOK_TIMEOU
 WEBHOOK_PREVIOUS_SECRET_SECONDS = 24 * 3600
 # How often beat runs the dispatcher: fans out new events and queues due retries.
 WEBHOOK_DISPATCH_INTERVAL_SECONDS = env_int("WEBHOOK_DISPATCH_INTERVAL_SECONDS", 10)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookDeliveryStatusEnum"] = (
+    "backoffice.outbox.models.WebhookDelivery.Status"
+)
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {
     "task": "backoffice.outbox.tasks.outbox_dispatch",
     "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
@@ -291,3 +318,5 @@ CELERY_BEAT_SCHEDULE["fulfillment-plan-sweep"] = {
 # --- Channel features -------------------------------------------------------
 # Public base of shop links (e.g. https://go.example.com); empty: the API's own host.
 SHOP_LINK_BASE_URL = os.environ.get("SHOP_LINK_BASE_URL", "")
+# A courier's token works this long unless staff give it another expiry.
+FULFILLER_ACCESS_DAYS = env_int("FULFILLER_ACCESS_DAYS", 14)

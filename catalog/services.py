@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from backoffice.exceptions import ValidationFailed
+from backoffice.audit.services import audit_record
 from backoffice.money import parse_amount
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 
@@ -25,6 +26,7 @@ def channel_create(
     name: str = "",
     kind: str = Channel.Kind.WEB,
     currency: str = "USD",
+    actor: str = "",
     **options: Any,
 ) -> Channel:
     """Create a sales channel. Its reservation TTL defaults to 15 minutes, 0 for a POS."""
@@ -33,7 +35,15 @@ def channel_create(
     options.setdefault("reservation_ttl_seconds", _DEFAULT_TTL_BY_KIND.get(kind, 900))
     channel = Channel(code=code, name=name or code, kind=kind, currency=currency.upper(), **options)
     channel.full_clean()
-    channel.save()
+    with transaction.atomic():
+        channel.save()
+        audit_record(
+            actor=actor or "system",
+            action="channel.created",
+            target_type="channel",
+            target_id=channel.code,
+            changes={"kind": kind, "currency": channel.currency, **options},
+        )
     return channel
 
 
@@ -64,7 +74,7 @@ class ProductInput:
     listings: list[ListingInput] | None = None
 
 
-def product_create(*, data: ProductInput) -> Product:
+def product_create(*, data: ProductInput, actor: str = "") -> Product:
     """Create a product with its variants (unique SKUs) and channel listings, all or nothing."""
     _check_slug_free(data.fields.get("slug"))
     with transaction.atomic():
@@ -73,10 +83,41 @@ def product_create(*, data: ProductInput) -> Product:
             product.category = _category(data.category)
         product.save()
         _apply_children(product, data)
+        _audit(actor, "product.created", product, data)
     return product
 
 
-def product_update(*, product: Product, data: ProductInput) -> Product:
+def _audit(actor: str, action: str, product: Product, data: ProductInput | None) -> None:
+    """Prices and listings are what staff most need to trace: record what was sent."""
+    changes = (
+        {}
+        if data is None
+        else {
+            "fields": {k: v for k, v in data.fields.items() if k in ("slug", "name")},
+            "variants": [
+                {"sku": v.sku, "price": None if v.price is None else str(v.price)}
+                for v in data.variants or []
+            ],
+            "listings": [
+                {
+                    "channel": item.channel,
+                    "published": item.published,
+                    "prices": {sku: str(p) for sku, p in (item.prices or {}).items()},
+                }
+                for item in data.listings or []
+            ],
+        }
+    )
+    audit_record(
+        actor=actor or "system",
+        action=action,
+        target_type="product",
+        target_id=product.pk,
+        changes=changes,
+    )
+
+
+def product_update(*, product: Product, data: ProductInput, actor: str = "") -> Product:
     """Change a product. Variants are upserted by SKU; a listing replaces that channel's prices."""
     _check_slug_free(data.fields.get("slug"), exclude=product)
     with transaction.atomic():
@@ -87,13 +128,15 @@ def product_update(*, product: Product, data: ProductInput) -> Product:
             product.category = _category(data.category)
         product.save()
         _apply_children(product, data)
+        _audit(actor, "product.updated", product, data)
     return product
 
 
-def product_delete(*, product: Product) -> None:
+def product_delete(*, product: Product, actor: str = "") -> None:
     """Delete a product; refused while any of its variants still has stock records."""
     try:
         with transaction.atomic():
+            _audit(actor, "product.deleted", product, None)
             product.delete()
     except ProtectedError as error:
         raise ValidationFailed(

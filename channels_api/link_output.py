@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
 from rest_framework import serializers
 
 from channels_api.fields import money
 from channels_api.order_output import MoneySchema
+from orders.link_qr import link_public_url
 from orders.link_selectors import LinkView
 
 
@@ -77,12 +77,6 @@ def store_link_data(view: LinkView) -> dict:
             for item in view.lines
         ],
     }
-
-
-def link_public_url(request: HttpRequest, code: str) -> str:
-    """The URL a shopper taps: SHOP_LINK_BASE_URL + /l/<code>, or this host's."""
-    base = settings.SHOP_LINK_BASE_URL.rstrip("/")
-    return f"{base}/l/{code}" if base else request.build_absolute_uri(f"/l/{code}")
 
 
 class AdminLinkLineOutput(StoreLinkLineOutput):

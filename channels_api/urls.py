@@ -4,8 +4,12 @@ from django.urls import path
 
 from channels_api.admin_api import catalog_views, fulfillment_views, inventory_views, webhook_views
 from channels_api.admin_api import link_views as admin_link_views
+from channels_api.admin_api import message_views as admin_message_views
 from channels_api.admin_api import order_views as admin_order_views
-from channels_api.store import link_views, order_views
+from channels_api.admin_api import pos_views as admin_pos_views
+from channels_api.admin_api import report_views as admin_report_views
+from channels_api.fulfiller import views as fulfiller_views
+from channels_api.store import link_views, message_views, order_views, pos_views
 from channels_api.store import views as store_views
 
 app_name = "api"
@@ -28,8 +32,11 @@ store_patterns = [
     path("store/checkout", order_views.CheckoutView.as_view(), name="store-checkout"),
     path("store/orders/lookup", order_views.OrderLookupView.as_view(), name="store-order-lookup"),
     path("store/orders/<str:token>", order_views.StoreOrderView.as_view(), name="store-order"),
+    path("store/orders/<str:token>/messages", message_views.StoreOrderMessagesView.as_view()),
     path("store/links/<str:code>", link_views.StoreLinkView.as_view(), name="store-link"),
     path("store/links/<str:code>/cart", link_views.StoreLinkCartView.as_view()),
+    path("store/pos/sales", pos_views.PosSaleView.as_view(), name="store-pos-sales"),
+    path("store/pos/sales/bulk", pos_views.PosSaleBulkView.as_view(), name="store-pos-bulk"),
 ]
 
 admin_patterns = [
@@ -99,10 +106,27 @@ admin_patterns = [
     path("admin/fulfillments/<str:pk>/cancel", fulfillment_views.FulfillmentCancelView.as_view()),
     path("admin/vouchers", admin_order_views.VoucherListView.as_view()),
     path("admin/shipping-methods", admin_order_views.ShippingMethodListView.as_view()),
+    path("admin/orders/<str:pk>/messages", admin_message_views.OrderMessagesView.as_view()),
+    path("admin/fulfillers", admin_message_views.FulfillerListView.as_view()),
+    path("admin/fulfillers/<str:pk>/revoke", admin_message_views.FulfillerRevokeView.as_view()),
+    path("admin/pos/sales", admin_pos_views.PosSaleListView.as_view(), name="admin-pos-sales"),
+    path(
+        "admin/reports/sales",
+        admin_report_views.SalesReportView.as_view(),
+        name="admin-report-sales",
+    ),
     path("admin/links", admin_link_views.LinkListView.as_view(), name="admin-links"),
     path("admin/links/<str:code>", admin_link_views.LinkDetailView.as_view(), name="admin-link"),
     path("admin/links/<str:code>/deactivate", admin_link_views.LinkDeactivateView.as_view()),
     path("admin/links/<str:code>/qr", admin_link_views.LinkQrView.as_view(), name="admin-link-qr"),
 ]
 
-urlpatterns = store_patterns + admin_patterns
+fulfiller_patterns = [
+    path("fulfiller/orders", fulfiller_views.FulfillerOrderListView.as_view()),
+    path(
+        "fulfiller/orders/<str:pk>/messages", fulfiller_views.FulfillerOrderMessagesView.as_view()
+    ),
+    path("fulfiller/orders/<str:pk>/status", fulfiller_views.FulfillerOrderStatusView.as_view()),
+]
+
+urlpatterns = store_patterns + admin_patterns + fulfiller_patterns

@@ -213,3 +213,6 @@ class ShippingMethodAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "channel", "kind", "price", "free_over", "active"]
     list_filter = ["channel", "kind", "active"]
     search_fields = ["code", "name"]
+
+
+from orders import admin_channels  # noqa: E402, F401  (links, messages, couriers, sales report)

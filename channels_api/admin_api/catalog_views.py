@@ -58,7 +58,7 @@ class ChannelListView(AdminView):
         self.require_unrestricted()
         payload = ChannelInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        channel = channel_create(**payload.validated_data)
+        channel = channel_create(**payload.validated_data, actor=request.auth.actor)
         return Response(ChannelOutput(channel).data, status=status.HTTP_201_CREATED)
 
 
@@ -108,7 +108,7 @@ class ProductListView(ProductViewMixin, AdminView):
         self.require_unrestricted()
         payload = ProductInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        product = product_create(data=payload.to_product_input())
+        product = product_create(data=payload.to_product_input(), actor=request.auth.actor)
         product = product_list_admin().get(pk=product.pk)
         return Response(self.output(product), status=status.HTTP_201_CREATED)
 
@@ -136,7 +136,7 @@ class ProductDetailView(ProductViewMixin, AdminView):
         product = self.get_object(pk)
         payload = ProductInputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        product_update(product=product, data=payload.to_product_input())
+        product_update(product=product, data=payload.to_product_input(), actor=request.auth.actor)
         return Response(self.output(self.get_object(pk)))
 
     @extend_schema(
@@ -144,5 +144,5 @@ class ProductDetailView(ProductViewMixin, AdminView):
     )
     def delete(self, request: Request, pk: str) -> Response:
         self.require_unrestricted()
-        product_delete(product=self.get_object(pk))
+        product_delete(product=self.get_object(pk), actor=request.auth.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -62,14 +62,14 @@ class FulfillmentListOutput(serializers.Serializer):
     next = serializers.CharField(allow_null=True)
 
 
-class LineInput(serializers.Serializer):
+class FulfillmentLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=100000)
 
 
 class FulfillmentCreateInput(serializers.Serializer):
     warehouse = serializers.CharField(max_length=50, required=False, allow_null=True)
-    lines = LineInput(many=True, required=False, allow_null=True, max_length=500)
+    lines = FulfillmentLineInput(many=True, required=False, allow_null=True, max_length=500)
 
 
 class ShipInput(serializers.Serializer):
@@ -79,7 +79,7 @@ class ShipInput(serializers.Serializer):
 
 
 class ReturnInput(serializers.Serializer):
-    lines = LineInput(many=True, min_length=1, max_length=500)
+    lines = FulfillmentLineInput(many=True, min_length=1, max_length=500)
     reason = serializers.CharField(max_length=500)
     restock = serializers.BooleanField(default=True)
     warehouse = serializers.CharField(max_length=50, required=False, allow_null=True)

@@ -70,6 +70,7 @@ class WarehouseFilter(django_filters.FilterSet):
 
 class WarehouseViewMixin:
     serializer_class = WarehouseOutput
+    queryset = Warehouse.objects.none()  # the model, for the schema; get_queryset() serves
 
     def get_queryset(self):
         return warehouse_list(channel=self.limited_channel)
@@ -82,7 +83,9 @@ class WarehouseViewMixin:
 class WarehouseListView(WarehouseViewMixin, AdminView):
     filterset_class = WarehouseFilter
 
-    @extend_schema(operation_id="admin_warehouses_list", tags=TAGS)
+    @extend_schema(
+        operation_id="admin_warehouses_list", tags=TAGS, responses=WarehouseOutput(many=True)
+    )
     def get(self, request: Request) -> Response:
         warehouses = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = {"limited_channel": self.limited_channel}
@@ -156,12 +159,15 @@ class StockLevelFilter(django_filters.FilterSet):
 
 class StockLevelListView(AdminView):
     serializer_class = StockLevelOutput
+    queryset = StockLevel.objects.none()  # the model, for the schema; get_queryset() serves
     filterset_class = StockLevelFilter
 
     def get_queryset(self):
         return stock_level_list(channel=self.limited_channel)
 
-    @extend_schema(operation_id="admin_stock_list", tags=TAGS)
+    @extend_schema(
+        operation_id="admin_stock_list", tags=TAGS, responses=StockLevelOutput(many=True)
+    )
     def get(self, request: Request) -> Response:
         levels = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(StockLevelOutput(levels, many=True).data)
@@ -283,12 +289,17 @@ class StockMovementFilter(django_filters.FilterSet):
 
 class StockMovementListView(AdminView):
     serializer_class = StockMovementOutput
+    queryset = StockMovement.objects.none()  # the model, for the schema; get_queryset() serves
     filterset_class = StockMovementFilter
 
     def get_queryset(self):
         return stock_movement_list(channel=self.limited_channel)
 
-    @extend_schema(operation_id="admin_stock_movements_list", tags=TAGS)
+    @extend_schema(
+        operation_id="admin_stock_movements_list",
+        tags=TAGS,
+        responses=StockMovementOutput(many=True),
+    )
     def get(self, request: Request) -> Response:
         movements = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(StockMovementOutput(movements, many=True).data)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import segno
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,7 +13,8 @@ from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.idempotency import idempotent
-from channels_api.link_output import AdminLinkOutput, admin_link_data, link_public_url
+from channels_api.link_output import AdminLinkOutput, admin_link_data
+from orders.link_qr import link_public_url, link_qr_svg
 from orders.link_selectors import link_get, link_list, link_view
 from orders.links import LinkLineInput, link_create, link_deactivate
 from orders.models import ShopLink
@@ -126,13 +124,6 @@ class LinkDeactivateView(LinkAdminView):
     def post(self, request: Request, code: str) -> Response:
         link = link_deactivate(link=self.link(code), actor=request.auth.actor)
         return self.link_response(link)
-
-
-def link_qr_svg(url: str) -> bytes:
-    """The link's URL as an SVG QR code (error correction M, a quiet zone of 4 modules)."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(buffer, kind="svg", scale=8, border=4)
-    return buffer.getvalue()
 
 
 class LinkQrView(LinkAdminView):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from orders.services import CartLineInput, CheckoutInput
 
 
-class LineInput(serializers.Serializer):
+class OrderLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY)
 
@@ -23,7 +23,7 @@ def to_lines(items: list[dict]) -> list[CartLineInput]:
 class LinesField(serializers.ListField):
     def __init__(self, **kwargs):
         super().__init__(
-            child=LineInput(), min_length=1, max_length=settings.CART_MAX_LINES, **kwargs
+            child=OrderLineInput(), min_length=1, max_length=settings.CART_MAX_LINES, **kwargs
         )
 
 

@@ -24,12 +24,12 @@ from channels_api.store.checkout_serializers import (
     CartLineQuantityInput,
     CartUpdateInput,
     CheckoutRequest,
-    LineInput,
+    OrderLineInput,
     to_lines,
 )
 from channels_api.store.views import StoreView
 from orders import services
-from orders.models import Cart, Order
+from orders.models import Cart, Order, ShippingMethod
 from orders.selectors import cart_get, order_get_by_token, order_lookup, shipping_method_list
 
 TAGS = ["store: checkout"]
@@ -107,12 +107,12 @@ class CartLinesView(CartMixin):
     @extend_schema(
         operation_id="store_cart_lines_create",
         tags=TAGS,
-        request=LineInput,
+        request=OrderLineInput,
         responses={201: CartOutput, **PROBLEMS},
     )
     @idempotent
     def post(self, request: Request, cart_id: str) -> Response:
-        payload = LineInput(data=request.data)
+        payload = OrderLineInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.cart_line_add(cart=self.cart(cart_id), **payload.validated_data)
         return self.cart_response(cart_id, status.HTTP_201_CREATED)
@@ -230,6 +230,7 @@ class StoreOrderView(StoreView):
 
 class ShippingMethodListView(StoreView):
     pagination_class = None
+    queryset = ShippingMethod.objects.none()
 
     @extend_schema(
         operation_id="store_shipping_methods_list",

@@ -184,7 +184,7 @@ def test_a_link_whose_allotment_is_not_in_stock_is_not_created(keys):
                 "expires_at": "2099-01-01T00:00:00Z",
             },
             "lines.0.allotment",
-        ),  # noqa: E501
+        ),
         ({"lines": [{"sku": "TEE"}], "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
         ({"lines": [{"sku": "TEE"}], "campaign": {"email": "a@b.co"}}, "campaign.email"),
     ],

@@ -15,7 +15,7 @@ from backoffice.outbox.signing import signature_verify
 from backoffice.outbox.tasks import outbox_dispatch
 from inventory.services import stock_adjust
 from tests.factories import make_channel, make_product, make_warehouse, receive
-from tests.outbox.conftest import endpoint_for, record, wait_until
+from tests.outbox.conftest import app_broker, endpoint_for, record, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,8 +89,6 @@ def test_worker_killed_mid_delivery_the_event_arrives_with_one_delivery_row(
 def test_event_recorded_while_redis_is_down_is_delivered_after_it_returns(
     receiver, private_redis, start_celery
 ):
-    from tests.outbox.conftest import app_broker
-
     with app_broker(private_redis.url):
         endpoint_for(receiver)
         start_celery("worker", private_redis.url)

@@ -1,0 +1,1 @@
+"""`make bench`: the load benchmark (orchestrator, data loader, load generator, report)."""

@@ -1,0 +1,68 @@
+"""What the bench's modules share: where results go, the plans, logging, free ports."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One scenario: how many clients, for how long at most, how many operations at most."""
+
+    name: str
+    concurrency: int
+    duration: float
+    max_ops: int = 10_000_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    phases: tuple[Phase, ...]
+    warmup_seconds: float
+    pgbench_seconds: int
+    memory_window: float
+    products: int = 1000
+    flash_stock: int = 500
+    flash_attempts: int = 2000
+
+
+FULL = Plan(
+    phases=(
+        Phase("readyz", 32, 30),
+        Phase("browse", 32, 60),
+        Phase("cart", 32, 60),
+        Phase("checkout", 32, 60),
+        Phase("flash-sale", 64, 120, 2000),
+    ),
+    warmup_seconds=5,
+    pgbench_seconds=20,
+    memory_window=60,
+)
+QUICK = Plan(
+    phases=(
+        Phase("readyz", 32, 8),
+        Phase("browse", 32, 12),
+        Phase("cart", 32, 12),
+        Phase("checkout", 32, 15),
+        Phase("flash-sale", 64, 60, 2000),
+    ),
+    warmup_seconds=2,
+    pgbench_seconds=8,
+    memory_window=15,
+)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,308 @@
+"""The bench's verdicts and report: flash-sale checks, targets, `latest.json` and `latest.md`."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# (label, scenario) in table order; the baselines frame the ratios.
+ROWS = (
+    ("GET /readyz (baseline)", "readyz"),
+    ("browse", "browse"),
+    ("cart", "cart"),
+    ("checkout", "checkout"),
+    ("flash-sale", "flash-sale"),
+)
+SQL_BY_SCENARIO = {
+    "readyz": ("readyz",),
+    "browse": ("product_list_5", "product_list_20", "product_list_100", "product_detail"),
+    "cart": ("cart_create", "cart_add_line", "cart_update", "cart_complete"),
+    "checkout": ("checkout_1_line", "checkout_20_line"),
+    "flash-sale": ("checkout_1_line",),
+}
+
+
+def one_line(result: dict[str, Any]) -> str:
+    latency = result["latency_ms"].get("operation", {})
+    return (
+        f"{result['operations']} ops in {result['elapsed_s']:.1f} s, "
+        f"{result['requests_per_s']:.1f} requests/s, {result['orders_per_s']:.1f} orders/s, "
+        f"p50/p95/p99 {latency.get('p50')}/{latency.get('p95')}/{latency.get('p99')} ms, "
+        f"{sum(result['errors'].values())} errors"
+    )
+
+
+def flash_sale_checks(
+    *, sku: str, stock: int, attempts: int, result: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What the database and the answers must say after the sale: exactly `stock` sold."""
+    from django.db.models import Sum
+
+    from inventory.models import Allocation, Reservation, StockLevel, StockMovement
+    from inventory.selectors import stock_check
+    from orders.models import OrderLine
+
+    levels = StockLevel.objects.filter(variant__sku=sku)
+    on_hand = levels.aggregate(total=Sum("on_hand"))["total"] or 0
+    allocated = levels.aggregate(total=Sum("allocated"))["total"] or 0
+    allocations = Allocation.objects.filter(stock_level__in=levels).aggregate(t=Sum("quantity"))
+    ledger = StockMovement.objects.filter(stock_level__in=levels).aggregate(t=Sum("delta"))
+    lines = OrderLine.objects.filter(sku=sku)
+    units = lines.aggregate(total=Sum("quantity"))["total"] or 0
+    orders = lines.values("order_id").distinct().count()
+    held = Reservation.objects.filter(stock_level__in=levels).count()
+    problems = stock_check()
+    answers = result["answers"]
+    checks = [
+        ("checkout attempts", attempts, result["operations"]),
+        ("201 order created", stock, answers.get("201", 0)),
+        ("409 insufficient_stock", attempts - stock, answers.get("409 insufficient_stock", 0)),
+        ("any other answer", 0, sum(result["errors"].values())),
+        ("orders in the database", stock, orders),
+        ("units sold (order lines)", stock, units),
+        ("oversold units", 0, max(0, units - stock)),
+        ("stock allocated", stock, allocated),
+        ("sum of allocations", stock, allocations["t"] or 0),
+        ("on hand", stock, on_hand),
+        ("ledger sum", stock, ledger["t"] or 0),
+        ("reservations left", 0, held),
+        ("stock_check() problems", 0, len(problems)),
+    ]
+    rows = [
+        {"check": name, "expected": expected, "actual": actual, "ok": expected == actual}
+        for name, expected, actual in checks
+    ]
+    if problems:
+        rows.append({"check": "stock_check()", "expected": [], "actual": problems, "ok": False})
+    return rows
+
+
+def _target(name: str, goal: str, measured: str, ok: bool | None) -> dict[str, Any]:
+    return {"target": name, "goal": goal, "measured": measured, "ok": ok}
+
+
+def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's performance targets, as ratios taken from this one run."""
+    scenarios = document["scenarios"]
+    rows = []
+    readyz, checkout = scenarios.get("readyz"), scenarios.get("checkout")
+    flash, pgbench = scenarios.get("flash-sale"), document["baselines"].get("pgbench")
+    if readyz and checkout:
+        ratio = checkout["orders_per_s"] / readyz["requests_per_s"]
+        rows.append(
+            _target(
+                "checkout orders/s vs GET /readyz requests/s",
+                ">= 40 %",
+                f"{ratio:.1%} ({checkout['orders_per_s']:.1f} / {readyz['requests_per_s']:.1f})",
+                ratio >= 0.40,
+            )
+        )
+    if flash and pgbench:
+        rate = flash["orders_per_s_until_last"] or 0.0
+        ratio = rate / pgbench["tps"]
+        oversold = next(
+            (c["actual"] for c in document["flash_sale_checks"] if c["check"] == "oversold units"),
+            None,
+        )
+        rows.append(
+            _target(
+                "flash-sale orders/s vs pgbench hot-row tps, 0 oversell",
+                ">= 25 %, 0 oversold",
+                f"{ratio:.1%} ({rate:.1f} / {pgbench['tps']:.1f}), {oversold} oversold",
+                ratio >= 0.25 and oversold == 0,
+            )
+        )
+    if checkout:
+        p99 = checkout["latency_ms"]["checkout"]["p99"]
+        rows.append(
+            _target(
+                f"checkout p99 at {checkout['concurrency']} clients",
+                "< 250 ms at 32",
+                f"{p99:.0f} ms",
+                p99 < 250 and checkout["concurrency"] >= 32,
+            )
+        )
+    counts = document["queries"]
+    checks = [
+        ("SQL queries: one-shot checkout, 1 or 20 lines", ("checkout_1_line", "checkout_20_line"), 25),
+        ("SQL queries: cart complete", ("cart_complete",), 25),
+        (
+            "SQL queries: product list page, 5, 20 or 100 products",
+            ("product_list_5", "product_list_20", "product_list_100"),
+            6,
+        ),
+    ]
+    for name, operations, limit in checks:
+        values = [counts[operation] for operation in operations if operation in counts]
+        if values:
+            measured = " / ".join(str(value) for value in values)
+            rows.append(_target(name, f"<= {limit}", measured, max(values) <= limit))
+    growth = document["memory"].get("growth_pct")
+    if growth is not None:
+        memory = document["memory"]
+        rows.append(
+            _target(
+                "server memory, last vs first window of load",
+                "<= +10 %",
+                f"{growth:+.1f} % ({memory['first_mb']} -> {memory['last_mb']} MB, "
+                f"{memory['window_s']:.0f} s windows)",
+                growth <= 10,
+            )
+        )
+    return rows
+
+
+def machine(pg_version: str = "") -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if "MemTotal" in line),
+        0,
+    )
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": f"{memory_kb / 1024 / 1024:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+    }
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def build(
+    *,
+    mode: str,
+    started: datetime,
+    duration: float,
+    server: str,
+    results: dict[str, dict[str, Any]],
+    queries: dict[str, Any],
+    pgbench: dict[str, Any] | None,
+    memory: dict[str, Any],
+    flash: list[dict[str, Any]] | None,
+    pg_version: str,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "mode": mode,
+        "duration_s": round(duration, 1),
+        "machine": machine(pg_version),
+        "server": server,
+        "load_generator": "bench/load.py: asyncio + aiohttp, one separate process",
+        "scenarios": results,
+        "baselines": {"readyz": results.get("readyz"), "pgbench": pgbench},
+        "queries": queries["counts"],
+        "query_statements": queries["statements"],
+        "memory": memory,
+        "flash_sale_checks": flash or [],
+    }
+    document["targets"] = targets(document)
+    failures = [
+        f"flash-sale: {c['check']} expected {c['expected']}, got {c['actual']}"
+        for c in document["flash_sale_checks"]
+        if not c["ok"]
+    ]
+    failures += [
+        f"{name}: {sum(r['errors'].values())} unexpected answers {r['errors']}"
+        for name, r in results.items()
+        if r["errors"] and name != "flash-sale"
+    ]
+    document["failures"] = failures
+    document["ok"] = not failures
+    return document
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    m = document["machine"]
+    out = [
+        f"### Benchmark, {document['mode']} run, {document['date']}",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, {m['os']}, "
+        f"Python {m['python']}, PostgreSQL {m['postgresql']}. Server: gunicorn, "
+        f"{document['server']}, DEBUG off. Load: {document['load_generator']}. "
+        f"Run took {document['duration_s']:.0f} s.",
+        "",
+        "| scenario | clients | seconds | requests | requests/s | orders/s | p50 ms | p95 ms "
+        "| p99 ms | errors | SQL/op | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for label, name in ROWS:
+        result = document["scenarios"].get(name)
+        if result is None:
+            continue
+        latency = result["latency_ms"].get("operation", {})
+        orders = f"{result['orders_per_s']:.1f}" if result["orders"] else "–"
+        if name == "flash-sale" and result["orders_per_s_until_last"]:
+            orders = f"{result['orders_per_s_until_last']:.1f} ¹"
+        if name == "cart":
+            label = "cart (4 requests) ²"
+        sql = "/".join(str(document["queries"].get(op, "?")) for op in SQL_BY_SCENARIO[name])
+        out.append(
+            f"| {label} | {result['concurrency']} | {result['elapsed_s']:.1f} "
+            f"| {result['requests']} | {result['requests_per_s']:.1f} | {orders} "
+            f"| {_ms(latency.get('p50'))} | {_ms(latency.get('p95'))} | {_ms(latency.get('p99'))} "
+            f"| {sum(result['errors'].values())} | {sql} | {result['peak_rss_mb']} |"
+        )
+    pgbench = document["baselines"].get("pgbench")
+    if pgbench:
+        out.append(
+            f"| pgbench hot row (baseline) | {pgbench['clients']} | {pgbench['seconds']} "
+            f"| {pgbench['transactions']} | {pgbench['tps']:.1f} | {pgbench['tps']:.1f} "
+            f"| avg {pgbench['latency_avg_ms']:.1f} | | | 0 | 2 | – |"
+        )
+    out += [
+        "",
+        "¹ flash-sale orders/s: orders until the last one was placed (the rate while stock "
+        "lasted). ² cart latency is the whole flow: create with a line, add a line, set "
+        "contact and address, complete. SQL/op: browse = list of 5/20/100, detail; cart = "
+        "create/add/update/complete; checkout = 1 line/20 lines (counted in-process).",
+        "",
+        "Answers by status and code:",
+        "",
+    ]
+    for name, result in document["scenarios"].items():
+        answers = ", ".join(f"{label} × {count}" for label, count in result["answers"].items())
+        out.append(f"- {name}: {answers}")
+    out += ["", "| scenario | request | count | p50 ms | p95 ms | p99 ms | max ms |"]
+    out.append("|---|---|--:|--:|--:|--:|--:|")
+    for name, result in document["scenarios"].items():
+        for kind, latency in result["latency_ms"].items():
+            if kind == "operation" or not latency.get("count"):
+                continue
+            out.append(
+                f"| {name} | {kind} | {latency['count']} | {_ms(latency['p50'])} "
+                f"| {_ms(latency['p95'])} | {_ms(latency['p99'])} | {_ms(latency['max'])} |"
+            )
+    out += ["", "Targets:", "", "| target | goal | measured | result |", "|---|---|---|---|"]
+    for row in document["targets"]:
+        verdict = "met" if row["ok"] else "**MISSED**"
+        out.append(f"| {row['target']} | {row['goal']} | {row['measured']} | {verdict} |")
+    if document["flash_sale_checks"]:
+        verdict = "PASSED" if all(c["ok"] for c in document["flash_sale_checks"]) else "FAILED"
+        out += ["", f"Flash-sale correctness: {verdict}", ""]
+        out += ["| check | expected | actual |", "|---|--:|--:|"]
+        for check in document["flash_sale_checks"]:
+            mark = "" if check["ok"] else " **≠**"
+            out.append(f"| {check['check']} | {check['expected']} | {check['actual']}{mark} |")
+    out.append("")
+    return "\n".join(out)

@@ -1,0 +1,88 @@
+"""`make bench`: set everything up, run each scenario against gunicorn, check, report.
+
+Runs inside `scripts/with-services.sh` (a throwaway PostgreSQL and Redis on loopback):
+creates and migrates the database, loads the data through the services, counts SQL
+queries per operation in-process, serves the app with gunicorn (DEBUG off), drives
+each scenario from a separate load-generator process (`bench/load.py`), checks the
+flash sale against the database, runs the pgbench hot-row baseline, and writes
+`var/bench/latest.json` and `var/bench/latest.md`. Exits 1 when the flash sale (or
+any scenario) went wrong; missed performance targets are printed, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bench.common import FULL, OUT, QUICK, log
+
+
+def server_env(extra: dict[str, str]) -> dict[str, str]:
+    """Production settings for the app: DEBUG off, no rate limit, loopback hosts."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DEBUG": "0",
+            "API_RATE_LIMIT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "LOG_LEVEL": env.get("LOG_LEVEL", "WARNING"),
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def create_database(port: str) -> None:
+    subprocess.run(  # noqa: S603 - fixed tool, loopback cluster
+        ["createdb", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "backoffice"],  # noqa: S607
+        check=True,
+    )
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    cores = os.cpu_count() or 2
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short scenarios: under 2 minutes")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 0))
+    parser.add_argument(
+        "--worker-class",
+        choices=["sync", "gthread"],
+        default=os.environ.get("WORKER_CLASS") or "sync",
+    )
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS") or 1))
+    parser.add_argument("--only", default="", help="comma-separated scenarios (for profiling)")
+    args = parser.parse_args(argv)
+    args.workers = args.workers or 2 * cores + 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if "TEST_PG_PORT" not in os.environ:
+        print("Run it through `make bench` (it starts PostgreSQL and Redis).", file=sys.stderr)
+        return 2
+    # A TERM (from the services script or a CI timeout) unwinds like Ctrl-C: finally blocks run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.update(server_env({}))
+    from bench.scenarios import execute  # after the environment is set for Django
+
+    plan = QUICK if args.quick else FULL
+    if args.only:
+        wanted = set(args.only.split(","))
+        plan = replace(plan, phases=tuple(p for p in plan.phases if p.name in wanted))
+    started = datetime.now(UTC)
+    mode = "quick" if args.quick else "full"
+    log(f"{mode} run on {os.cpu_count()} cores, PostgreSQL on :{os.environ['TEST_PG_PORT']}")
+    create_database(os.environ["TEST_PG_PORT"])
+    return execute(plan=plan, args=args, started=started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

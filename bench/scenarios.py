@@ -1,0 +1,186 @@
+"""The run itself: database, data, query counts, server, scenarios, checks, baseline, report.
+
+Every process started here (gunicorn, each load generator) is stopped in a `finally`,
+also when something fails half-way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import django
+
+from bench import report
+from bench.common import OUT, ROOT, Phase, Plan, free_port, log
+from bench.server import GunicornConfig, MemorySampler, Server, start, stop
+
+PROGRESS_EVERY = 5.0
+
+
+def run_load(
+    phase: Phase, *, config: Path, out: Path, progress_every: float, seed: int = 1
+) -> dict[str, Any]:
+    """Run one scenario in a separate load-generator process and return its summary."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--scenario",
+        phase.name,
+        "--config",
+        str(config),
+        "--concurrency",
+        str(phase.concurrency),
+        "--duration",
+        str(phase.duration),
+        "--max-ops",
+        str(phase.max_ops),
+        "--progress-every",
+        str(progress_every),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - our own module
+    try:
+        process.wait(timeout=phase.duration + 120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    if process.returncode != 0:
+        raise RuntimeError(f"the load generator for {phase.name} exited {process.returncode}")
+    return json.loads(out.read_text())
+
+
+def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
+    """Run the plan; returns the exit status (1 when a correctness check failed)."""
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    from bench.pgbench import hot_row_rate
+    from bench.queries import count_queries
+    from bench.seed import seed
+
+    clock = time.monotonic()
+    server: Server | None = None
+    sampler: MemorySampler | None = None
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        log(f"database migrated ({time.monotonic() - clock:.0f} s)")
+        step = time.monotonic()
+        seeded = seed(products=plan.products, flash_stock=plan.flash_stock)
+        log(
+            f"loaded {len(seeded.skus)} products, stock in {len(seeded.warehouses)} warehouses, "
+            f"{len(seeded.keys)} channels, flash-sale SKU with {seeded.flash_stock} units "
+            f"({time.monotonic() - step:.0f} s)"
+        )
+        queries = count_queries(keys=seeded.keys, skus=seeded.skus, slugs=seeded.slugs)
+        log(
+            "SQL queries per operation: "
+            + ", ".join(f"{k} {v}" for k, v in queries["counts"].items())
+        )
+        connections.close_all()
+
+        config = GunicornConfig(args.workers, args.worker_class, args.threads)
+        port = free_port()
+        server = start(
+            config=config, port=port, env=dict(os.environ), log_path=OUT / "gunicorn.log"
+        )
+        log(f"gunicorn on 127.0.0.1:{port}: {config.describe()}, DEBUG off")
+        data_file = OUT / "seed.json"
+        data_file.write_text(json.dumps({"base_url": server.url, **seeded.as_dict()}))
+        sampler = MemorySampler(server)
+        sampler.start()
+
+        sampler.phase = "warm-up"
+        for name in ("readyz", "browse", "checkout"):
+            warm = Phase(name, 16, plan.warmup_seconds)
+            run_load(warm, config=data_file, out=OUT / "warm-up.json", progress_every=60)
+        log(f"warmed up ({len(plan.phases)} scenarios next)")
+
+        for number, phase in enumerate(plan.phases, start=1):
+            limit = f", {phase.max_ops} operations" if phase.max_ops < 10_000_000 else ""
+            log(
+                f"[{number}/{len(plan.phases)}] {phase.name}: {phase.concurrency} clients, "
+                f"at most {phase.duration:.0f} s{limit}"
+            )
+            sampler.phase = phase.name
+            result = run_load(
+                phase,
+                config=data_file,
+                out=OUT / f"{phase.name}.json",
+                progress_every=PROGRESS_EVERY,
+                seed=number,
+            )
+            sampler.phase = "idle"
+            result["peak_rss_mb"] = sampler.peak_mb(phase.name)
+            results[phase.name] = result
+            log(f"[{number}/{len(plan.phases)}] {phase.name} done: {report.one_line(result)}")
+
+        flash = None
+        if "flash-sale" in results:
+            flash = report.flash_sale_checks(
+                sku=seeded.flash_sku,
+                stock=plan.flash_stock,
+                attempts=plan.flash_attempts,
+                result=results["flash-sale"],
+            )
+        memory = sampler.growth({phase.name for phase in plan.phases}, plan.memory_window)
+        memory["peak_hwm_mb_by_process"] = {
+            str(pid): round(kb / 1024, 1) for pid, kb in sampler.peak_hwm_kb.items()
+        }
+        memory["timeline"] = [[round(s.at, 1), s.phase, s.rss_kb] for s in sampler.samples]
+        sampler.finish()
+        stop(server)
+        server = None
+
+        log(f"pgbench hot row: 64 clients for {plan.pgbench_seconds} s")
+        pgbench = hot_row_rate(
+            port=int(os.environ["TEST_PG_PORT"]),
+            clients=64,
+            threads=2,
+            seconds=plan.pgbench_seconds,
+            work_dir=OUT,
+        )
+        log(f"pgbench hot row: {pgbench['tps']} transactions/s")
+    finally:
+        if sampler is not None:
+            sampler.finish()
+        stop(server)
+
+    document = report.build(
+        mode="quick" if args.quick else "full",
+        started=started,
+        duration=time.monotonic() - clock,
+        server=config.describe(),
+        results=results,
+        queries=queries,
+        pgbench=pgbench,
+        memory=memory,
+        flash=flash,
+    )
+    (OUT / "latest.json").write_text(json.dumps(document, indent=2))
+    markdown = report.markdown(document)
+    (OUT / "latest.md").write_text(markdown)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    (OUT / "runs").mkdir(exist_ok=True)
+    (OUT / "runs" / f"{stamp}.json").write_text(json.dumps(document, indent=2))
+    print()
+    print(markdown)
+    log(f"wrote {OUT / 'latest.json'} and {OUT / 'latest.md'}")
+    if not document["ok"]:
+        log("FAILED: " + "; ".join(document["failures"]))
+        return 1
+    return 0

@@ -1,0 +1,159 @@
+"""Admin views for order threads as staff see them, and for couriers' fulfiller tokens."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backoffice.exceptions import ValidationFailed
+from channels_api.admin_api.base import AdminView
+from channels_api.admin_api.order_views import OrderAdminView
+from channels_api.idempotency import idempotent
+from channels_api.message_io import (
+    MessageOutput,
+    MessagePageOutput,
+    StaffMessageInput,
+    message_data,
+    thread_response,
+)
+from orders.fulfillers import fulfiller_access_create, fulfiller_access_revoke
+from orders.messages import message_post
+from orders.models import FulfillerAccess, Order, OrderMessage
+
+STAFF = OrderMessage.Role.STAFF
+
+
+class OrderMessagesView(OrderAdminView):
+    @extend_schema(
+        operation_id="admin_order_messages_list",
+        tags=["admin: orders"],
+        parameters=[OpenApiParameter("after", int, description="Messages after this id.")],
+        responses={200: MessagePageOutput},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        return thread_response(request, self.order(pk, Order.objects), viewer_role=STAFF)
+
+    @extend_schema(
+        operation_id="admin_order_messages_create",
+        tags=["admin: orders"],
+        request=StaffMessageInput,
+        responses={201: MessageOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        payload = StaffMessageInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = message_post(
+            order=self.order(pk, Order.objects),
+            role=STAFF,
+            author_ref=request.auth.actor,
+            **payload.validated_data,
+        )
+        return Response(message_data(message, viewer_role=STAFF), status=status.HTTP_201_CREATED)
+
+
+class FulfillerCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    orders = serializers.ListField(
+        child=serializers.CharField(max_length=20), min_length=1, max_length=100
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    hours_after_completion = serializers.IntegerField(
+        min_value=0, max_value=24 * 90, required=False, default=48
+    )
+
+
+class FulfillerOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    orders = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+    hours_after_completion = serializers.IntegerField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class FulfillerWithTokenOutput(FulfillerOutput):
+    token = serializers.CharField(help_text="Shown once: `Authorization: Bearer ft_...`.")
+
+
+def _time(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def fulfiller_data(access: FulfillerAccess) -> dict:
+    return {
+        "id": str(access.pk),
+        "name": access.name,
+        "prefix": access.prefix,
+        "orders": [str(pk) for pk in access.orders.order_by("pk").values_list("pk", flat=True)],
+        "expires_at": _time(access.expires_at),
+        "hours_after_completion": access.hours_after_completion,
+        "revoked_at": _time(access.revoked_at),
+        "created_at": _time(access.created_at),
+    }
+
+
+class FulfillerAdminView(AdminView):
+    def orders_visible(self):
+        orders = Order.objects.all()
+        if self.limited_channel is not None:
+            orders = orders.filter(channel=self.limited_channel)
+        return orders
+
+    def get_queryset(self):
+        accesses = FulfillerAccess.objects.order_by("-id")
+        if self.limited_channel is not None:
+            accesses = accesses.exclude(
+                orders__in=Order.objects.exclude(channel=self.limited_channel)
+            )
+        return accesses
+
+
+class FulfillerListView(FulfillerAdminView):
+    serializer_class = FulfillerOutput
+
+    @extend_schema(operation_id="admin_fulfillers_list", tags=["admin: fulfillers"])
+    def get(self, request: Request) -> Response:
+        accesses = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([fulfiller_data(access) for access in accesses])
+
+    @extend_schema(
+        operation_id="admin_fulfillers_create",
+        tags=["admin: fulfillers"],
+        request=FulfillerCreateInput,
+        responses={201: FulfillerWithTokenOutput},
+        description="A courier's token for some orders; the full token is in this answer only.",
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = FulfillerCreateInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        ids = [int(pk) for pk in data["orders"] if pk.isdigit()]
+        orders = list(self.orders_visible().filter(pk__in=ids))
+        if len(orders) != len(set(data.pop("orders"))):
+            raise ValidationFailed({"orders": ["Unknown order ids."]})
+        access, token = fulfiller_access_create(orders=orders, actor=request.auth.actor, **data)
+        return Response({**fulfiller_data(access), "token": token}, status=status.HTTP_201_CREATED)
+
+
+class FulfillerRevokeView(FulfillerAdminView):
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="admin_fulfillers_revoke",
+        tags=["admin: fulfillers"],
+        request=None,
+        responses={200: FulfillerOutput},
+    )
+    @idempotent
+    def post(self, request: Request, pk: str) -> Response:
+        access = self.get_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+        if access is None:
+            raise Http404
+        return Response(fulfiller_data(fulfiller_access_revoke(access=access)))

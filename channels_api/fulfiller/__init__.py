@@ -1,0 +1,1 @@
+"""Fulfiller API: what a courier sees and does with a least-privilege `ft_` token."""

@@ -1,0 +1,39 @@
+"""Bearer fulfiller-token authentication: `Authorization: Bearer ft_...`."""
+
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from orders.fulfillers import fulfiller_access_authenticate
+from orders.models import FulfillerAccess
+
+
+class FulfillerTokenAuthentication(authentication.BaseAuthentication):
+    """`request.auth` is the FulfillerAccess; expired, revoked or unknown tokens are 401."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[None, FulfillerAccess] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw = header.partition(" ")
+        raw = raw.strip()
+        if scheme.lower() != self.keyword.lower() or not raw:
+            raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <fulfiller token>'.")
+        access = fulfiller_access_authenticate(raw=raw)
+        if access is None:
+            raise exceptions.AuthenticationFailed("The token is not valid or has expired.")
+        return (None, access)
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="fulfiller"'
+
+
+class IsFulfiller(BasePermission):
+    message = "This endpoint needs a fulfiller (ft_) token."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return isinstance(request.auth, FulfillerAccess)

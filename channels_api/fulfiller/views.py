@@ -1,0 +1,163 @@
+"""Fulfiller views: assigned orders with contacts masked, their threads, status updates.
+
+Fulfiller POSTs take no `Idempotency-Key`: stored responses are scoped to API keys,
+and a courier's token is not one (a repeated message or update is harmless).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsFulfiller
+from channels_api.message_io import (
+    MessageInput,
+    MessageOutput,
+    MessagePageOutput,
+    message_data,
+    thread_response,
+)
+from orders.fulfillers import COURIER_STATUSES, fulfiller_orders, fulfiller_status_post, phone_mask
+from orders.messages import message_post
+from orders.models import Order, OrderMessage
+
+FULFILLER = OrderMessage.Role.FULFILLER
+TAGS = ["fulfiller"]
+
+
+class FulfillerOrderLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class FulfillerOrderOutput(serializers.Serializer):
+    id = serializers.CharField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    fulfillment_status = serializers.CharField()
+    payment_status = serializers.CharField()
+    customer_phone = serializers.CharField(help_text="Masked: the last two digits only.")
+    shipping_address = serializers.DictField(allow_null=True)
+    shipping_method = serializers.CharField()
+    lines = FulfillerOrderLineOutput(many=True)
+    created_at = serializers.DateTimeField()
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=list(COURIER_STATUSES))
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    tracking_url = serializers.URLField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
+
+
+def fulfiller_order_data(order: Order) -> dict:
+    address = dict(order.shipping_address or {}) or None
+    if address and address.get("phone"):
+        address["phone"] = phone_mask(address["phone"])
+    return {
+        "id": str(order.pk),
+        "number": order.number,
+        "status": order.status,
+        "fulfillment_status": order.fulfillment_status,
+        "payment_status": order.payment_status,
+        "customer_phone": phone_mask(order.phone),
+        "shipping_address": address,
+        "shipping_method": order.shipping_method_name,
+        "lines": [
+            {"sku": line.sku, "name": line.name, "quantity": line.quantity}
+            for line in order.lines.all()
+        ],
+        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+class FulfillerView(GenericAPIView):
+    authentication_classes = [FulfillerTokenAuthentication]
+    permission_classes = [IsFulfiller]
+
+    @property
+    def access(self):
+        return self.request.auth
+
+    def order(self, pk: str) -> Order:
+        order = (
+            fulfiller_orders(access=self.access).filter(pk=int(pk)).first()
+            if pk.isdigit()
+            else None
+        )
+        if order is None:
+            raise Http404
+        return order
+
+
+class FulfillerOrderListView(FulfillerView):
+    serializer_class = FulfillerOrderOutput
+
+    @extend_schema(operation_id="fulfiller_orders_list", tags=TAGS)
+    def get(self, request: Request) -> Response:
+        orders = self.paginate_queryset(fulfiller_orders(access=self.access))
+        return self.get_paginated_response([fulfiller_order_data(order) for order in orders])
+
+
+class FulfillerOrderMessagesView(FulfillerView):
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="fulfiller_order_messages_list",
+        tags=TAGS,
+        parameters=[OpenApiParameter("after", int, description="Messages after this id.")],
+        responses={200: MessagePageOutput},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        return thread_response(
+            request, self.order(pk), viewer_role=FULFILLER, viewer_ref=self.access.actor
+        )
+
+    @extend_schema(
+        operation_id="fulfiller_order_messages_create",
+        tags=TAGS,
+        request=MessageInput,
+        responses={201: MessageOutput},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        payload = MessageInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = message_post(
+            order=self.order(pk),
+            role=FULFILLER,
+            author_name=self.access.name,
+            author_ref=self.access.actor,
+            **payload.validated_data,
+        )
+        return Response(
+            message_data(message, viewer_role=FULFILLER, viewer_ref=self.access.actor),
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class FulfillerOrderStatusView(FulfillerView):
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="fulfiller_order_status_create",
+        tags=TAGS,
+        request=StatusInput,
+        responses={201: MessageOutput},
+        description="A status or tracking update: a system message and a timeline entry.",
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        payload = StatusInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        message = fulfiller_status_post(
+            access=self.access, order=self.order(pk), **payload.validated_data
+        )
+        return Response(
+            message_data(message, viewer_role=FULFILLER, viewer_ref=self.access.actor),
+            status=status.HTTP_201_CREATED,
+        )

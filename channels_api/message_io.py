@@ -1,0 +1,77 @@
+"""Input and output shapes of order messages, and the thread as one viewer reads it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from backoffice.exceptions import ValidationFailed
+from orders.messages import MAX_ATTACHMENTS, message_body_for, message_list, message_payload
+from orders.models import Order, OrderMessage
+
+
+class MessageInput(serializers.Serializer):
+    body = serializers.CharField(
+        max_length=5000, allow_blank=True, default="", trim_whitespace=True
+    )
+    attachments = serializers.ListField(
+        child=serializers.CharField(max_length=2000),
+        max_length=MAX_ATTACHMENTS,
+        required=False,
+        default=list,
+        help_text="https URLs of images or files.",
+    )
+
+
+class StaffMessageInput(MessageInput):
+    author_name = serializers.CharField(max_length=200, required=False, default="Staff")
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.CharField()
+    author_role = serializers.ChoiceField(choices=OrderMessage.Role.values)
+    author_name = serializers.CharField()
+    body = serializers.CharField(help_text="Emails and phones of others are masked.")
+    attachments = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+
+
+class MessagePageOutput(serializers.Serializer):
+    results = MessageOutput(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The URL of newer messages, if any.")
+
+
+def message_data(message: OrderMessage, *, viewer_role: str, viewer_ref: str = "") -> dict:
+    body = message_body_for(message, viewer_role=viewer_role, viewer_ref=viewer_ref)
+    return message_payload(message, body=body)
+
+
+def thread_response(
+    request: Request, order: Order, *, viewer_role: str, viewer_ref: str = ""
+) -> Response:
+    """`?after=<message id>` and `?limit=`: the next page of the thread, oldest first."""
+    after_text = request.query_params.get("after")
+    if after_text is not None and not after_text.isdigit():
+        raise ValidationFailed({"after": ["A message id."]})
+    try:
+        limit = int(request.query_params.get("limit") or settings.REST_FRAMEWORK["PAGE_SIZE"])
+    except ValueError:
+        limit = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    limit = min(max(limit, 1), settings.API_PAGE_SIZE_MAX)
+    after = int(after_text) if after_text is not None else None
+    rows = list(message_list(order=order, after=after)[: limit + 1])
+    page = rows[:limit]
+    next_url = None
+    if len(rows) > limit:
+        next_url = replace_query_param(request.build_absolute_uri(), "after", page[-1].pk)
+    return Response(
+        {
+            "results": [
+                message_data(m, viewer_role=viewer_role, viewer_ref=viewer_ref) for m in page
+            ],
+            "next": next_url,
+        }
+    )

@@ -1,0 +1,125 @@
+"""Store views for the point of sale: one sale at the till, or offline sales in bulk."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.models import Channel
+from channels_api.idempotency import idempotent
+from channels_api.pos_output import (
+    BulkSaleResultOutput,
+    PosSaleOutput,
+    bulk_result_data,
+    pos_sale_data,
+)
+from channels_api.store.checkout_serializers import LinesField, to_lines
+from channels_api.store.views import StoreView
+from pos.services import PAYMENT_METHODS, PosSaleInput, pos_sale_record, pos_sales_bulk_record
+
+TAGS = ["store: point of sale"]
+BULK_MAX = 500
+
+
+class PosPaymentInput(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=["manual"])
+    method = serializers.ChoiceField(choices=PAYMENT_METHODS, default="cash")
+    reference = serializers.CharField(max_length=200, required=False)
+
+
+class PosSaleRequest(serializers.Serializer):
+    lines = LinesField()
+    payment = PosPaymentInput()
+    store = serializers.CharField(max_length=50, required=False, allow_null=True, default=None)
+    client_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    sold_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def to_input(self, raw: dict) -> PosSaleInput:
+        return sale_input(self.validated_data, raw)
+
+
+def sale_input(validated: dict, raw: dict) -> PosSaleInput:
+    """The service's input from validated data; `raw` is kept as the till sent it."""
+    data = dict(validated)
+    data["lines"] = to_lines(data["lines"])
+    data["payment"] = dict(data["payment"])
+    return PosSaleInput(raw=raw, **data)
+
+
+class OfflineSaleRequest(PosSaleRequest):
+    client_id = serializers.CharField(max_length=100, help_text="The till's id of the sale.")
+
+
+class BulkSalesRequest(serializers.Serializer):
+    sales = serializers.ListField(child=OfflineSaleRequest(), min_length=1, max_length=BULK_MAX)
+
+
+class BulkSalesOutput(serializers.Serializer):
+    results = BulkSaleResultOutput(many=True)
+
+
+class PosView(StoreView):
+    pagination_class = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.channel.kind != Channel.Kind.POS:
+            raise PermissionDenied("This endpoint is for point-of-sale channels.")
+
+
+class PosSaleView(PosView):
+    @extend_schema(
+        operation_id="store_pos_sales_create",
+        tags=TAGS,
+        request=PosSaleRequest,
+        responses={
+            201: PosSaleOutput,
+            200: PosSaleOutput,
+            409: OpenApiResponse(description="insufficient_stock"),
+        },
+        description=(
+            "A sale at the till: paid with `manual`, picked up, fulfilled and completed at "
+            "once from the store's stock. A repeat with the same `client_id` answers 200 "
+            "with the first sale."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = PosSaleRequest(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = pos_sale_record(
+            channel=self.channel, data=payload.to_input(request.data), actor=request.auth.actor
+        )
+        code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        return Response(pos_sale_data(result), status=code)
+
+
+class PosSaleBulkView(PosView):
+    @extend_schema(
+        operation_id="store_pos_sales_bulk",
+        tags=TAGS,
+        request=BulkSalesRequest,
+        responses={200: BulkSalesOutput},
+        description=(
+            f"Up to {BULK_MAX} offline sales, each processed once by `client_id`. A sale that "
+            "can no longer be made is recorded as `flagged` for staff; the others go on."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = BulkSalesRequest(data=request.data)
+        payload.is_valid(raise_exception=True)
+        inputs = [
+            sale_input(validated, raw)
+            for validated, raw in zip(
+                payload.validated_data["sales"], request.data["sales"], strict=True
+            )
+        ]
+        results = pos_sales_bulk_record(
+            channel=self.channel, sales=inputs, actor=request.auth.actor
+        )
+        return Response({"results": [bulk_result_data(result) for result in results]})

@@ -1,0 +1,133 @@
+"""Fault tests run the real app under gunicorn against the test database, then break things."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    """The database this test uses (pytest-django's test database), as a URL."""
+    s = connection.settings_dict
+    user = s.get("USER") or "postgres"
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@dataclass
+class AppServer:
+    process: subprocess.Popen
+    url: str
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def app_server(tmp_path, db) -> Iterator[callable]:
+    """Start gunicorn (production settings) on a free loopback port; stopped after the test."""
+    servers: list[AppServer] = []
+
+    def start(workers: int = 2, **env: str) -> AppServer:
+        port = free_port()
+        log = tmp_path / f"gunicorn-{port}.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DEBUG": "0",
+            "API_RATE_LIMIT": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_CONN_MAX_AGE": "60",
+            **env,
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "backoffice.wsgi",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        server = AppServer(process=process, url=f"http://127.0.0.1:{port}", log=log)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in servers:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+    connections.close_all()
+
+
+def run_as_postgres(*command: str) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        command = ("runuser", "-u", "postgres", "--", *command)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def restart_postgres():
+    """Restart the throwaway PostgreSQL cluster that `make test` started (fast shutdown)."""
+    data = os.environ.get("TEST_PG_DATA")
+    if not data:
+        pytest.fail("TEST_PG_DATA is not set: run the suite with `make test`.")
+
+    log = os.path.join(os.environ.get("TEST_PG_SOCKET_DIR", "/tmp"), "pg.log")
+
+    def restart() -> None:
+        # -l: the restarted server must not hold our output pipe open.
+        result = run_as_postgres(
+            "pg_ctl", "-D", data, "-l", log, "-m", "fast", "-w", "-t", "60", "restart"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    return restart

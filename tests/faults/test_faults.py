@@ -1,0 +1,164 @@
+"""Faults on real services: the database restarts, a web worker is killed, the broker stops.
+
+Clients retry with their Idempotency-Key, as the contract asks; every one must end
+with exactly one order, and stock, allocations and the ledger must still agree.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import connections
+
+from catalog.models import Channel
+from inventory.models import Allocation, StockLevel
+from inventory.selectors import stock_check
+from orders.models import Order, OrderLine
+from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.parallel import http_json
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def shop(db):
+    channel = Channel.objects.create(code="web", name="Web", kind="web")
+    warehouse = make_warehouse("main", channels=[channel])
+    variants = []
+    for number in range(3):
+        variant = make_product(
+            slug=f"p{number}", skus={f"SKU{number}": "10.00"}, channels=[channel]
+        ).variants.get()
+        receive(variant, warehouse, 100)
+        variants.append(variant)
+    return {"channel": channel, "key": make_key(channel)[1], "variants": variants}
+
+
+def checkout_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[int, dict, int]:
+    """What a careful client does: one Idempotency-Key, retried until a final answer.
+
+    Returns the final status and body, and how many attempts failed on the way.
+    """
+    idempotency_key = str(uuid.uuid4())
+    failed = 0
+    while time.monotonic() < deadline:
+        try:
+            status, answer, _ = http_json(
+                "POST",
+                f"{url}/api/v1/store/checkout",
+                key,
+                body,
+                {"Idempotency-Key": idempotency_key},
+            )
+        except OSError:  # connection refused or reset while the server or database restarts
+            failed += 1
+            time.sleep(0.3)
+            continue
+        if status >= 500 or (status == 409 and answer.get("code") == "idempotency_key_in_use"):
+            failed += 1
+            time.sleep(0.3)
+            continue
+        return status, answer, failed
+    raise AssertionError("no final answer before the deadline")
+
+
+def assert_books_balance() -> None:
+    connections.close_all()
+    assert stock_check() == []
+    for order in Order.objects.prefetch_related("lines"):
+        allocated = sum(a.quantity for a in Allocation.objects.filter(holder=order.holder))
+        assert allocated == sum(line.quantity for line in order.lines.all()), order.pk
+    assert not Order.objects.filter(lines__isnull=True).exists()
+    for level in StockLevel.objects.all():
+        assert level.allocated == sum(a.quantity for a in level.allocations.all())
+
+
+def run_clients(server_url: str, key: str, count: int, per_client: int, skus: list[str]):
+    results: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + 90
+
+    def client(index: int) -> None:
+        for round_ in range(per_client):
+            sku = skus[(index + round_) % len(skus)]
+            outcome = checkout_with_retries(
+                server_url, key, {"lines": [{"sku": sku, "quantity": 1}]}, deadline
+            )
+            with lock:
+                results.append(outcome)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def test_database_restart_during_checkouts_leaves_exactly_one_order_per_client(
+    app_server, restart_postgres, shop
+):
+    server = app_server(workers=2)
+    skus = [v.sku for v in shop["variants"]]
+    threads, results = run_clients(server.url, shop["key"], count=8, per_client=6, skus=skus)
+    time.sleep(0.5)
+    restart_postgres()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(results) == 48
+    assert Counter(status for status, _, _ in results) == {201: 48}
+    assert sum(failed for _, _, failed in results) > 0  # the restart did hit requests
+    connections.close_all()
+    assert Order.objects.count() == 48
+    assert len({answer["id"] for _, answer, _ in results}) == 48
+    assert OrderLine.objects.count() == 48
+    assert_books_balance()
+
+
+def test_killing_a_web_worker_mid_request_leaves_no_half_written_order(app_server, shop):
+    server = app_server(workers=2)
+    skus = [v.sku for v in shop["variants"]]
+    threads, results = run_clients(server.url, shop["key"], count=8, per_client=5, skus=skus)
+    for _ in range(3):
+        time.sleep(0.4)
+        pids = server.worker_pids()
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert Counter(status for status, _, _ in results) == {201: 40}
+    assert sum(failed for _, _, failed in results) > 0  # the kills did cut requests
+    connections.close_all()
+    assert Order.objects.count() == 40
+    assert_books_balance()
+
+
+def test_with_the_broker_down_the_api_keeps_taking_orders(app_server, shop):
+    dead_broker = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    server = app_server(workers=1, CELERY_BROKER_URL=dead_broker, CACHE_URL="")
+    key, started = shop["key"], time.monotonic()
+    answers = [
+        http_json(
+            "POST",
+            f"{server.url}/api/v1/store/checkout",
+            key,
+            {
+                "lines": [{"sku": "SKU0", "quantity": 1}],
+                "email": "a@example.com",
+                "payment": {"provider": "test", "token": "tok_approve"},
+            },
+        )
+        for _ in range(5)
+    ]
+    assert [status for status, _, _ in answers] == [201] * 5
+    assert time.monotonic() - started < 30  # a dead broker costs a short timeout, not a hang
+    connections.close_all()
+    assert Order.objects.filter(status="confirmed").count() == 5
+    assert_books_balance()
