@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run test install lint format migrate demo worker beat clean
+.PHONY: run test install lint format migrate demo worker beat clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,21 @@ run: $(STAMP)
 ## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
 test: $(STAMP)
 	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run
+QUICK ?=
+WORKERS ?=
+WORKER_CLASS ?=
+THREADS ?=
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	DEBUG=0 WORKERS=$(WORKERS) WORKER_CLASS=$(WORKER_CLASS) THREADS=$(THREADS) \
+		scripts/with-services.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,6 +25,10 @@ SQL_BY_SCENARIO = {
 }
 
 
+CHECKOUTS = ("checkout_1_line", "checkout_20_line")
+NONE = "-"
+
+
 def one_line(result: dict[str, Any]) -> str:
     latency = result["latency_ms"].get("operation", {})
     return (
@@ -127,7 +131,11 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
         )
     counts = document["queries"]
     checks = [
-        ("SQL queries: one-shot checkout, 1 or 20 lines", ("checkout_1_line", "checkout_20_line"), 25),
+        (
+            "SQL queries: one-shot checkout, 1 or 20 lines",
+            ("checkout_1_line", "checkout_20_line"),
+            25,
+        ),
         ("SQL queries: cart complete", ("cart_complete",), 25),
         (
             "SQL queries: product list page, 5, 20 or 100 products",
@@ -165,7 +173,11 @@ def machine(pg_version: str = "") -> dict[str, str]:
         platform.processor(),
     )
     memory_kb = next(
-        (int(line.split()[1]) for line in _read("/proc/meminfo").splitlines() if "MemTotal" in line),
+        (
+            int(line.split()[1])
+            for line in _read("/proc/meminfo").splitlines()
+            if "MemTotal" in line
+        ),
         0,
     )
     return {
@@ -229,7 +241,7 @@ def build(
 
 
 def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    return NONE if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
 def markdown(document: dict[str, Any]) -> str:
@@ -251,7 +263,7 @@ def markdown(document: dict[str, Any]) -> str:
         if result is None:
             continue
         latency = result["latency_ms"].get("operation", {})
-        orders = f"{result['orders_per_s']:.1f}" if result["orders"] else "–"
+        orders = f"{result['orders_per_s']:.1f}" if result["orders"] else NONE
         if name == "flash-sale" and result["orders_per_s_until_last"]:
             orders = f"{result['orders_per_s_until_last']:.1f} ¹"
         if name == "cart":
@@ -268,7 +280,7 @@ def markdown(document: dict[str, Any]) -> str:
         out.append(
             f"| pgbench hot row (baseline) | {pgbench['clients']} | {pgbench['seconds']} "
             f"| {pgbench['transactions']} | {pgbench['tps']:.1f} | {pgbench['tps']:.1f} "
-            f"| avg {pgbench['latency_avg_ms']:.1f} | | | 0 | 2 | – |"
+            f"| avg {pgbench['latency_avg_ms']:.1f} | | | 0 | 2 | - |"
         )
     out += [
         "",
@@ -281,7 +293,7 @@ def markdown(document: dict[str, Any]) -> str:
         "",
     ]
     for name, result in document["scenarios"].items():
-        answers = ", ".join(f"{label} × {count}" for label, count in result["answers"].items())
+        answers = ", ".join(f"{label} x {count}" for label, count in result["answers"].items())
         out.append(f"- {name}: {answers}")
     out += ["", "| scenario | request | count | p50 ms | p95 ms | p99 ms | max ms |"]
     out.append("|---|---|--:|--:|--:|--:|--:|")

@@ -91,6 +91,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             "SQL queries per operation: "
             + ", ".join(f"{k} {v}" for k, v in queries["counts"].items())
         )
+        pg_version = _pg_version()
         connections.close_all()
 
         config = GunicornConfig(args.workers, args.worker_class, args.threads)
@@ -170,6 +171,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         pgbench=pgbench,
         memory=memory,
         flash=flash,
+        pg_version=pg_version,
     )
     (OUT / "latest.json").write_text(json.dumps(document, indent=2))
     markdown = report.markdown(document)
@@ -184,3 +186,11 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         log("FAILED: " + "; ".join(document["failures"]))
         return 1
     return 0
+
+
+def _pg_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]

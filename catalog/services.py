@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from backoffice.exceptions import ValidationFailed
 from backoffice.audit.services import audit_record
+from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DataError
 from django.http import Http404, HttpRequest
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -73,6 +74,12 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
         return _response(404, "not_found", "Not found.")
     if isinstance(exc, PermissionDenied):
         return _response(403, "permission_denied", "You do not have permission.")
+    if isinstance(exc, DataError):
+        # The database could not hold a value as sent (a NUL in a query, a date beyond range).
+        logger.info("Refused input the database cannot store: %s", exc)
+        return _response(
+            400, "invalid", "A value in the request cannot be stored as sent.", errors={}
+        )
     if isinstance(exc, RequestDataTooBig):
         return _response(413, "payload_too_large", "The request body is too large.")
     for exception_class, status, code in _CODES:

@@ -38,9 +38,7 @@ class StoreLinkOutput(serializers.Serializer):
     channel = serializers.CharField()
     name = serializers.CharField()
     campaign = serializers.DictField()
-    status = serializers.ChoiceField(
-        choices=["active", "sold_out", "expired", "inactive", "used_up"]
-    )
+    status = serializers.CharField(help_text="active, sold_out, expired, inactive or used_up")
     sold_out = serializers.BooleanField()
     ring_fenced = serializers.BooleanField()
     expires_at = serializers.DateTimeField(allow_null=True)

@@ -44,6 +44,11 @@ class MessagePageOutput(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text="The URL of newer messages, if any.")
 
 
+def is_id(text: str) -> bool:
+    """Whether a path or query value is a plausible row id (ASCII digits, fits a bigint)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def message_data(message: OrderMessage, *, viewer_role: str, viewer_ref: str = "") -> dict:
     body = message_body_for(message, viewer_role=viewer_role, viewer_ref=viewer_ref)
     return message_payload(message, body=body)
@@ -54,7 +59,7 @@ def thread_response(
 ) -> Response:
     """`?after=<message id>` and `?limit=`: the next page of the thread, oldest first."""
     after_text = request.query_params.get("after")
-    if after_text is not None and not after_text.isdigit():
+    if after_text is not None and not is_id(after_text):
         raise ValidationFailed({"after": ["A message id."]})
     try:
         limit = int(request.query_params.get("limit") or settings.REST_FRAMEWORK["PAGE_SIZE"])

@@ -79,7 +79,7 @@ class OrderReferenceOutput(serializers.Serializer):
 
 class BulkSaleResultOutput(serializers.Serializer):
     client_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=PosSale.Status.values)
+    status = serializers.CharField(help_text="recorded or flagged (resolved: staff dealt with it)")
     replayed = serializers.BooleanField()
     reason = serializers.CharField()
     order = OrderReferenceOutput(allow_null=True)

@@ -31,6 +31,7 @@ from inventory.models import (
     Warehouse,
     WarehouseChannel,
 )
+from inventory.selectors import variant_availability
 
 # The most units one stock level may count (well inside the database's integer range).
 MAX_ON_HAND = 1_000_000_000
@@ -264,7 +265,8 @@ def stock_allocate(
     Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = _merge(lines)
-    with transaction.atomic():
+    # No savepoint: the caller's transaction rolls back as a whole on any refusal.
+    with transaction.atomic(savepoint=False):
         levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
         preferred: dict[int, dict[int, int]] = defaultdict(dict)
         if reservation_holder:
@@ -303,6 +305,23 @@ def stock_allocate(
         )
         _record_low_stock(levels, merged, before=before, after=free)
     return placements
+
+
+def stock_ensure_available(*, channel: Channel, lines: Iterable[StockLine]) -> None:
+    """Raise InsufficientStock when the channel plainly lacks the units: one read, no locks.
+
+    For a sold-out SKU the answer comes without queueing behind the checkouts that hold
+    its stock rows. Passing is no promise: `stock_allocate` decides under the locks.
+    """
+    merged = _merge(lines)
+    available = variant_availability(channel=channel, variant_ids=merged)
+    short = [
+        {"sku": line.variant.sku, "requested": line.quantity, "available": available[variant_id]}
+        for variant_id, line in merged.items()
+        if available[variant_id] < line.quantity
+    ]
+    if short:
+        raise InsufficientStock(short)
 
 
 def stock_deallocate(*, holder: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,9 @@ from catalog.selectors import variant_price_in_channel, variants_with_channel_pr
 from inventory.allotments import allotment_remaining
 from inventory.selectors import variant_availability
 from orders.models import ShopLink, ShopLinkLine
+
+# What `secrets.token_urlsafe` produces; anything else is no link (and never reaches SQL).
+CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def link_list(*, channel: Channel | None = None) -> QuerySet[ShopLink]:
@@ -29,7 +33,7 @@ def link_list(*, channel: Channel | None = None) -> QuerySet[ShopLink]:
 
 def link_get(*, code: str, channel: Channel | None = None) -> ShopLink | None:
     """One link by code; with `channel`, only a link of that channel."""
-    if not code or len(code) > 64:
+    if not CODE.fullmatch(code or ""):
         return None
     return link_list(channel=channel).filter(code=code).first()
 

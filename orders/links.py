@@ -32,6 +32,8 @@ from orders.selectors import variants_for_sale
 from orders.services.carts import cart_create, cart_update
 from orders.services.validation import LineRequest, lines_check
 
+# Stock is not ring-fenced for longer than this.
+MAX_ALLOTMENT = timedelta(days=366)
 CAMPAIGN_KEYS = ("name", "post", "source", "medium", "content", "term")
 
 
@@ -94,6 +96,8 @@ def link_create(
         errors["allotment_until"] = ["No line has an allotment."]
     elif allotment_until is not None and allotment_until <= now:
         errors["allotment_until"] = ["Must be in the future."]
+    elif allotment_until is not None and allotment_until > now + MAX_ALLOTMENT:
+        errors["allotment_until"] = [f"At most {MAX_ALLOTMENT.days} days ahead."]
     for index, line in enumerate(lines):
         if line.allotment < 0 or (line.allotment and line.allotment < line.quantity):
             errors[f"lines.{index}.allotment"] = ["At least the quantity of one cart, or 0."]

@@ -113,7 +113,7 @@ def order_lookup(
     an unknown number, so the answer never tells whether a number exists.
     """
     text = str(number).strip().lstrip("#")
-    if not (email or phone) or not text.isdigit() or len(text) > 18:
+    if not (email or phone) or not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     order = order_detail_queryset().filter(pk=int(text) - ORDER_NUMBER_OFFSET, channel=channel)
     order = order.first()

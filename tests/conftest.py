@@ -65,5 +65,8 @@ def _clear_cache():
     """Rate-limit counters live in the cache; each test starts from zero."""
     from django.core.cache import cache
 
+    from backoffice.jobs import BrokerBreaker
+
     cache.clear()
+    BrokerBreaker.paused_until = 0.0  # a test that saw the broker down must not mute the next
     yield

@@ -7,15 +7,14 @@ a nudge to dispatch sooner than the periodic run (every few seconds) would.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from backoffice.jobs import send_now
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -96,29 +95,9 @@ def _nudge_pending() -> bool:
     return any(entry[1] is dispatcher_nudge for entry in connection.run_on_commit)
 
 
-class _NudgeBreaker:
-    """Per process: after a failed nudge, skip nudges for one dispatch interval.
-
-    While the broker is down each request would otherwise wait for it again; the
-    periodic run delivers what the skipped nudges would have.
-    """
-
-    paused_until = 0.0
-
-
 def dispatcher_nudge() -> None:
-    """Queue one dispatcher run now: a single try with short timeouts, errors only logged."""
-    from backoffice.outbox.tasks import outbox_dispatch
-
-    if time.monotonic() < _NudgeBreaker.paused_until:
-        return
-    try:
-        outbox_dispatch.apply_async(retry=False)
-    except Exception as error:
-        _NudgeBreaker.paused_until = time.monotonic() + settings.WEBHOOK_DISPATCH_INTERVAL_SECONDS
-        logger.warning(
-            "Could not queue the outbox dispatcher (%s); the periodic run will deliver.", error
-        )
+    """Queue one dispatcher run now: one try, errors only logged (`backoffice.jobs`)."""
+    send_now("backoffice.outbox.tasks.outbox_dispatch")
 
 
 def event_fan_out(*, now: datetime | None = None, batch_size: int = 200) -> int:

@@ -16,6 +16,7 @@ from channels_api.message_io import (
     MessageOutput,
     MessagePageOutput,
     StaffMessageInput,
+    is_id,
     message_data,
     thread_response,
 )
@@ -134,7 +135,7 @@ class FulfillerListView(FulfillerAdminView):
         payload = FulfillerCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        ids = [int(pk) for pk in data["orders"] if pk.isdigit()]
+        ids = [int(pk) for pk in data["orders"] if is_id(pk)]
         orders = list(self.orders_visible().filter(pk__in=ids))
         if len(orders) != len(set(data.pop("orders"))):
             raise ValidationFailed({"orders": ["Unknown order ids."]})
@@ -153,7 +154,7 @@ class FulfillerRevokeView(FulfillerAdminView):
     )
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
-        access = self.get_queryset().filter(pk=int(pk)).first() if pk.isdigit() else None
+        access = self.get_queryset().filter(pk=int(pk)).first() if is_id(pk) else None
         if access is None:
             raise Http404
         return Response(fulfiller_data(fulfiller_access_revoke(access=access)))

@@ -71,7 +71,7 @@ class SalesReportView(AdminView):
         start, end = report_period(date_from=params.get("from"), date_to=params.get("to"))
         channel = self.limited_channel
         if params.get("channel"):
-            wanted = Channel.objects.filter(code=params["channel"]).first()
+            wanted = Channel.objects.filter(code=params["channel"][:50].replace("\x00", "")).first()
             if wanted is None:
                 raise ValidationFailed({"channel": ["Unknown channel."]})
             self.require_channel_access(wanted)

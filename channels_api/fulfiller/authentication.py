@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -37,3 +38,15 @@ class IsFulfiller(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, FulfillerAccess)
+
+
+class FulfillerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "channels_api.fulfiller.authentication.FulfillerTokenAuthentication"
+    name = "fulfillerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A courier's fulfiller token (ft_...), for /fulfiller.",
+        }

@@ -18,6 +18,7 @@ from channels_api.message_io import (
     MessageInput,
     MessageOutput,
     MessagePageOutput,
+    is_id,
     message_data,
     thread_response,
 )
@@ -87,9 +88,7 @@ class FulfillerView(GenericAPIView):
 
     def order(self, pk: str) -> Order:
         order = (
-            fulfiller_orders(access=self.access).filter(pk=int(pk)).first()
-            if pk.isdigit()
-            else None
+            fulfiller_orders(access=self.access).filter(pk=int(pk)).first() if is_id(pk) else None
         )
         if order is None:
             raise Http404

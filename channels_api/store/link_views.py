@@ -70,7 +70,8 @@ def link_redirect(request: HttpRequest, code: str) -> HttpResponse:
 
     Public: no key, no customer data in the URL. Errors answer problem+json.
     """
-    if request.method not in ("GET", "HEAD"):
+    if request.method != "GET":
+        # Not even HEAD: link previews must not make carts out of the allotment.
         return problem_response(405, "method_not_allowed", "Use GET.")
     link = link_get(code=code)
     if link is None or not link.channel.active:

@@ -38,13 +38,19 @@ class PosSaleRequest(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, default="")
     sold_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
-    def to_input(self, raw: dict) -> PosSaleInput:
-        return sale_input(self.validated_data, raw)
+    def to_input(self) -> PosSaleInput:
+        return sale_input(self.validated_data)
 
 
-def sale_input(validated: dict, raw: dict) -> PosSaleInput:
-    """The service's input from validated data; `raw` is kept as the till sent it."""
+def sale_input(validated: dict) -> PosSaleInput:
+    """The service's input; `raw` keeps the validated sale as JSON, for staff to read."""
     data = dict(validated)
+    raw = {
+        **data,
+        "lines": [dict(line) for line in data["lines"]],
+        "payment": dict(data["payment"]),
+        "sold_at": data["sold_at"].isoformat() if data["sold_at"] else None,
+    }
     data["lines"] = to_lines(data["lines"])
     data["payment"] = dict(data["payment"])
     return PosSaleInput(raw=raw, **data)
@@ -92,7 +98,7 @@ class PosSaleView(PosView):
         payload = PosSaleRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         result = pos_sale_record(
-            channel=self.channel, data=payload.to_input(request.data), actor=request.auth.actor
+            channel=self.channel, data=payload.to_input(), actor=request.auth.actor
         )
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
         return Response(pos_sale_data(result), status=code)
@@ -113,12 +119,7 @@ class PosSaleBulkView(PosView):
     def post(self, request: Request) -> Response:
         payload = BulkSalesRequest(data=request.data)
         payload.is_valid(raise_exception=True)
-        inputs = [
-            sale_input(validated, raw)
-            for validated, raw in zip(
-                payload.validated_data["sales"], request.data["sales"], strict=True
-            )
-        ]
+        inputs = [sale_input(sale) for sale in payload.validated_data["sales"]]
         results = pos_sales_bulk_record(
             channel=self.channel, sales=inputs, actor=request.auth.actor
         )

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
-from inventory.services import StockLine, stock_allocate
+from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.errors import VoucherUnavailable
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
@@ -79,6 +79,11 @@ def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -
         for line in lines
     ]
     subtotal = sum(line.total for line in priced)
+    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
+    stock_ensure_available(
+        channel=channel,
+        lines=[StockLine(variant=line.variant, quantity=line.quantity) for line in priced],
+    )
     placement = _Placement(
         channel=channel,
         lines=priced,
@@ -103,7 +108,7 @@ def cart_complete(
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # any failure rolls back the caller's block too
         cart = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
         if cart.status == Cart.Status.COMPLETED:
             return Order.objects.select_related("channel").get(cart=cart), False
@@ -167,7 +172,8 @@ def _order_place(placement: _Placement) -> Order:
         if not isinstance(placement.payment, dict):
             raise ValidationFailed({"payment": ["Send an object."]})
         provider = provider_get(str(placement.payment.get("provider") or ""))
-    with transaction.atomic():
+    # No savepoint: a failure rolls back the enclosing block anyway, and each one is a round trip.
+    with transaction.atomic(savepoint=False):
         if placement.voucher is not None:
             _voucher_use(placement.voucher)
         order = Order(
@@ -210,14 +216,6 @@ def _order_place(placement: _Placement) -> Order:
         order.save(force_insert=True)
         # A shop link's order counter (and usage limit): refused here, nothing is kept.
         link_order_record(attribution=placement.attribution, channel=channel)
-        stock_allocate(
-            channel=channel,
-            holder=order.holder,
-            lines=[
-                StockLine(variant=line.variant, quantity=line.quantity) for line in placement.lines
-            ],
-            reservation_holder=placement.cart.holder if placement.cart else None,
-        )
         order_lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
@@ -261,6 +259,16 @@ def _order_place(placement: _Placement) -> Order:
             enqueue_after_commit("fulfillment.tasks.notify_customer_task", order.pk, "placed")
         if order.status == Order.Status.CONFIRMED:
             enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
+        # Stock last: its rows are what concurrent checkouts queue on, so they stay locked
+        # only for these few statements and the commit (a refusal still rolls back it all).
+        stock_allocate(
+            channel=channel,
+            holder=order.holder,
+            lines=[
+                StockLine(variant=line.variant, quantity=line.quantity) for line in placement.lines
+            ],
+            reservation_holder=placement.cart.holder if placement.cart else None,
+        )
         # What the response shows is already in memory: no need to read it back.
         order._prefetched_objects_cache = {"lines": order_lines, "events": events}
     return order

@@ -121,7 +121,7 @@ def restart_postgres():
     if not data:
         pytest.fail("TEST_PG_DATA is not set: run the suite with `make test`.")
 
-    log = os.path.join(os.environ.get("TEST_PG_SOCKET_DIR", "/tmp"), "pg.log")
+    log = os.path.join(os.environ["TEST_PG_SOCKET_DIR"], "pg.log")
 
     def restart() -> None:
         # -l: the restarted server must not hold our output pipe open.

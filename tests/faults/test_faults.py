@@ -35,7 +35,7 @@ def shop(db):
         variant = make_product(
             slug=f"p{number}", skus={f"SKU{number}": "10.00"}, channels=[channel]
         ).variants.get()
-        receive(variant, warehouse, 100)
+        receive(variant, warehouse, 2000)
         variants.append(variant)
     return {"channel": channel, "key": make_key(channel)[1], "variants": variants}
 
@@ -79,64 +79,75 @@ def assert_books_balance() -> None:
         assert level.allocated == sum(a.quantity for a in level.allocations.all())
 
 
-def run_clients(server_url: str, key: str, count: int, per_client: int, skus: list[str]):
-    results: list[tuple[int, dict]] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + 90
+class Clients:
+    """Shoppers that keep checking out (each with its own Idempotency-Key) until stopped."""
 
-    def client(index: int) -> None:
-        for round_ in range(per_client):
-            sku = skus[(index + round_) % len(skus)]
-            outcome = checkout_with_retries(
-                server_url, key, {"lines": [{"sku": sku, "quantity": 1}]}, deadline
-            )
-            with lock:
-                results.append(outcome)
+    def __init__(self, server_url: str, key: str, skus: list[str], count: int = 8) -> None:
+        self.results: list[tuple[int, dict, int]] = []
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        deadline = time.monotonic() + 90
+
+        def client(index: int) -> None:
+            round_ = 0
+            while not self.stop.is_set():
+                sku = skus[(index + round_) % len(skus)]
+                outcome = checkout_with_retries(
+                    server_url, key, {"lines": [{"sku": sku, "quantity": 1}]}, deadline
+                )
+                with self._lock:
+                    self.results.append(outcome)
+                round_ += 1
+
+        self.threads = [threading.Thread(target=client, args=(n,)) for n in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.results) < count and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert len(self.results) >= count, "the clients made no progress"
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    return threads, results
+    def finish(self) -> list[tuple[int, dict, int]]:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+        return self.results
 
 
 def test_database_restart_during_checkouts_leaves_exactly_one_order_per_client(
     app_server, restart_postgres, shop
 ):
     server = app_server(workers=2)
-    skus = [v.sku for v in shop["variants"]]
-    threads, results = run_clients(server.url, shop["key"], count=8, per_client=6, skus=skus)
-    time.sleep(0.5)
+    clients = Clients(server.url, shop["key"], [v.sku for v in shop["variants"]])
+    clients.wait_for(20)
     restart_postgres()
-    for thread in threads:
-        thread.join(timeout=120)
+    clients.wait_for(len(clients.results) + 20)  # and they carry on afterwards
+    results = clients.finish()
 
-    assert len(results) == 48
-    assert Counter(status for status, _, _ in results) == {201: 48}
+    assert Counter(status for status, _, _ in results) == {201: len(results)}
     assert sum(failed for _, _, failed in results) > 0  # the restart did hit requests
     connections.close_all()
-    assert Order.objects.count() == 48
-    assert len({answer["id"] for _, answer, _ in results}) == 48
-    assert OrderLine.objects.count() == 48
+    assert Order.objects.count() == len(results)
+    assert len({answer["id"] for _, answer, _ in results}) == len(results)
+    assert OrderLine.objects.count() == len(results)
     assert_books_balance()
 
 
 def test_killing_a_web_worker_mid_request_leaves_no_half_written_order(app_server, shop):
     server = app_server(workers=2)
-    skus = [v.sku for v in shop["variants"]]
-    threads, results = run_clients(server.url, shop["key"], count=8, per_client=5, skus=skus)
+    clients = Clients(server.url, shop["key"], [v.sku for v in shop["variants"]])
     for _ in range(3):
-        time.sleep(0.4)
-        pids = server.worker_pids()
-        if pids:
-            os.kill(pids[0], signal.SIGKILL)
-    for thread in threads:
-        thread.join(timeout=120)
+        clients.wait_for(len(clients.results) + 10)
+        os.kill(server.worker_pids()[0], signal.SIGKILL)
+    clients.wait_for(len(clients.results) + 20)
+    results = clients.finish()
 
-    assert Counter(status for status, _, _ in results) == {201: 40}
+    assert Counter(status for status, _, _ in results) == {201: len(results)}
     assert sum(failed for _, _, failed in results) > 0  # the kills did cut requests
     connections.close_all()
-    assert Order.objects.count() == 40
+    assert Order.objects.count() == len(results)
     assert_books_balance()
 
 

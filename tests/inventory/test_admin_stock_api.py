@@ -524,8 +524,15 @@ def test_movement_filters_with_bad_values_are_400(admin_api):
         assert len(body["errors"]) == 1
 
 
-def test_stock_endpoints_refuse_publishable_keys(store_api):
-    for path in (STOCK, MOVEMENTS):
+def test_stock_endpoints_refuse_publishable_keys(store_api, main, tee):
+    receive(tee, main, 5)
+    before = inventory_snapshot()
+    adjustment = {"sku": "TEE", "warehouse": "main", "delta": 1, "reason": "x"}
+
+    for path in (STOCK, MOVEMENTS, f"{STOCK}/main/TEE"):
         assert_problem(store_api.get(path), 403, "permission_denied")
-    assert_problem(store_api.post(ADJUSTMENTS, {}), 403, "permission_denied")
-    assert_problem(store_api.post(BULK, {}), 403, "permission_denied")
+    assert_problem(store_api.post(ADJUSTMENTS, adjustment), 403, "permission_denied")
+    assert_problem(store_api.post(BULK, {"items": [adjustment]}), 403, "permission_denied")
+    assert_problem(store_api.put(f"{STOCK}/main/TEE", {"on_hand": 9}), 403, "permission_denied")
+
+    assert inventory_snapshot() == before

@@ -14,7 +14,13 @@ from channels_api.models import ApiKey
 from inventory.errors import InsufficientStock
 from inventory.models import Allocation, Reservation, StockLevel, StockMovement
 from inventory.selectors import stock_check, stock_level_list
-from inventory.services import StockLine, stock_adjust, stock_allocate, stock_reserve
+from inventory.services import (
+    StockLine,
+    stock_adjust,
+    stock_allocate,
+    stock_deallocate,
+    stock_reserve,
+)
 from tests.factories import make_key, make_product, receive
 from tests.inventory.helpers import run_in_threads
 
@@ -102,6 +108,21 @@ def test_parallel_removals_never_go_below_what_is_held(web, main, tee):
     level = StockLevel.objects.get()
     assert (level.on_hand, level.allocated) == (2, 2)
     assert Allocation.objects.get().quantity == 2
+    assert stock_check() == []
+
+
+def test_parallel_cancels_of_one_order_release_its_units_once(web, main, tee):
+    receive(tee, main, 10)
+    stock_allocate(channel=web, holder="order:1", lines=[StockLine(tee, 4)])
+    stock_allocate(channel=web, holder="order:2", lines=[StockLine(tee, 3)])
+
+    outcomes = run_in_threads([lambda: stock_deallocate(holder="order:1") for _ in range(10)])
+
+    assert errors_of(outcomes) == []
+    assert sorted(result for result, _ in outcomes) == [0] * 9 + [4]
+    level = StockLevel.objects.get()
+    assert (level.on_hand, level.allocated) == (10, 3)
+    assert list(Allocation.objects.values_list("holder", "quantity")) == [("order:2", 3)]
     assert stock_check() == []
 
 

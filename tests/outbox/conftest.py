@@ -21,8 +21,9 @@ import pytest
 import redis
 from django.db import connection, transaction
 
+from backoffice.jobs import BrokerBreaker
 from backoffice.outbox.models import OutboxEvent, WebhookEndpoint
-from backoffice.outbox.services import _NudgeBreaker, event_record
+from backoffice.outbox.services import event_record
 from backoffice.outbox.webhook_services import webhook_endpoint_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +62,9 @@ def endpoint_for(receiver: Receiver, events=("*",), channel_code: str = "") -> W
 @pytest.fixture(autouse=True)
 def _close_nudge_breaker():
     """A test that saw the broker down must not silence the nudges of the next one."""
-    _NudgeBreaker.paused_until = 0.0
+    BrokerBreaker.paused_until = 0.0
     yield
-    _NudgeBreaker.paused_until = 0.0
+    BrokerBreaker.paused_until = 0.0
 
 
 # --- A local webhook receiver ------------------------------------------------------------

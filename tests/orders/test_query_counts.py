@@ -1,0 +1,80 @@
+"""Query budgets of the checkout doors (docs/performance.md): fixed, whatever the line count."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from catalog.models import Channel
+from tests.conftest import Api
+from tests.factories import make_key, make_product, make_warehouse, receive
+
+# As in production: the request owns the transaction (no test transaction around it).
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUDGET = 25
+ADDRESS = {"name": "Q", "line1": "1 Main St", "city": "Town", "postal_code": "1", "country": "US"}
+PAYMENT = {"provider": "test", "token": "tok_approve"}
+
+
+@pytest.fixture
+def skus(shop) -> list[str]:
+    """20 more SKUs in `web`, 50 units each, in a second warehouse."""
+    web: Channel = shop["channel"]
+    warehouse = make_warehouse(channels=[web])
+    result = []
+    for number in range(20):
+        variant = make_product(skus={f"QC{number}": "1.00"}, channels=[web]).variants.get()
+        receive(variant, warehouse, 50)
+        result.append(variant.sku)
+    return result
+
+
+@pytest.fixture
+def api(shop) -> Api:
+    api = Api(make_key(shop["channel"])[1])
+    api.get("/api/v1/store/products")  # stamps last_used_at, so no measured request pays for it
+    return api
+
+
+def cart_complete_queries(api: Api, skus: list[str], key: str) -> int:
+    lines = [{"sku": sku, "quantity": 1} for sku in skus]
+    cart = api.post("/api/v1/store/carts", {"lines": lines, "email": "q@example.com"}).json()
+    path = f"/api/v1/store/carts/{cart['id']}"
+    api.patch(path, {"shipping_address": ADDRESS, "shipping_method": "standard"})
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(f"{path}/complete", {"payment": PAYMENT}, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.json()
+    assert len(response.json()["lines"]) == len(skus)
+    return len(queries)
+
+
+def checkout_queries(api: Api, skus: list[str], key: str) -> int:
+    payload = {
+        "lines": [{"sku": sku, "quantity": 1} for sku in skus],
+        "email": "q@example.com",
+        "shipping_address": ADDRESS,
+        "shipping_method": "standard",
+        "payment": PAYMENT,
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 201, response.json()
+    return len(queries)
+
+
+def test_cart_complete_costs_the_same_queries_for_1_or_20_lines(api, skus):
+    one_line = cart_complete_queries(api, skus[:1], "complete-one")
+    twenty_lines = cart_complete_queries(api, skus, "complete-twenty")
+
+    assert one_line == twenty_lines
+    assert one_line <= BUDGET
+
+
+def test_one_shot_checkout_costs_the_same_queries_for_1_or_20_lines(api, skus):
+    one_line = checkout_queries(api, skus[:1], "checkout-one")
+    twenty_lines = checkout_queries(api, skus, "checkout-twenty")
+
+    assert one_line == twenty_lines
+    assert one_line <= BUDGET
