@@ -1,3 +1,4 @@
-"""Fulfillment fixtures reuse the checkout shop."""
+"""Fulfillment fixtures reuse the checkout shop and the real-worker fixtures of the outbox."""
 
 from tests.orders.conftest import shop, web_api  # noqa: F401
+from tests.outbox.conftest import make_receiver, receiver, start_celery, test_broker  # noqa: F401
