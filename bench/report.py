@@ -190,6 +190,11 @@ def machine(pg_version: str = "") -> dict[str, str]:
     }
 
 
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages: how busy the machine was besides the bench."""
+    return " ".join(_read("/proc/loadavg").split()[:3])
+
+
 def _read(path: str) -> str:
     try:
         return Path(path).read_text()
@@ -209,12 +214,13 @@ def build(
     memory: dict[str, Any],
     flash: list[dict[str, Any]] | None,
     pg_version: str,
+    load_average: dict[str, str],
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "mode": mode,
         "duration_s": round(duration, 1),
-        "machine": machine(pg_version),
+        "machine": {**machine(pg_version), "load_average": load_average},
         "server": server,
         "load_generator": "bench/load.py: asyncio + aiohttp, one separate process",
         "scenarios": results,
@@ -240,6 +246,12 @@ def build(
     return document
 
 
+def _activity(database: dict[str, float] | None) -> str:
+    if not database:
+        return NONE
+    return f"{database['active_mean']:.1f} / {database['lock_waiting_mean']:.1f}"
+
+
 def _ms(value: float | None) -> str:
     return NONE if value is None else f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
@@ -252,11 +264,12 @@ def markdown(document: dict[str, Any]) -> str:
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, {m['os']}, "
         f"Python {m['python']}, PostgreSQL {m['postgresql']}. Server: gunicorn, "
         f"{document['server']}, DEBUG off. Load: {document['load_generator']}. "
-        f"Run took {document['duration_s']:.0f} s.",
+        f"Run took {document['duration_s']:.0f} s; load average (1/5/15 min) "
+        f"{m['load_average']['start']} at the start, {m['load_average']['end']} at the end.",
         "",
         "| scenario | clients | seconds | requests | requests/s | orders/s | p50 ms | p95 ms "
-        "| p99 ms | errors | SQL/op | peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| p99 ms | errors | SQL/op | peak RSS MB | DB busy / lock-waiting ³ |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for label, name in ROWS:
         result = document["scenarios"].get(name)
@@ -273,21 +286,24 @@ def markdown(document: dict[str, Any]) -> str:
             f"| {label} | {result['concurrency']} | {result['elapsed_s']:.1f} "
             f"| {result['requests']} | {result['requests_per_s']:.1f} | {orders} "
             f"| {_ms(latency.get('p50'))} | {_ms(latency.get('p95'))} | {_ms(latency.get('p99'))} "
-            f"| {sum(result['errors'].values())} | {sql} | {result['peak_rss_mb']} |"
+            f"| {sum(result['errors'].values())} | {sql} | {result['peak_rss_mb']} "
+            f"| {_activity(result.get('database'))} |"
         )
     pgbench = document["baselines"].get("pgbench")
     if pgbench:
         out.append(
             f"| pgbench hot row (baseline) | {pgbench['clients']} | {pgbench['seconds']} "
             f"| {pgbench['transactions']} | {pgbench['tps']:.1f} | {pgbench['tps']:.1f} "
-            f"| avg {pgbench['latency_avg_ms']:.1f} | | | 0 | 2 | - |"
+            f"| avg {pgbench['latency_avg_ms']:.1f} | | | 0 | 2 | - | - |"
         )
     out += [
         "",
         "¹ flash-sale orders/s: orders until the last one was placed (the rate while stock "
         "lasted). ² cart latency is the whole flow: create with a line, add a line, set "
         "contact and address, complete. SQL/op: browse = list of 5/20/100, detail; cart = "
-        "create/add/update/complete; checkout = 1 line/20 lines (counted in-process).",
+        "create/add/update/complete; checkout = 1 line/20 lines (counted in-process). "
+        "³ mean database sessions running a statement / of those, waiting for a row lock "
+        "(pg_stat_activity, sampled each second).",
         "",
         "Answers by status and code:",
         "",

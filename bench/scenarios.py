@@ -73,6 +73,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
     from bench.seed import seed
 
     clock = time.monotonic()
+    load_at_start = report.load_average()
     server: Server | None = None
     sampler: MemorySampler | None = None
     results: dict[str, dict[str, Any]] = {}
@@ -102,7 +103,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         log(f"gunicorn on 127.0.0.1:{port}: {config.describe()}, DEBUG off")
         data_file = OUT / "seed.json"
         data_file.write_text(json.dumps({"base_url": server.url, **seeded.as_dict()}))
-        sampler = MemorySampler(server)
+        sampler = MemorySampler(server, database_url=os.environ["DATABASE_URL"])
         sampler.start()
 
         sampler.phase = "warm-up"
@@ -127,6 +128,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             )
             sampler.phase = "idle"
             result["peak_rss_mb"] = sampler.peak_mb(phase.name)
+            result["database"] = sampler.database_activity(phase.name)
             results[phase.name] = result
             log(f"[{number}/{len(plan.phases)}] {phase.name} done: {report.one_line(result)}")
 
@@ -142,7 +144,9 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         memory["peak_hwm_mb_by_process"] = {
             str(pid): round(kb / 1024, 1) for pid, kb in sampler.peak_hwm_kb.items()
         }
-        memory["timeline"] = [[round(s.at, 1), s.phase, s.rss_kb] for s in sampler.samples]
+        memory["timeline"] = [
+            [round(s.at, 1), s.phase, s.rss_kb, s.active, s.waiting] for s in sampler.samples
+        ]
         sampler.finish()
         stop(server)
         server = None
@@ -172,6 +176,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         memory=memory,
         flash=flash,
         pg_version=pg_version,
+        load_average={"start": load_at_start, "end": report.load_average()},
     )
     (OUT / "latest.json").write_text(json.dumps(document, indent=2))
     markdown = report.markdown(document)

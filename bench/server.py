@@ -13,6 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
@@ -67,9 +69,10 @@ def start(*, config: GunicornConfig, port: int, env: dict[str, str], log_path: P
         "--error-logfile",
         str(log_path),
     ]
-    process = subprocess.Popen(  # noqa: S603 - a fixed command line
-        command, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
+    with log_path.open("ab") as log:  # the app's own log lines (warnings, errors) go there too
+        process = subprocess.Popen(  # noqa: S603 - a fixed command line
+            command, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log
+        )
     server = Server(process=process, port=port, config=config)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -140,13 +143,23 @@ class Sample:
     phase: str
     rss_kb: int
     processes: int
+    active: int = 0  # database sessions running a statement
+    waiting: int = 0  # of those, waiting for a lock held by another transaction
+
+
+ACTIVITY = (
+    "SELECT count(*) FILTER (WHERE state = 'active'), "
+    "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
 
 
 class MemorySampler:
     """Sums the RSS of the master and workers once a second, labelled with the current phase."""
 
-    def __init__(self, server: Server, interval: float = 1.0) -> None:
+    def __init__(self, server: Server, database_url: str = "", interval: float = 1.0) -> None:
         self.server = server
+        self.database_url = database_url
         self.interval = interval
         self.phase = "start"
         self.samples: list[Sample] = []
@@ -159,11 +172,21 @@ class MemorySampler:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(self.interval)
+        database = None
+        if self.database_url:
+            database = psycopg.connect(self.database_url, autocommit=True)
+        try:
+            while not self._stop_event.is_set():
+                self.sample(database)
+                self._stop_event.wait(self.interval)
+        finally:
+            if database is not None:
+                database.close()
 
-    def sample(self) -> None:
+    def sample(self, database: psycopg.Connection | None = None) -> None:
+        active = waiting = 0
+        if database is not None:
+            active, waiting = database.execute(ACTIVITY).fetchone()
         total = 0
         pids = self.server.pids()
         for pid in pids:
@@ -171,13 +194,25 @@ class MemorySampler:
             total += rss
             self.peak_hwm_kb[pid] = max(self.peak_hwm_kb.get(pid, 0), hwm)
         self.samples.append(
-            Sample(time.monotonic() - self.started_at, self.phase, total, len(pids))
+            Sample(
+                time.monotonic() - self.started_at, self.phase, total, len(pids), active, waiting
+            )
         )
 
     def finish(self) -> None:
         self._stop_event.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+
+    def database_activity(self, phase: str) -> dict[str, float]:
+        """Mean sessions busy in the database, and how many of them waited on a row lock."""
+        samples = [s for s in self.samples if s.phase == phase]
+        if not samples:
+            return {}
+        return {
+            "active_mean": round(sum(s.active for s in samples) / len(samples), 1),
+            "lock_waiting_mean": round(sum(s.waiting for s in samples) / len(samples), 1),
+        }
 
     def peak_mb(self, phase: str) -> float | None:
         values = [s.rss_kb for s in self.samples if s.phase == phase]

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from backoffice.exceptions import ValidationFailed
+from backoffice.ids import is_id
 from orders.messages import MAX_ATTACHMENTS, message_body_for, message_list, message_payload
 from orders.models import Order, OrderMessage
 
@@ -42,11 +43,6 @@ class MessageOutput(serializers.Serializer):
 class MessagePageOutput(serializers.Serializer):
     results = MessageOutput(many=True)
     next = serializers.CharField(allow_null=True, help_text="The URL of newer messages, if any.")
-
-
-def is_id(text: str) -> bool:
-    """Whether a path or query value is a plausible row id (ASCII digits, fits a bigint)."""
-    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def message_data(message: OrderMessage, *, viewer_role: str, viewer_ref: str = "") -> dict:

@@ -9,6 +9,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backoffice.ids import is_id
 from fulfillment.models import Fulfillment, Notification
 from orders.models import Order
 
@@ -49,9 +50,7 @@ def notification_send(*, order_id: int, kind: str, reference: str = "") -> bool:
             if notification.sent_at is not None:
                 return False
             fulfillment = (
-                Fulfillment.objects.filter(pk=int(reference)).first()
-                if reference.isdigit()
-                else None
+                Fulfillment.objects.filter(pk=int(reference)).first() if is_id(reference) else None
             )
             send_mail(
                 SUBJECTS[kind].format(number=order.number),

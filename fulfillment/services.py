@@ -17,6 +17,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
+from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
 from fulfillment.errors import NothingToFulfill
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
@@ -349,7 +350,7 @@ def order_fulfill_at_once(*, order: Order, warehouse: Warehouse, actor: str = ""
 def fulfillment_get(*, pk: str) -> Fulfillment:
     fulfillment = (
         Fulfillment.objects.select_related("order__channel", "warehouse").filter(pk=int(pk)).first()
-        if str(pk).isdigit()
+        if is_id(pk)
         else None
     )
     if fulfillment is None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
@@ -95,6 +95,21 @@ def _reserved_by_level(level_ids: list[int], exclude_holder: str | None = None) 
         held = held.exclude(holder=exclude_holder)
     rows = held.values("stock_level_id").annotate(total=Sum("quantity"))
     return {row["stock_level_id"]: row["total"] for row in rows}
+
+
+def _reserved_split(level_ids: list[int], holder: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Active reservations per level, others' and `holder`'s own, from one query."""
+    rows = list(
+        Reservation.objects.filter(stock_level_id__in=level_ids, expires_at__gt=timezone.now())
+        .values("stock_level_id")
+        .annotate(
+            others=Sum("quantity", filter=~Q(holder=holder)),
+            own=Sum("quantity", filter=Q(holder=holder)),
+        )
+    )
+    others = {row["stock_level_id"]: row["others"] for row in rows if row["others"]}
+    own = {row["stock_level_id"]: row["own"] for row in rows if row["own"]}
+    return others, own
 
 
 def _merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
@@ -194,12 +209,20 @@ def stock_reserve(
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
         levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
-        level_ids = [level.pk for level in levels.values()]
+        held = list(
+            Reservation.objects.filter(
+                stock_level_id__in=[level.pk for level in levels.values()],
+                expires_at__gt=timezone.now(),
+            )
+            .values("stock_level_id")
+            .annotate(total=Sum("quantity"), own=Sum("quantity", filter=Q(holder=holder)))
+        )
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
-        before = _free_units(levels, _reserved_by_level(level_ids))
+        before = _free_units(levels, {row["stock_level_id"]: row["total"] for row in held})
         Reservation.objects.filter(holder=holder, stock_level__variant_id__in=list(merged)).delete()
-        free = _free_units(levels, _reserved_by_level(level_ids))
+        others = {row["stock_level_id"]: row["total"] - (row["own"] or 0) for row in held}
+        free = _free_units(levels, others)
         placements = _place(merged, warehouse_ids, levels, free)
         if ttl <= 0:
             return []
@@ -265,21 +288,17 @@ def stock_allocate(
     Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = _merge(lines)
-    # No savepoint: the caller's transaction rolls back as a whole on any refusal.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
+        level_ids = [level.pk for level in levels.values()]
         preferred: dict[int, dict[int, int]] = defaultdict(dict)
         if reservation_holder:
-            own = Reservation.objects.filter(
-                holder=reservation_holder,
-                expires_at__gt=timezone.now(),
-                stock_level_id__in=[level.pk for level in levels.values()],
-            ).values_list("stock_level_id", "quantity", "stock_level__variant_id")
-            for level_id, quantity, variant_id in own:
-                preferred[variant_id][level_id] = quantity
-        reserved = _reserved_by_level(
-            [level.pk for level in levels.values()], exclude_holder=reservation_holder
-        )
+            reserved, own_by_level = _reserved_split(level_ids, reservation_holder)
+            variant_of = {level.pk: level.variant_id for level in levels.values()}
+            for level_id, quantity in own_by_level.items():
+                preferred[variant_of[level_id]][level_id] = quantity
+        else:
+            reserved = _reserved_by_level(level_ids)
         free = _free_units(levels, reserved)
         # `free` counts the holder's own holds as free; others did not see them as available.
         own = defaultdict(int)

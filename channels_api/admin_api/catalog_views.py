@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.ids import is_id
 from catalog.models import Channel, Product
 from catalog.selectors import channel_list, product_list_admin, product_search
 from catalog.services import channel_create, product_create, product_delete, product_update
@@ -117,7 +118,7 @@ class ProductDetailView(ProductViewMixin, AdminView):
     pagination_class = None
 
     def get_object(self, pk: str) -> Product:
-        if not pk.isdigit():
+        if not is_id(pk):
             raise Http404
         return get_object_or_404(self.get_queryset(), pk=int(pk))
 

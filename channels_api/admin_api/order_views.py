@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import ValidationFailed
+from backoffice.ids import is_id
 from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.order_serializers import (
@@ -61,7 +62,7 @@ class OrderAdminView(AdminView):
         queryset = order_detail_queryset() if queryset is None else queryset
         if self.limited_channel is not None:
             queryset = queryset.filter(channel=self.limited_channel)
-        order = queryset.filter(pk=int(pk)).first() if pk.isdigit() else None
+        order = queryset.filter(pk=int(pk)).first() if is_id(pk) else None
         if order is None:
             raise Http404
         return order

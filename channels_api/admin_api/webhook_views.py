@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import NotFound
+from backoffice.ids import is_id
 from backoffice.outbox.deliveries import delivery_replay
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from backoffice.outbox.selectors import event_list, webhook_delivery_list, webhook_endpoint_list
@@ -60,7 +61,7 @@ class WebhookAdminView(AdminView):
 
     def get_endpoint(self, pk: str) -> WebhookEndpoint:
         endpoint = None
-        if pk.isdigit():
+        if is_id(pk):
             endpoint = webhook_endpoint_list(channel_code=self.limited_code).filter(pk=pk).first()
         if endpoint is None:
             raise NotFound("No such webhook endpoint.")
@@ -198,7 +199,7 @@ class WebhookDeliveryReplayView(WebhookAdminView):
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         delivery = None
-        if pk.isdigit():
+        if is_id(pk):
             delivery = webhook_delivery_list(channel_code=self.limited_code).filter(pk=pk).first()
         if delivery is None:
             raise NotFound("No such webhook delivery.")

@@ -44,14 +44,15 @@ PROBLEMS = {
 class CartMixin(StoreView):
     pagination_class = None
 
-    def cart(self, cart_id: str) -> Cart:
-        cart = cart_get(channel=self.channel, cart_id=cart_id)
+    def cart(self, cart_id: str, with_lines: bool = False) -> Cart:
+        """The key's cart; services lock and read it again, so by default without its lines."""
+        cart = cart_get(channel=self.channel, cart_id=cart_id, with_lines=with_lines)
         if cart is None:
             raise Http404
         return cart
 
     def cart_response(self, cart_id: str, status_code: int = 200) -> Response:
-        cart = self.cart(cart_id)
+        cart = self.cart(cart_id, with_lines=True)
         order = (
             Order.objects.filter(cart=cart).first()
             if cart.status == Cart.Status.COMPLETED

@@ -115,7 +115,8 @@ def cart_create(
 
 
 def _lock_open_cart(cart: Cart) -> Cart:
-    locked = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+    # Lock the cart row only (a plain FOR UPDATE over the join would lock the channel too).
+    locked = Cart.objects.select_for_update(of=("self",)).select_related("channel").get(pk=cart.pk)
     if locked.status != Cart.Status.OPEN:
         raise CartCompleted()
     return locked

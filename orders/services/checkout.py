@@ -97,7 +97,8 @@ def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -
         attribution=data.attribution,
         actor=actor,
     )
-    return _order_place(placement)
+    with transaction.atomic():
+        return _order_place(placement)
 
 
 def cart_complete(
@@ -108,8 +109,14 @@ def cart_complete(
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     """
-    with transaction.atomic(savepoint=False):  # any failure rolls back the caller's block too
-        cart = Cart.objects.select_for_update().select_related("channel").get(pk=cart.pk)
+    with transaction.atomic():
+        # Lock the cart row only: a plain FOR UPDATE over the join would also lock the
+        # channel row and queue every cart of the channel behind this one.
+        cart = (
+            Cart.objects.select_for_update(of=("self",))
+            .select_related("channel", "shipping_method", "voucher")
+            .get(pk=cart.pk)
+        )
         if cart.status == Cart.Status.COMPLETED:
             return Order.objects.select_related("channel").get(cart=cart), False
         lines = list(cart.lines.select_related("variant"))
@@ -160,6 +167,7 @@ def _voucher_use(voucher: Voucher) -> None:
 
 
 def _order_place(placement: _Placement) -> Order:
+    """Write the order; call inside a transaction, which any refusal here rolls back."""
     channel = placement.channel
     totals = compute_totals(
         channel=channel,
@@ -172,7 +180,7 @@ def _order_place(placement: _Placement) -> Order:
         if not isinstance(placement.payment, dict):
             raise ValidationFailed({"payment": ["Send an object."]})
         provider = provider_get(str(placement.payment.get("provider") or ""))
-    # No savepoint: a failure rolls back the enclosing block anyway, and each one is a round trip.
+    # Both callers hold a transaction (with its savepoint): no second savepoint here.
     with transaction.atomic(savepoint=False):
         if placement.voucher is not None:
             _voucher_use(placement.voucher)

@@ -55,8 +55,7 @@ def keys(db, in_process_requests):
 
 @pytest.mark.django_db(transaction=True)  # each request commits on its own, as in production
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_holds_under_generated_input(case, keys):
     audience = "secret" if case.path.startswith("/api/v1/admin") else "publishable"
     case.call_and_validate(
