@@ -1,4 +1,4 @@
-"""Per-API-key rate limits: a fixed one-minute window counted in the shared cache."""
+"""Per-credential rate limits (API keys, courier tokens): a one-minute window in the cache."""
 
 from __future__ import annotations
 
@@ -20,15 +20,18 @@ class ApiKeyRateThrottle(BaseThrottle):
     """A key's own `rate_limit` wins over API_RATE_LIMIT; 0 means no limit."""
 
     def allow_request(self, request: Request, view: object) -> bool:
-        api_key = request.auth
-        if not isinstance(api_key, ApiKey):
+        credential = request.auth  # an ApiKey, or a courier's FulfillerAccess
+        if credential is None or getattr(credential, "pk", None) is None:
             return True
-        limit = api_key.rate_limit if api_key.rate_limit is not None else settings.API_RATE_LIMIT
+        own_limit = (
+            getattr(credential, "rate_limit", None) if isinstance(credential, ApiKey) else None
+        )
+        limit = own_limit if own_limit is not None else settings.API_RATE_LIMIT
         if not limit:
             return True
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        cache_key = f"rate:{api_key.pk}:{window}"
+        cache_key = f"rate:{type(credential).__name__}:{credential.pk}:{window}"
         try:
             # add() creates the counter only when absent; incr() is atomic in every backend.
             cache.add(cache_key, 0, timeout=WINDOW_SECONDS * 2)

@@ -249,3 +249,12 @@ def test_a_courier_loses_access_48_hours_after_the_order_completes(keys):
     )
 
     assert_problem(sam.get("/api/v1/fulfiller/orders"), 401, "not_authenticated")
+
+
+def test_courier_tokens_are_rate_limited_too(keys, settings):
+    order = place(keys)
+    client = courier(keys, order)
+    settings.API_RATE_LIMIT = 2
+    statuses = [client.get("/api/v1/fulfiller/orders").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert_problem(client.get("/api/v1/fulfiller/orders"), 429, "rate_limited")
