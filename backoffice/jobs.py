@@ -36,6 +36,7 @@ def send_now(task_name: str, *args: object) -> bool:
     from backoffice.celery import app
 
     if app.conf.task_always_eager:
+        app.loader.import_default_modules()  # tasks register when their modules load
         app.tasks[task_name].apply(args=args)
         return True
     if BrokerBreaker.open():
@@ -51,4 +52,5 @@ def send_now(task_name: str, *args: object) -> bool:
 
 def enqueue_after_commit(task_name: str, *args: object) -> None:
     """Send `task_name(*args)` once the surrounding transaction has committed."""
-    transaction.on_commit(lambda: send_now(task_name, *args))
+    # robust: a failure here is logged; the change it follows has already committed.
+    transaction.on_commit(lambda: send_now(task_name, *args), robust=True)

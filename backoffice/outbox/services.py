@@ -45,7 +45,7 @@ def event_record(
         channel_code=channel_code,
     )
     if not _nudge_pending():
-        transaction.on_commit(dispatcher_nudge)
+        transaction.on_commit(dispatcher_nudge, robust=True)
     return event
 
 
@@ -83,7 +83,7 @@ def events_record(events: list[dict[str, Any]]) -> list[OutboxEvent]:
         )
     created = OutboxEvent.objects.bulk_create(rows_to_insert)
     if not _nudge_pending():
-        transaction.on_commit(dispatcher_nudge)
+        transaction.on_commit(dispatcher_nudge, robust=True)
     return created
 
 
