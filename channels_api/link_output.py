@@ -5,14 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest
 from rest_framework import serializers
 
+from backoffice.timefmt import rfc3339
 from channels_api.fields import money
 from channels_api.order_output import MoneySchema
 from orders.link_qr import link_public_url
 from orders.link_selectors import LinkView
-
-
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 class LinkProductOutput(serializers.Serializer):
@@ -56,8 +53,8 @@ def store_link_data(view: LinkView) -> dict:
         "status": view.status,
         "sold_out": view.sold_out,
         "ring_fenced": view.fenced,
-        "expires_at": _time(link.expires_at),
-        "allotment_until": _time(link.allotment_until),
+        "expires_at": rfc3339(link.expires_at),
+        "allotment_until": rfc3339(link.allotment_until),
         "lines": [
             {
                 "sku": item.variant.sku,
@@ -116,7 +113,7 @@ def admin_link_data(view: LinkView, request: HttpRequest) -> dict:
             "orders": link.orders_count,
             "conversion": conversion,
             "created_by": link.created_by,
-            "created_at": _time(link.created_at),
+            "created_at": rfc3339(link.created_at),
         }
     )
     return data

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from backoffice.money import money_dict
+from backoffice.timefmt import rfc3339
+from orders.events import order_payload
 from orders.models import Order
 from orders.services.carts import CartView
 
@@ -70,10 +72,6 @@ class CartOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def cart_data(view: CartView, order: Order | None = None) -> dict:
     cart, totals, currency = view.cart, view.totals, view.totals.currency
     return {
@@ -102,9 +100,9 @@ def cart_data(view: CartView, order: Order | None = None) -> dict:
         "discount": money_dict(totals.discount, currency),
         "tax": money_dict(totals.tax, currency),
         "total": money_dict(totals.total, currency),
-        "reserved_until": _time(cart.reserved_until),
+        "reserved_until": rfc3339(cart.reserved_until),
         "order": {"number": order.number, "token": str(order.token)} if order else None,
-        "created_at": _time(cart.created_at),
+        "created_at": rfc3339(cart.created_at),
     }
 
 
@@ -138,8 +136,8 @@ def tracking_data(order: Order) -> list[dict]:
             "carrier": f.carrier,
             "tracking_number": f.tracking_number,
             "tracking_url": f.tracking_url,
-            "shipped_at": _time(f.shipped_at),
-            "delivered_at": _time(f.delivered_at),
+            "shipped_at": rfc3339(f.shipped_at),
+            "delivered_at": rfc3339(f.delivered_at),
         }
         for f in order.fulfillments.filter(shipped_at__isnull=False).order_by("shipped_at")
     ]
@@ -186,43 +184,20 @@ CUSTOMER_TIMELINE = {
 
 
 def order_data(order: Order, lines=None, events=None, tracking: list | None = None) -> dict:
-    """The order as its customer sees it; `tracking` is read unless given (a new order has none)."""
-    currency = order.currency
+    """The order as its customer sees it: what webhooks carry (`order_payload`), plus the
+    delivery details, timeline and tracking (`tracking` is read unless given)."""
     lines = list(order.lines.all()) if lines is None else lines
     events = list(order.events.all()) if events is None else events
     return {
-        "id": str(order.pk),
-        "number": order.number,
-        "token": str(order.token),
-        "channel": order.channel.code,
-        "status": order.status,
-        "payment_status": order.payment_status,
-        "fulfillment_status": order.fulfillment_status,
-        "email": order.email,
+        **order_payload(order, lines),
         "phone": order.phone,
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": money_dict(line.unit_price, currency),
-                "total": money_dict(line.total, currency),
-            }
-            for line in lines
-        ],
-        "subtotal": money_dict(order.subtotal, currency),
-        "shipping": money_dict(order.shipping, currency),
-        "discount": money_dict(order.discount, currency),
-        "tax": money_dict(order.tax, currency),
-        "total": money_dict(order.total, currency),
         "shipping_address": order.shipping_address,
         "shipping_method": order.shipping_method_name,
         "voucher_code": order.voucher_code,
         "timeline": [
-            {"type": event.type, "at": _time(event.created_at)}
+            {"type": event.type, "at": rfc3339(event.created_at)}
             for event in events
             if event.type in CUSTOMER_TIMELINE
         ],
         "tracking": tracking_data(order) if tracking is None else tracking,
-        "created_at": _time(order.created_at),
     }

@@ -7,13 +7,10 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from backoffice.money import money_dict
+from backoffice.timefmt import rfc3339
 from channels_api.order_output import MoneySchema, OrderLineOutput, StoreOrderOutput, order_data
 from pos.models import PosSale
 from pos.services import PosSaleResult
-
-
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 class ReceiptStoreOutput(serializers.Serializer):
@@ -58,7 +55,7 @@ def receipt_data(result: PosSaleResult) -> dict:
         "total": data["total"],
         "paid": money_dict(paid, order.currency),
         "method": payments[0].method if payments else "",
-        "issued_at": _time(sold_at or order.created_at),
+        "issued_at": rfc3339(sold_at or order.created_at),
     }
 
 
@@ -128,7 +125,7 @@ def admin_pos_sale_data(sale: PosSale) -> dict:
         "reason": sale.reason,
         "order": _order_reference(sale.order),
         "sale": sale.payload,
-        "sold_at": _time(sale.sold_at),
-        "created_at": _time(sale.created_at),
-        "resolved_at": _time(sale.resolved_at),
+        "sold_at": rfc3339(sale.sold_at),
+        "created_at": rfc3339(sale.created_at),
+        "resolved_at": rfc3339(sale.resolved_at),
     }

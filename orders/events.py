@@ -6,6 +6,7 @@ from typing import Any
 
 from backoffice.money import money_dict
 from backoffice.outbox.services import event_record, events_record
+from backoffice.timefmt import rfc3339
 from orders.models import Order, OrderEvent
 
 
@@ -37,7 +38,7 @@ def order_payload(order: Order, lines: list | None = None) -> dict[str, Any]:
         "discount": money_dict(order.discount, currency),
         "tax": money_dict(order.tax, currency),
         "total": money_dict(order.total, currency),
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(order.created_at),
     }
 
 

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import event_record
+from backoffice.timefmt import rfc3339
 from orders.masking import contacts_mask
 from orders.models import Order, OrderMessage
 
@@ -119,5 +120,5 @@ def message_payload(message: OrderMessage, *, body: str) -> dict[str, Any]:
         "author_name": message.author_name,
         "body": body,
         "attachments": list(message.attachments),
-        "created_at": message.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(message.created_at),
     }

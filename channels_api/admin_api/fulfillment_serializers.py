@@ -5,12 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from backoffice.money import money_dict
+from backoffice.timefmt import rfc3339
 from channels_api.order_output import MoneySchema
 from fulfillment.models import Fulfillment, Return
-
-
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 class FulfillmentLineOutput(serializers.Serializer):
@@ -49,11 +46,11 @@ def fulfillment_data(fulfillment: Fulfillment) -> dict:
             {"sku": line.order_line.sku, "quantity": line.quantity}
             for line in fulfillment.lines.all()
         ],
-        "created_at": _time(fulfillment.created_at),
-        "packed_at": _time(fulfillment.packed_at),
-        "shipped_at": _time(fulfillment.shipped_at),
-        "delivered_at": _time(fulfillment.delivered_at),
-        "cancelled_at": _time(fulfillment.cancelled_at),
+        "created_at": rfc3339(fulfillment.created_at),
+        "packed_at": rfc3339(fulfillment.packed_at),
+        "shipped_at": rfc3339(fulfillment.shipped_at),
+        "delivered_at": rfc3339(fulfillment.delivered_at),
+        "cancelled_at": rfc3339(fulfillment.cancelled_at),
     }
 
 
@@ -109,5 +106,5 @@ def return_data(record: Return) -> dict:
         "lines": [
             {"sku": line.order_line.sku, "quantity": line.quantity} for line in record.lines.all()
         ],
-        "created_at": _time(record.created_at),
+        "created_at": rfc3339(record.created_at),
     }

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import ValidationFailed
+from backoffice.timefmt import rfc3339
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.order_views import OrderAdminView
 from channels_api.idempotency import idempotent
@@ -82,20 +83,16 @@ class FulfillerWithTokenOutput(FulfillerOutput):
     token = serializers.CharField(help_text="Shown once: `Authorization: Bearer ft_...`.")
 
 
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def fulfiller_data(access: FulfillerAccess) -> dict:
     return {
         "id": str(access.pk),
         "name": access.name,
         "prefix": access.prefix,
         "orders": [str(pk) for pk in access.orders.order_by("pk").values_list("pk", flat=True)],
-        "expires_at": _time(access.expires_at),
+        "expires_at": rfc3339(access.expires_at),
         "hours_after_completion": access.hours_after_completion,
-        "revoked_at": _time(access.revoked_at),
-        "created_at": _time(access.created_at),
+        "revoked_at": rfc3339(access.revoked_at),
+        "created_at": rfc3339(access.created_at),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from backoffice.money import money_dict
+from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
 from channels_api.fields import AmountInput
@@ -43,10 +44,6 @@ class AdminOrderOutput(StoreOrderOutput):
     fulfillments = FulfillmentOutput(many=True)
 
 
-def _time(value) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def admin_order_data(order: Order, *, detail: bool = True) -> dict:
     events = list(order.events.all()) if detail else []
     data = order_data(order, events=events, tracking=None if detail else [])
@@ -67,7 +64,7 @@ def admin_order_data(order: Order, *, detail: bool = True) -> dict:
                     "captured": money_dict(p.captured_amount, currency),
                     "refunded": money_dict(p.refunded_amount, currency),
                     "reference": p.reference,
-                    "created_at": _time(p.created_at),
+                    "created_at": rfc3339(p.created_at),
                 }
                 for p in order.payments.all()
             ],
@@ -77,7 +74,7 @@ def admin_order_data(order: Order, *, detail: bool = True) -> dict:
                     "type": e.type,
                     "actor": e.actor,
                     "data": e.data,
-                    "created_at": _time(e.created_at),
+                    "created_at": rfc3339(e.created_at),
                 }
                 for e in events
             ],
@@ -85,7 +82,7 @@ def admin_order_data(order: Order, *, detail: bool = True) -> dict:
             "source": order.source,
             "attribution": order.attribution,
             "cart": str(order.cart_id) if order.cart_id else None,
-            "cancelled_at": _time(order.cancelled_at),
+            "cancelled_at": rfc3339(order.cancelled_at),
             "fulfillments": [
                 fulfillment_data(f)
                 for f in order.fulfillments.select_related("warehouse").prefetch_related(

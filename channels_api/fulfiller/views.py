@@ -13,6 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.timefmt import rfc3339
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsFulfiller
 from channels_api.message_io import (
     MessageInput,
@@ -74,7 +75,7 @@ def fulfiller_order_data(order: Order) -> dict:
             {"sku": line.sku, "name": line.name, "quantity": line.quantity}
             for line in order.lines.all()
         ],
-        "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(order.created_at),
     }
 
 
