@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 
+from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
 from channels_api.permissions import IsSecretKey
 
@@ -25,3 +26,11 @@ class AdminView(GenericAPIView):
     def require_channel_access(self, channel: Channel) -> None:
         if self.limited_channel is not None and channel.pk != self.limited_channel.pk:
             raise PermissionDenied("This key is limited to another channel.")
+
+    def channel_for_write(self, code: str) -> Channel:
+        """The channel a write names: 400 when unknown, 403 when this key may not use it."""
+        channel = Channel.objects.filter(code=code).first()
+        if channel is None:
+            raise ValidationFailed({"channel": ["Unknown channel."]})
+        self.require_channel_access(channel)
+        return channel

@@ -9,8 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice.exceptions import ValidationFailed
-from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.idempotency import idempotent
 from channels_api.link_output import AdminLinkOutput, admin_link_data
@@ -95,10 +93,7 @@ class LinkListView(LinkAdminView):
         payload = LinkCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        channel = Channel.objects.filter(code=data.pop("channel")).first()
-        if channel is None:
-            raise ValidationFailed({"channel": ["Unknown channel."]})
-        self.require_channel_access(channel)
+        channel = self.channel_for_write(data.pop("channel"))
         link = link_create(
             channel=channel,
             lines=[LinkLineInput(**line) for line in data.pop("lines")],

@@ -9,9 +9,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
-from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.order_serializers import (
     AdminOrderOutput,
@@ -221,9 +219,6 @@ class ShippingMethodListView(AdminView):
         payload = ShippingMethodInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
-        channel = Channel.objects.filter(code=data.pop("channel")).first()
-        if channel is None:
-            raise ValidationFailed({"channel": ["Unknown channel."]})
-        self.require_channel_access(channel)
+        channel = self.channel_for_write(data.pop("channel"))
         method = shipping_method_create(channel=channel, **data)
         return Response(ShippingMethodAdminOutput(method).data, status=status.HTTP_201_CREATED)
