@@ -54,3 +54,28 @@ def test_overlong_key_is_400(admin_api):
     body = assert_problem(response, 400, "invalid")
     assert "Idempotency-Key" in body["errors"]
     assert not Channel.objects.exists()
+
+
+def test_stored_answers_are_kept_a_day_at_least_then_purged(admin_api, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_api.models import IdempotencyRecord
+    from channels_api.tasks import idempotency_records_purge_task
+
+    admin_api.post(CHANNELS, {"code": "old"}, HTTP_IDEMPOTENCY_KEY="old")
+    admin_api.post(CHANNELS, {"code": "new"}, HTTP_IDEMPOTENCY_KEY="new")
+    assert settings.IDEMPOTENCY_TTL_HOURS >= 24
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS, minutes=1)
+    )
+    IdempotencyRecord.objects.filter(key="new").update(
+        created_at=timezone.now() - timedelta(hours=23)
+    )
+
+    assert idempotency_records_purge_task.run() == 1
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    replay = admin_api.post(CHANNELS, {"code": "new"}, HTTP_IDEMPOTENCY_KEY="new")
+    assert replay["Idempotent-Replayed"] == "true"
