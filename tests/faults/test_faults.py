@@ -17,9 +17,9 @@ import pytest
 from django.db import connections
 
 from catalog.models import Channel
-from inventory.models import Allocation, StockLevel
+from inventory.models import Allocation, Reservation, StockLevel
 from inventory.selectors import stock_check
-from orders.models import Order, OrderLine
+from orders.models import Cart, Order, OrderLine
 from tests.factories import make_key, make_product, make_warehouse, receive
 from tests.parallel import http_json
 
@@ -40,7 +40,7 @@ def shop(db):
     return {"channel": channel, "key": make_key(channel)[1], "variants": variants}
 
 
-def checkout_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[int, dict, int]:
+def post_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[int, dict, int]:
     """What a careful client does: one Idempotency-Key, retried until a final answer.
 
     Returns the final status and body, and how many attempts failed on the way.
@@ -51,7 +51,7 @@ def checkout_with_retries(url: str, key: str, body: dict, deadline: float) -> tu
         try:
             status, answer, _ = http_json(
                 "POST",
-                f"{url}/api/v1/store/checkout",
+                url,
                 key,
                 body,
                 {"Idempotency-Key": idempotency_key},
@@ -66,6 +66,18 @@ def checkout_with_retries(url: str, key: str, body: dict, deadline: float) -> tu
             continue
         return status, answer, failed
     raise AssertionError("no final answer before the deadline")
+
+
+def checkout_with_retries(url: str, key: str, body: dict, deadline: float, cart: bool = False):
+    """One-shot checkout, or (a web store) a cart that holds stock and is then completed."""
+    if not cart:
+        return post_with_retries(f"{url}/api/v1/store/checkout", key, body, deadline)
+    status, created, failed = post_with_retries(f"{url}/api/v1/store/carts", key, body, deadline)
+    assert status == 201, created
+    status, order, more = post_with_retries(
+        f"{url}/api/v1/store/carts/{created['id']}/complete", key, {}, deadline
+    )
+    return status, order, failed + more
 
 
 def assert_books_balance() -> None:
@@ -93,7 +105,11 @@ class Clients:
             while not self.stop.is_set():
                 sku = skus[(index + round_) % len(skus)]
                 outcome = checkout_with_retries(
-                    server_url, key, {"lines": [{"sku": sku, "quantity": 1}]}, deadline
+                    server_url,
+                    key,
+                    {"lines": [{"sku": sku, "quantity": 1}]},
+                    deadline,
+                    cart=index % 2 == 1,
                 )
                 with self._lock:
                     self.results.append(outcome)
@@ -133,6 +149,9 @@ def test_database_restart_during_checkouts_leaves_exactly_one_order_per_client(
     assert len({answer["id"] for _, answer, _ in results}) == len(results)
     assert OrderLine.objects.count() == len(results)
     assert_books_balance()
+    # Every cart became an order and gave its holds up: no orphan reservation is left.
+    assert not Cart.objects.filter(status="open").exists()
+    assert not Reservation.objects.exists()
 
 
 def test_killing_a_web_worker_mid_request_leaves_no_half_written_order(app_server, shop):
