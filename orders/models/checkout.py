@@ -1,0 +1,129 @@
+"""Checkout set-up and carts: shipping methods, vouchers, carts and their lines."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from catalog.models import Channel, ProductVariant, code_validator, money_field
+from inventory.models import Warehouse
+
+
+class ShippingMethod(models.Model):
+    """How an order reaches the customer: a flat rate (free over a threshold) or pickup."""
+
+    class Kind(models.TextChoices):
+        FLAT_RATE = "flat_rate", "Flat rate"
+        PICKUP = "pickup", "Pickup in store"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="shipping_methods")
+    code = models.CharField(max_length=50, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FLAT_RATE)
+    price = money_field(default=0)
+    free_over = money_field(null=True, blank=True, help_text="Free when the subtotal reaches this.")
+    pickup_warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["channel_id", "price", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "code"], name="shipping_method_unique"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.code}"
+
+
+class Voucher(models.Model):
+    """A discount code: a percentage or a fixed amount, with a window, channels and a usage cap."""
+
+    class Kind(models.TextChoices):
+        PERCENTAGE = "percentage", "Percentage"
+        FIXED = "fixed", "Fixed amount"
+
+    code = models.CharField(max_length=50, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = money_field(help_text="Percent (e.g. 10) or an amount in the channel currency.")
+    min_subtotal = money_field(null=True, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    channels = models.ManyToManyField(
+        Channel, blank=True, related_name="vouchers", help_text="Empty: every channel."
+    )
+    usage_limit = models.PositiveIntegerField(null=True, blank=True)
+    used_count = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(usage_limit__isnull=True) | Q(used_count__lte=models.F("usage_limit")),
+                name="voucher_usage_within_limit",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="voucher_value_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Cart(models.Model):
+    """A shopper's cart in one channel; its lines hold stock until `reserved_until`."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="carts")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    shipping_address = models.JSONField(null=True, blank=True)
+    shipping_method = models.ForeignKey(
+        ShippingMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    voucher = models.ForeignKey(
+        Voucher, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attribution = models.JSONField(default=dict, blank=True)
+    reserved_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def holder(self) -> str:
+        """How inventory names this cart's reservations."""
+        return f"cart:{self.id}"
+
+
+class CartLine(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "variant"], name="cart_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cart_line_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
