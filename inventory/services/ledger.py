@@ -1,0 +1,148 @@
+"""Counted stock: receipts, adjustments and stocktakes, each with a ledger line."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import ProductVariant
+from inventory.errors import StockConflict
+from inventory.models import (
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
+from inventory.services.placement import (
+    MAX_ON_HAND,
+    StockLine,
+    _record_low_stock,
+    _reserved_by_level,
+)
+
+
+def stock_level_for(*, variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
+    """The stock row of a variant in a warehouse, created empty when missing."""
+    level, _ = StockLevel.objects.get_or_create(variant=variant, warehouse=warehouse)
+    return level
+
+
+def _lock_level(variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
+    """Lock the stock row of a variant in a warehouse, creating it empty when missing.
+
+    Call inside a transaction: a refused change then leaves no empty row behind.
+    A concurrent creator makes the insert wait and do nothing; the lock then finds its row.
+    """
+    rows = StockLevel.objects.select_for_update().filter(variant=variant, warehouse=warehouse)
+    level = rows.first()
+    if level is None:
+        StockLevel.objects.bulk_create(
+            [StockLevel(variant=variant, warehouse=warehouse)], ignore_conflicts=True
+        )
+        level = rows.get()
+    return level
+
+
+def _validate_reason(reason: str) -> None:
+    if reason not in StockMovement.Reason.values:
+        raise ValidationFailed(
+            {"reason": [f"Use one of {', '.join(StockMovement.Reason.values)}."]}
+        )
+
+
+def stock_adjust(
+    *,
+    variant: ProductVariant,
+    warehouse: Warehouse,
+    delta: int,
+    reason: str = StockMovement.Reason.ADJUSTMENT,
+    actor: str = "",
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    """Add or remove counted units, with a ledger line.
+
+    Refuses (StockConflict) a removal that would leave fewer units than are
+    allocated to orders and held by carts, or a negative count; refuses
+    (ValidationFailed) a zero delta, an unknown reason or a count over MAX_ON_HAND.
+    Records `stock.low` when available units fall below the variant's threshold.
+    """
+    _validate_reason(reason)
+    if delta == 0:
+        raise ValidationFailed({"delta": ["A movement must change the count."]})
+    with transaction.atomic():
+        level = _lock_level(variant, warehouse)
+        return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
+
+
+def stock_set_on_hand(
+    *,
+    variant: ProductVariant,
+    warehouse: Warehouse,
+    on_hand: int,
+    actor: str = "",
+    note: str = "",
+    reason: str = StockMovement.Reason.STOCKTAKE,
+    reference: str = "",
+) -> StockMovement | None:
+    """Record a count: the ledger gets the difference. Returns None when nothing changed.
+
+    Refuses (StockConflict) a count below what orders and carts hold, like `stock_adjust`.
+    """
+    _validate_reason(reason)
+    if on_hand < 0:
+        raise ValidationFailed({"on_hand": ["Must be zero or more."]})
+    if on_hand > MAX_ON_HAND:
+        raise ValidationFailed({"on_hand": [f"Must be at most {MAX_ON_HAND}."]})
+    with transaction.atomic():
+        level = _lock_level(variant, warehouse)
+        if on_hand == level.on_hand:
+            return None
+        delta = on_hand - level.on_hand
+        return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
+
+
+def _change_on_hand(
+    level: StockLevel,
+    variant: ProductVariant,
+    warehouse: Warehouse,
+    delta: int,
+    reason: str,
+    actor: str,
+    reference: str,
+    note: str,
+) -> StockMovement:
+    """Apply a delta to a locked level with its ledger line, or refuse it."""
+    held = level.allocated + _reserved_by_level([level.pk]).get(level.pk, 0)
+    new_on_hand = level.on_hand + delta
+    if new_on_hand > MAX_ON_HAND:
+        raise ValidationFailed(
+            {"delta": [f"On hand would be {new_on_hand}; a level holds at most {MAX_ON_HAND}."]}
+        )
+    if new_on_hand < 0 or (delta < 0 and new_on_hand < held):
+        raise StockConflict(
+            f"{variant.sku} in {warehouse.code}: on hand would be {new_on_hand}, "
+            f"but {held} are allocated or reserved.",
+            sku=variant.sku,
+            warehouse=warehouse.code,
+            on_hand=level.on_hand,
+            held=held,
+        )
+    level.on_hand = new_on_hand
+    level.save(update_fields=["on_hand", "updated_at"])
+    movement = StockMovement.objects.create(
+        stock_level=level,
+        delta=delta,
+        on_hand_after=new_on_hand,
+        reason=reason,
+        actor=actor,
+        reference=reference,
+        note=note,
+    )
+    available = new_on_hand - held
+    _record_low_stock(
+        {(variant.pk, warehouse.pk): level},
+        {variant.pk: StockLine(variant=variant, quantity=0)},
+        before={level.pk: available - delta},
+        after={level.pk: available},
+    )
+    return movement

@@ -1,0 +1,225 @@
+"""Where stock comes from: lock the rows, count what is free, place each line.
+
+Concurrency: every workflow locks the StockLevel rows it decides on with one
+`SELECT ... FOR UPDATE ORDER BY id`, so concurrent workflows queue on the same
+rows in the same order (no deadlocks) and decide on fresh numbers (no
+oversell, no lost update). Reservations are summed under that lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from backoffice.exceptions import ValidationFailed
+from backoffice.outbox.services import events_record
+from catalog.models import Channel, ProductVariant
+from inventory.errors import InsufficientStock
+from inventory.models import (
+    Reservation,
+    StockLevel,
+)
+
+# The most units one stock level may count (well inside the database's integer range).
+MAX_ON_HAND = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class StockLine:
+    variant: ProductVariant
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Units of one line taken from one warehouse."""
+
+    variant: ProductVariant
+    warehouse_id: int
+    stock_level_id: int
+    quantity: int
+
+
+def _lock_channel_levels(*, channel: Channel, variant_ids: Iterable[int]) -> tuple[dict, list[int]]:
+    """Lock (in id order) the variants' stock rows in the channel's active warehouses.
+
+    Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
+    priority order, from one query: the hot path of every checkout.
+    """
+    levels = list(
+        StockLevel.objects.select_for_update(of=("self",))
+        .filter(
+            variant_id__in=list(variant_ids),
+            warehouse__active=True,
+            warehouse__warehousechannel__channel=channel,
+        )
+        .annotate(priority=F("warehouse__warehousechannel__priority"))
+        .order_by("id")
+    )
+    warehouse_ids = sorted(
+        {level.warehouse_id: level.priority for level in levels}.items(),
+        key=lambda item: (item[1], item[0]),
+    )
+    return (
+        {(level.variant_id, level.warehouse_id): level for level in levels},
+        [warehouse_id for warehouse_id, _ in warehouse_ids],
+    )
+
+
+def _lock_levels(*, variant_ids: Iterable[int], warehouse_ids: Iterable[int]) -> dict:
+    """Lock the stock rows in id order; returns {(variant_id, warehouse_id): StockLevel}."""
+    levels = (
+        StockLevel.objects.select_for_update()
+        .filter(variant_id__in=list(variant_ids), warehouse_id__in=list(warehouse_ids))
+        .order_by("id")
+    )
+    return {(level.variant_id, level.warehouse_id): level for level in levels}
+
+
+def _reserved_by_level(level_ids: list[int], exclude_holder: str | None = None) -> dict[int, int]:
+    held = Reservation.objects.filter(stock_level_id__in=level_ids, expires_at__gt=timezone.now())
+    if exclude_holder:
+        held = held.exclude(holder=exclude_holder)
+    rows = held.values("stock_level_id").annotate(total=Sum("quantity"))
+    return {row["stock_level_id"]: row["total"] for row in rows}
+
+
+def _reserved_split(level_ids: list[int], holder: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Active reservations per level, others' and `holder`'s own, from one query."""
+    rows = list(
+        Reservation.objects.filter(stock_level_id__in=level_ids, expires_at__gt=timezone.now())
+        .values("stock_level_id")
+        .annotate(
+            others=Sum("quantity", filter=~Q(holder=holder)),
+            own=Sum("quantity", filter=Q(holder=holder)),
+        )
+    )
+    others = {row["stock_level_id"]: row["others"] for row in rows if row["others"]}
+    own = {row["stock_level_id"]: row["own"] for row in rows if row["own"]}
+    return others, own
+
+
+def _merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
+    merged: dict[int, StockLine] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise ValidationFailed({"lines": ["Quantities must be at least 1."]})
+        previous = merged.get(line.variant.pk)
+        quantity = line.quantity + (previous.quantity if previous else 0)
+        merged[line.variant.pk] = StockLine(variant=line.variant, quantity=quantity)
+    return merged
+
+
+def _place(
+    lines: dict[int, StockLine],
+    warehouse_ids: list[int],
+    levels: dict,
+    free: dict[int, int],
+    preferred: dict[int, dict[int, int]] | None = None,
+) -> list[Placement]:
+    """Decide where each line's units come from, or raise InsufficientStock for all short lines.
+
+    `free[level_id]` is what each level can still give (decremented as placed);
+    `preferred[variant_id][level_id]` is stock this holder already has reserved,
+    used first. Then one warehouse that covers the rest, in priority order;
+    else the rest is split across warehouses in priority order.
+    """
+    placements: list[Placement] = []
+    short: list[dict] = []
+    for variant_id, line in lines.items():
+        remaining = line.quantity
+        chosen: list[tuple[StockLevel, int]] = []
+        for level_id, held in (preferred or {}).get(variant_id, {}).items():
+            take = min(held, remaining, free.get(level_id, 0))
+            if take:
+                level = next(lv for lv in levels.values() if lv.pk == level_id)
+                chosen.append((level, take))
+                # `free` counts the holder's own holds as free, so they are spent here.
+                free[level_id] -= take
+                remaining -= take
+        candidates = [levels[(variant_id, w)] for w in warehouse_ids if (variant_id, w) in levels]
+        if remaining:
+            whole = next((lv for lv in candidates if free[lv.pk] >= remaining), None)
+            if whole is not None:
+                chosen.append((whole, remaining))
+                free[whole.pk] -= remaining
+                remaining = 0
+        for level in candidates:
+            if not remaining:
+                break
+            take = min(free[level.pk], remaining)
+            if take > 0:
+                chosen.append((level, take))
+                free[level.pk] -= take
+                remaining -= take
+        if remaining:
+            # Everything placeable was taken above, so what was placed is what is available.
+            short.append(
+                {
+                    "sku": line.variant.sku,
+                    "requested": line.quantity,
+                    "available": line.quantity - remaining,
+                }
+            )
+            continue
+        placements.extend(
+            Placement(
+                variant=line.variant,
+                warehouse_id=level.warehouse_id,
+                stock_level_id=level.pk,
+                quantity=quantity,
+            )
+            for level, quantity in chosen
+        )
+    if short:
+        raise InsufficientStock(short)
+    return placements
+
+
+def _free_units(levels: dict, reserved: dict[int, int]) -> dict[int, int]:
+    return {
+        level.pk: max(0, level.on_hand - level.allocated - reserved.get(level.pk, 0))
+        for level in levels.values()
+    }
+
+
+def _sum_by_level(placements: list[Placement]) -> list[Placement]:
+    totals: dict[int, Placement] = {}
+    for p in placements:
+        if p.stock_level_id in totals:
+            q = totals[p.stock_level_id].quantity + p.quantity
+            p = Placement(p.variant, p.warehouse_id, p.stock_level_id, q)
+        totals[p.stock_level_id] = p
+    return list(totals.values())
+
+
+def _record_low_stock(
+    levels: dict, lines: dict[int, StockLine], *, before: dict[int, int], after: dict[int, int]
+) -> None:
+    """Record `stock.low` for each level whose available units fell below the variant's threshold.
+
+    Only the crossing is an event, so a flash sale records one, not one per order.
+    """
+    events = []
+    for level in levels.values():
+        line = lines.get(level.variant_id)
+        if line is None:
+            continue
+        threshold = line.variant.low_stock_threshold
+        if before.get(level.pk, 0) >= threshold > after.get(level.pk, 0):
+            events.append(
+                {
+                    "type": "stock.low",
+                    "aggregate": f"stock:{level.pk}",
+                    "data": {
+                        "sku": line.variant.sku,
+                        "warehouse_id": level.warehouse_id,
+                        "available": max(0, after[level.pk]),
+                        "threshold": threshold,
+                    },
+                }
+            )
+    events_record(events)  # one insert, whatever the number of lines

@@ -1,0 +1,79 @@
+"""Warehouses and the channels they serve, in routing priority."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from backoffice.exceptions import ValidationFailed
+from catalog.models import Channel
+from inventory.models import (
+    Warehouse,
+    WarehouseChannel,
+)
+
+
+def warehouse_create(
+    *,
+    code: str,
+    name: str = "",
+    kind: str = Warehouse.Kind.WAREHOUSE,
+    channels: Iterable[Channel] = (),
+    address: dict | None = None,
+    active: bool = True,
+) -> Warehouse:
+    """Create a warehouse serving the given channels, in that priority order."""
+    if Warehouse.objects.filter(code=code).exists():
+        raise ValidationFailed({"code": [f"A warehouse with code '{code}' exists."]})
+    with transaction.atomic():
+        warehouse = Warehouse(
+            code=code, name=name or code, kind=kind, address=address or {}, active=active
+        )
+        _full_clean(warehouse)
+        warehouse.save()
+        warehouse_set_channels(warehouse=warehouse, channels=channels)
+    return warehouse
+
+
+def warehouse_update(
+    *,
+    warehouse: Warehouse,
+    fields: dict[str, Any],
+    channels: Iterable[Channel] | None = None,
+) -> Warehouse:
+    """Change a warehouse's name, kind, address or active flag; `channels` replaces its routing.
+
+    The code stays: stock syncs and other systems name the warehouse by it.
+    """
+    unknown = set(fields) - {"name", "kind", "address", "active"}
+    if unknown:
+        raise ValidationFailed({name: ["This field cannot be changed."] for name in unknown})
+    with transaction.atomic():
+        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        for name, value in fields.items():
+            setattr(warehouse, name, value if name != "address" else value or {})
+        _full_clean(warehouse)
+        warehouse.save()
+        if channels is not None:
+            warehouse_set_channels(warehouse=warehouse, channels=channels)
+    return warehouse
+
+
+def warehouse_set_channels(*, warehouse: Warehouse, channels: Iterable[Channel]) -> None:
+    """Replace the channels a warehouse serves; the list order is its routing priority."""
+    with transaction.atomic():
+        WarehouseChannel.objects.filter(warehouse=warehouse).delete()
+        WarehouseChannel.objects.bulk_create(
+            WarehouseChannel(warehouse=warehouse, channel=channel, priority=index)
+            for index, channel in enumerate(channels)
+        )
+
+
+def _full_clean(warehouse: Warehouse) -> None:
+    try:
+        warehouse.full_clean(validate_unique=False)
+    except DjangoValidationError as error:
+        raise ValidationFailed(error.message_dict) from error
