@@ -166,3 +166,15 @@ def test_schema_and_docs_are_served(anonymous_api):
     assert "/api/v1/store/products" in paths
     assert "/api/v1/admin/products/{id}" in paths
     assert anonymous_api.get("/api/v1/docs/").status_code == 200
+
+
+def test_static_assets_of_the_admin_and_docs_are_served_without_debug(anonymous_api):
+    from django.conf import settings
+
+    assert settings.DEBUG is False
+    for path in (
+        "/static/admin/css/base.css",
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
+    ):
+        response = anonymous_api.get(path)
+        assert response.status_code == 200, path
