@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
+from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.errors import VoucherUnavailable
 from orders.events import order_domain_events, order_events_write
@@ -166,6 +167,13 @@ def _voucher_use(voucher: Voucher) -> None:
         raise VoucherUnavailable("This voucher has been used up.")
 
 
+def _release_payment(provider, authorization, amount) -> None:
+    if authorization.captured:
+        provider.refund(reference=authorization.reference, amount=amount)
+    else:
+        provider.void(reference=authorization.reference)
+
+
 def _order_place(placement: _Placement) -> Order:
     """Write the order; call inside a transaction, which any refusal here rolls back."""
     channel = placement.channel
@@ -269,14 +277,21 @@ def _order_place(placement: _Placement) -> Order:
             enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
         # Stock last: its rows are what concurrent checkouts queue on, so they stay locked
         # only for these few statements and the commit (a refusal still rolls back it all).
-        stock_allocate(
-            channel=channel,
-            holder=order.holder,
-            lines=[
-                StockLine(variant=line.variant, quantity=line.quantity) for line in placement.lines
-            ],
-            reservation_holder=placement.cart.holder if placement.cart else None,
-        )
+        try:
+            stock_allocate(
+                channel=channel,
+                holder=order.holder,
+                lines=[
+                    StockLine(variant=line.variant, quantity=line.quantity)
+                    for line in placement.lines
+                ],
+                reservation_holder=placement.cart.holder if placement.cart else None,
+            )
+        except InsufficientStock:
+            # Our rows roll back; a gateway's authorization does not: give the money back.
+            if authorization is not None:
+                _release_payment(provider, authorization, totals.total)
+            raise
         # What the response shows is already in memory: no need to read it back.
         order._prefetched_objects_cache = {"lines": order_lines, "events": events}
     return order

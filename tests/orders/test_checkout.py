@@ -300,3 +300,31 @@ def test_idempotent_checkout_replays_the_same_order(web_api, shop):
     assert Order.objects.count() == 1
     assert stock(shop["tee"]) == (10, 1)
     assert OrderEvent.objects.count() == 1
+
+
+def test_stock_refused_after_payment_gives_the_money_back(web_api, shop, monkeypatch):
+    """The lock-free pre-check can pass and the locked allocation still refuse (another
+    checkout won the race); the gateway's charge must then be undone."""
+    from orders import payments
+    from orders.services import checkout
+
+    calls = []
+
+    class RecordingGateway(payments.TestGateway):
+        def refund(self, *, reference, amount):
+            calls.append(("refund", reference, str(amount)))
+            return super().refund(reference=reference, amount=amount)
+
+        def void(self, *, reference):
+            calls.append(("void", reference))
+
+    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway())
+    monkeypatch.setattr(checkout, "stock_ensure_available", lambda **kwargs: None)  # the race
+
+    for token in ("tok_approve", "tok_authorize"):
+        response = web_api.post(CHECKOUT, {"lines": [{"sku": "TEE", "quantity": 11}],
+                                           "payment": {"provider": "test", "token": token}})
+        assert_problem(response, 409, "insufficient_stock")
+    assert [call[0] for call in calls] == ["refund", "void"]
+    assert calls[0][2] == "219.89"
+    nothing_placed(shop)
