@@ -322,8 +322,13 @@ def test_stock_refused_after_payment_gives_the_money_back(web_api, shop, monkeyp
     monkeypatch.setattr(checkout, "stock_ensure_available", lambda **kwargs: None)  # the race
 
     for token in ("tok_approve", "tok_authorize"):
-        response = web_api.post(CHECKOUT, {"lines": [{"sku": "TEE", "quantity": 11}],
-                                           "payment": {"provider": "test", "token": token}})
+        response = web_api.post(
+            CHECKOUT,
+            {
+                "lines": [{"sku": "TEE", "quantity": 11}],
+                "payment": {"provider": "test", "token": token},
+            },
+        )
         assert_problem(response, 409, "insufficient_stock")
     assert [call[0] for call in calls] == ["refund", "void"]
     assert calls[0][2] == "219.89"
