@@ -115,6 +115,11 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Fernet keys (newest first) for secrets kept encrypted at rest; derived from SECRET_KEY
+# when empty. Generate one with: python -c "from cryptography.fernet import Fernet;
+# print(Fernet.generate_key().decode())"
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", "")
+
 # --- Auth and passwords -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

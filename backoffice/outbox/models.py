@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.db import models
 
+from backoffice.crypto import EncryptedTextField
+
 
 class OutboxEvent(models.Model):
     """A domain event such as `order.created`; `id` stays the same on every delivery retry.
@@ -55,8 +57,8 @@ ALL_EVENTS = "*"
 class WebhookEndpoint(models.Model):
     """A receiver URL for some event types, optionally for one channel's events only.
 
-    The signing `secret` is kept as-is because every delivery is signed with it
-    (HMAC); while a rotation is in progress `previous_secret` signs too, until
+    The signing `secret` is encrypted at rest (`backoffice.crypto`) and decrypted
+    to sign each delivery (HMAC); while a rotation is in progress `previous_secret` signs too, until
     `previous_secret_expires_at`. `consecutive_failures` counts failed attempts in
     a row; too many disable the endpoint (`active` off, `disabled_at` set).
     """
@@ -68,8 +70,8 @@ class WebhookEndpoint(models.Model):
         max_length=50, blank=True, help_text="Only this channel's events; empty for all."
     )
     active = models.BooleanField(default=True)
-    secret = models.CharField(max_length=100, editable=False)
-    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    secret = EncryptedTextField(editable=False)
+    previous_secret = EncryptedTextField(blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)

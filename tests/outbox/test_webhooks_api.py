@@ -272,3 +272,22 @@ def test_webhook_routes_are_in_the_schema(anonymous_api):
         "/api/v1/admin/events",
     ):
         assert path in paths, path
+
+
+def test_signing_secrets_are_encrypted_at_rest(admin_api, settings):
+    from django.db import connection
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    created = admin_api.post(
+        "/api/v1/admin/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["*"]}
+    ).json()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT secret FROM outbox_webhookendpoint WHERE id = %s", [int(created["id"])]
+        )
+        stored = cursor.fetchone()[0]
+    assert created["secret"].startswith("whsec_")
+    assert created["secret"] not in stored and stored.startswith("enc1:")
+    from backoffice.outbox.models import WebhookEndpoint
+
+    assert WebhookEndpoint.objects.get(pk=int(created["id"])).secret == created["secret"]
