@@ -188,3 +188,20 @@ def test_stale_unpaid_orders_are_cancelled_by_the_periodic_job(web_api, shop):
     assert statuses == {stale.pk: "cancelled", fresh.pk: "pending", paid.pk: "confirmed"}
     assert StockLevel.objects.get(variant__sku="TEE").allocated == 2
     assert orders_cancel_stale_unpaid() == 0  # running again changes nothing
+
+
+@pytest.mark.parametrize("final", ["cancelled", "completed"])
+def test_closed_orders_cannot_ship_or_complete_again(web_api, admin_api, shop, final):
+    from backoffice.exceptions import InvalidTransition
+
+    order = place(web_api, "tok_approve")
+    if final == "cancelled":
+        act(admin_api, order, "cancel")
+    else:
+        order_complete(order=order)
+    before = snapshot(order)
+
+    assert_problem(act(admin_api, order, "fulfillments"), 409, "invalid_transition")
+    with pytest.raises(InvalidTransition):
+        order_complete(order=order)
+    assert snapshot(order) == before
