@@ -288,7 +288,8 @@ def test_customer_reads_the_order_by_token_only_in_its_channel(web_api, shop, in
         Api(make_key(instagram)[1]).get(f"/api/v1/store/orders/{token}"), 404, "not_found"
     )
     assert_problem(web_api.get("/api/v1/store/orders/not-a-token"), 404, "not_found")
-    assert_problem(web_api.get(f"/api/v1/store/orders/{token[:-1]}0"), 404, "not_found")
+    other = token[:-1] + ("1" if token.endswith("0") else "0")  # one hex digit away
+    assert_problem(web_api.get(f"/api/v1/store/orders/{other}"), 404, "not_found")
 
 
 def test_idempotent_checkout_replays_the_same_order(web_api, shop):
