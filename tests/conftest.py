@@ -70,3 +70,20 @@ def _clear_cache():
     cache.clear()
     BrokerBreaker.paused_until = 0.0  # a test that saw the broker down must not mute the next
     yield
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch):
+    """Rate limits count per clock minute: keep a test's requests inside one window."""
+    import time as real_time
+
+    import channels_api.throttling as throttling
+
+    start = (real_time.time() // 60) * 60 + 30
+
+    class Clock:
+        @staticmethod
+        def time() -> float:
+            return start
+
+    monkeypatch.setattr(throttling, "time", Clock)

@@ -251,7 +251,7 @@ def test_a_courier_loses_access_48_hours_after_the_order_completes(keys):
     assert_problem(sam.get("/api/v1/fulfiller/orders"), 401, "not_authenticated")
 
 
-def test_courier_tokens_are_rate_limited_too(keys, settings):
+def test_courier_tokens_are_rate_limited_too(keys, settings, one_rate_window):
     order = place(keys)
     client = courier(keys, order)
     settings.API_RATE_LIMIT = 2
