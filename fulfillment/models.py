@@ -114,6 +114,8 @@ class Notification(models.Model):
     reference = models.CharField(max_length=50, blank=True, help_text="e.g. the fulfillment id")
     recipient = models.EmailField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A worker sending it holds it until then; a worker that died lets it go at that time.
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

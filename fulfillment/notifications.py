@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.ids import is_id
@@ -14,6 +15,7 @@ from fulfillment.models import Fulfillment, Notification
 from orders.models import Order
 
 logger = logging.getLogger(__name__)
+CLAIM = timedelta(minutes=5)  # longer than a mail server takes to answer
 
 SUBJECTS = {
     Notification.Kind.PLACED: "We received your order #{number}",
@@ -36,30 +38,37 @@ def _body(order: Order, kind: str, fulfillment: Fulfillment | None) -> str:
 def notification_send(*, order_id: int, kind: str, reference: str = "") -> bool:
     """Email the customer once per (order, kind, reference); returns whether it was sent now.
 
-    The row is claimed before sending, so a job that runs twice sends once; a crash
-    between sending and marking it sent may send again (at least once, never lost).
+    The row is claimed with a conditional update, so a job that runs twice sends once;
+    the mail server is talked to outside any transaction or row lock. A failed send
+    frees the claim and raises, so the task retries; a worker that dies after sending
+    but before marking may send again (at least once, never lost).
     """
     order = Order.objects.select_related("channel").filter(pk=order_id).first()
     if order is None or not order.email:
         return False
-    try:
-        with transaction.atomic():
-            notification, _ = Notification.objects.select_for_update().get_or_create(
-                order=order, kind=kind, reference=reference, defaults={"recipient": order.email}
-            )
-            if notification.sent_at is not None:
-                return False
-            fulfillment = (
-                Fulfillment.objects.filter(pk=int(reference)).first() if is_id(reference) else None
-            )
-            send_mail(
-                SUBJECTS[kind].format(number=order.number),
-                _body(order, kind, fulfillment),
-                settings.DEFAULT_FROM_EMAIL,
-                [order.email],
-            )
-            notification.sent_at = timezone.now()
-            notification.save(update_fields=["sent_at"])
-    except IntegrityError:  # another worker claimed it at the same moment
+    notification, _ = Notification.objects.get_or_create(
+        order=order, kind=kind, reference=reference, defaults={"recipient": order.email}
+    )
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification.pk, sent_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM)
+    )
+    if not claimed:
         return False
+    fulfillment = (
+        Fulfillment.objects.filter(pk=int(reference)).first() if is_id(reference) else None
+    )
+    try:
+        send_mail(
+            SUBJECTS[kind].format(number=order.number),
+            _body(order, kind, fulfillment),
+            settings.DEFAULT_FROM_EMAIL,
+            [order.email],
+        )
+    except Exception:
+        Notification.objects.filter(pk=notification.pk).update(claimed_until=None)
+        raise
+    Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now())
     return True

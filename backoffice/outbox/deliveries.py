@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition
+from backoffice.jobs import enqueue_after_commit
 from backoffice.outbox.models import WebhookDelivery, WebhookEndpoint
 from backoffice.outbox.sender import SendResult, webhook_post
 from backoffice.outbox.signing import event_body, signature_header
@@ -203,14 +204,5 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
         delivery.queued_until = None
         delivery.delivered_at = None
         delivery.save()
-        transaction.on_commit(lambda: _queue_delivery(delivery.pk))
+        enqueue_after_commit("backoffice.outbox.tasks.webhook_deliver", delivery.pk)
     return delivery
-
-
-def _queue_delivery(delivery_id: int) -> None:
-    from backoffice.outbox.tasks import webhook_deliver
-
-    try:
-        webhook_deliver.apply_async((delivery_id,), retry=False)
-    except Exception:
-        logger.warning("Could not queue delivery %s; the dispatcher will.", delivery_id)

@@ -259,3 +259,27 @@ def test_admin_order_detail_lists_fulfillments(web_api, admin_api, shop):
     create(admin_api, order)
     body = admin_api.get(f"{ORDERS}/{order.pk}").json()
     assert [f["status"] for f in body["fulfillments"]] == ["pending"]
+
+
+def test_a_failed_email_is_sent_on_the_retry_and_a_claimed_one_is_left_alone(
+    web_api, shop, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    order = place(web_api)
+    settings.EMAIL_BACKEND = "tests.fulfillment.failing_mail.Backend"
+    with pytest.raises(ConnectionRefusedError):
+        notification_send(order_id=order.pk, kind="shipped", reference="1")
+    assert Notification.objects.get(kind="shipped").claimed_until is None  # freed for a retry
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Notification.objects.filter(kind="shipped").update(
+        claimed_until=timezone.now() + timedelta(minutes=1)  # another worker is sending it
+    )
+    assert notification_send(order_id=order.pk, kind="shipped", reference="1") is False
+    Notification.objects.filter(kind="shipped").update(claimed_until=None)
+    assert notification_send(order_id=order.pk, kind="shipped", reference="1") is True
+    assert [m.subject for m in mail.outbox] == [f"Your order #{order.number} is on its way"]
+    assert Notification.objects.get(kind="shipped").sent_at is not None
