@@ -6,8 +6,7 @@ from django.http import HttpRequest
 from rest_framework import serializers
 
 from backoffice.timefmt import rfc3339
-from channels_api.fields import money
-from channels_api.order_output import MoneySchema
+from channels_api.fields import MoneyOutput, money
 from orders.link_qr import link_public_url
 from orders.link_selectors import LinkView
 
@@ -23,7 +22,7 @@ class StoreLinkLineOutput(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField(help_text="Units each cart from the link gets.")
-    price = MoneySchema(allow_null=True)
+    price = MoneyOutput(allow_null=True)
     available = serializers.IntegerField(
         help_text="While the allotment lasts, what is left of it; else the channel's stock."
     )

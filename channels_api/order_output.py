@@ -6,14 +6,10 @@ from rest_framework import serializers
 
 from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
+from channels_api.fields import MoneyOutput
 from orders.events import order_payload
 from orders.models import Order
 from orders.services.carts import CartView
-
-
-class MoneySchema(serializers.Serializer):
-    amount = serializers.CharField()
-    currency = serializers.CharField()
 
 
 class CartLineOutput(serializers.Serializer):
@@ -21,8 +17,8 @@ class CartLineOutput(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price = MoneySchema(allow_null=True)
-    total = MoneySchema(allow_null=True)
+    unit_price = MoneyOutput(allow_null=True)
+    total = MoneyOutput(allow_null=True)
     available = serializers.BooleanField(help_text="False when the channel stopped selling it.")
 
 
@@ -30,8 +26,8 @@ class ShippingMethodOutput(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     kind = serializers.CharField()
-    price = MoneySchema()
-    free_over = MoneySchema(allow_null=True)
+    price = MoneyOutput()
+    free_over = MoneyOutput(allow_null=True)
     pickup_warehouse = serializers.CharField(allow_null=True)
 
 
@@ -62,11 +58,11 @@ class CartOutput(serializers.Serializer):
     shipping_method = ShippingMethodOutput(allow_null=True)
     voucher_code = serializers.CharField(allow_null=True)
     lines = CartLineOutput(many=True)
-    subtotal = MoneySchema()
-    shipping = MoneySchema()
-    discount = MoneySchema()
-    tax = MoneySchema()
-    total = MoneySchema()
+    subtotal = MoneyOutput()
+    shipping = MoneyOutput()
+    discount = MoneyOutput()
+    tax = MoneyOutput()
+    total = MoneyOutput()
     reserved_until = serializers.DateTimeField(allow_null=True)
     order = serializers.DictField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -110,8 +106,8 @@ class OrderLineOutput(serializers.Serializer):
     sku = serializers.CharField()
     name = serializers.CharField()
     quantity = serializers.IntegerField()
-    unit_price = MoneySchema()
-    total = MoneySchema()
+    unit_price = MoneyOutput()
+    total = MoneyOutput()
 
 
 class TimelineOutput(serializers.Serializer):
@@ -156,11 +152,11 @@ class StoreOrderOutput(serializers.Serializer):
     email = serializers.CharField()
     phone = serializers.CharField()
     lines = OrderLineOutput(many=True)
-    subtotal = MoneySchema()
-    shipping = MoneySchema()
-    discount = MoneySchema()
-    tax = MoneySchema()
-    total = MoneySchema()
+    subtotal = MoneyOutput()
+    shipping = MoneyOutput()
+    discount = MoneyOutput()
+    tax = MoneyOutput()
+    total = MoneyOutput()
     shipping_address = serializers.DictField(allow_null=True)
     shipping_method = serializers.CharField()
     voucher_code = serializers.CharField()

@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
-from channels_api.order_output import MoneySchema, OrderLineOutput, StoreOrderOutput, order_data
+from channels_api.fields import MoneyOutput
+from channels_api.order_output import OrderLineOutput, StoreOrderOutput, order_data
 from pos.models import PosSale
 from pos.services import PosSaleResult
 
@@ -23,11 +24,11 @@ class ReceiptOutput(serializers.Serializer):
     number = serializers.CharField()
     store = ReceiptStoreOutput()
     lines = OrderLineOutput(many=True)
-    subtotal = MoneySchema()
-    discount = MoneySchema()
-    tax = MoneySchema()
-    total = MoneySchema()
-    paid = MoneySchema()
+    subtotal = MoneyOutput()
+    discount = MoneyOutput()
+    tax = MoneyOutput()
+    total = MoneyOutput()
+    paid = MoneyOutput()
     method = serializers.CharField()
     issued_at = serializers.DateTimeField()
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
-from channels_api.order_output import MoneySchema
+from channels_api.fields import MoneyOutput
 from fulfillment.models import Fulfillment, Return
 
 
@@ -89,7 +89,7 @@ class ReturnOutput(serializers.Serializer):
     reason = serializers.CharField()
     restock = serializers.BooleanField()
     warehouse = serializers.CharField(allow_null=True)
-    refund = MoneySchema()
+    refund = MoneyOutput()
     lines = FulfillmentLineOutput(many=True)
     created_at = serializers.DateTimeField()
 

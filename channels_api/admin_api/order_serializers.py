@@ -8,8 +8,8 @@ from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
-from channels_api.fields import AmountInput
-from channels_api.order_output import MoneySchema, StoreOrderOutput, order_data
+from channels_api.fields import AmountInput, MoneyOutput
+from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
 
 
@@ -18,9 +18,9 @@ class PaymentOutput(serializers.Serializer):
     provider = serializers.CharField()
     method = serializers.CharField()
     status = serializers.CharField()
-    amount = MoneySchema()
-    captured = MoneySchema()
-    refunded = MoneySchema()
+    amount = MoneyOutput()
+    captured = MoneyOutput()
+    refunded = MoneyOutput()
     reference = serializers.CharField()
     created_at = serializers.DateTimeField()
 

@@ -11,15 +11,15 @@ from backoffice.exceptions import ValidationFailed
 from backoffice.money import money_dict
 from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
-from channels_api.order_output import MoneySchema
+from channels_api.fields import MoneyOutput
 from orders.reports import GROUPS, SalesRow, report_period, sales_report
 
 
 class SalesRowOutput(serializers.Serializer):
     group = serializers.CharField(help_text="A channel code, or a UTC day (YYYY-MM-DD).")
     orders = serializers.IntegerField()
-    revenue = MoneySchema()
-    average_order_value = MoneySchema()
+    revenue = MoneyOutput()
+    average_order_value = MoneyOutput()
     link_clicks = serializers.IntegerField()
     link_orders = serializers.IntegerField()
     link_conversion = serializers.CharField(allow_null=True, help_text="Orders per click.")
