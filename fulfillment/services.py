@@ -10,7 +10,6 @@ members (or a worker and a person) acting at once queue instead of racing.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -26,12 +25,7 @@ from inventory.services import StockLine, stock_ship
 from orders.events import order_domain_event, order_events_write
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
 from orders.services import order_capture, order_complete
-
-
-@dataclass(frozen=True)
-class LineRequest:
-    sku: str
-    quantity: int
+from orders.services.validation import LineRequest  # the same {sku, quantity} ask
 
 
 def _lock_order(order: Order) -> Order:
