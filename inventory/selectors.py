@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
 from inventory.models import (
     Allocation,
@@ -60,23 +61,38 @@ def channel_warehouse_ids(*, channel: Channel) -> list[int]:
     )
 
 
+def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
+    """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
+    warehouses (joined as `wc`, the route with its priority), and its parameters.
+
+    Shared by the availability read below and the row lock of every checkout
+    (`inventory.services.placement`), written out because both are on the hot path.
+    """
+    sql = (
+        f"FROM {table(StockLevel)} s "
+        f"JOIN {table(WarehouseChannel)} wc ON wc.warehouse_id = s.warehouse_id "
+        f"JOIN {table(Warehouse)} w ON w.id = s.warehouse_id "
+        f"WHERE wc.channel_id = %s AND w.active = %s "
+        f"AND s.variant_id IN ({placeholders(len(variant_ids))})"
+    )
+    return sql, [channel.pk, True, *variant_ids]
+
+
 def variant_availability(*, channel: Channel, variant_ids: Iterable[int]) -> dict[int, int]:
     """Units each variant can still sell in the channel, summed over its warehouses (one query)."""
     variant_ids = list(variant_ids)
     if not variant_ids:
         return {}
-    rows = (
-        stock_levels_with_reserved()
-        .filter(
-            variant_id__in=variant_ids,
-            warehouse__active=True,
-            warehouse__warehousechannel__channel=channel,
-        )
-        .values_list("variant_id", "on_hand", "allocated", "reserved")
+    levels, params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
+    rows = fetch(
+        "SELECT s.variant_id, s.on_hand - s.allocated - COALESCE("  # noqa: S608 - table names only
+        f"(SELECT SUM(r.quantity) FROM {table(Reservation)} r "
+        f"WHERE r.stock_level_id = s.id AND r.expires_at > %s), 0) {levels}",
+        [timezone.now(), *params],
     )
     available = dict.fromkeys(variant_ids, 0)
-    for variant_id, on_hand, allocated, reserved in rows:
-        available[variant_id] += max(0, on_hand - allocated - reserved)
+    for variant_id, units in rows:
+        available[variant_id] += max(0, units)
     return available
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice.sql import execute, placeholders, table
 from catalog.models import Channel
 from inventory.errors import InsufficientStock, StockConflict
 from inventory.models import (
@@ -29,7 +31,6 @@ from inventory.services.placement import (
     _merge,
     _place,
     _record_low_stock,
-    _reserved_by_level,
     _reserved_split,
     _sum_by_level,
 )
@@ -48,19 +49,13 @@ def stock_reserve(
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
         levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
-        held = list(
-            Reservation.objects.filter(
-                stock_level_id__in=[level.pk for level in levels.values()],
-                expires_at__gt=timezone.now(),
-            )
-            .values("stock_level_id")
-            .annotate(total=Sum("quantity"), own=Sum("quantity", filter=Q(holder=holder)))
-        )
+        others, own = _reserved_split([level.pk for level in levels.values()], holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
-        before = _free_units(levels, {row["stock_level_id"]: row["total"] for row in held})
+        before = _free_units(
+            levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
+        )
         Reservation.objects.filter(holder=holder, stock_level__variant_id__in=list(merged)).delete()
-        others = {row["stock_level_id"]: row["total"] - (row["own"] or 0) for row in held}
         free = _free_units(levels, others)
         placements = _place(merged, warehouse_ids, levels, free)
         if ttl <= 0:
@@ -117,42 +112,55 @@ def stock_allocate(
     Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = _merge(lines)
-    with transaction.atomic():
+    # Inside the caller's transaction, no savepoint of our own: a refusal is raised before
+    # anything is written, and releasing a savepoint would be one more round trip while
+    # the rows are locked. On its own, it is a transaction of its own.
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
         levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
-        level_ids = [level.pk for level in levels.values()]
+        # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
+        # little Python, each written out (docs/performance.md).
+        reserved, own = _reserved_split([level.pk for level in levels.values()], reservation_holder)
         preferred: dict[int, dict[int, int]] = defaultdict(dict)
-        if reservation_holder:
-            reserved, own_by_level = _reserved_split(level_ids, reservation_holder)
-            variant_of = {level.pk: level.variant_id for level in levels.values()}
-            for level_id, quantity in own_by_level.items():
-                preferred[variant_of[level_id]][level_id] = quantity
-        else:
-            reserved = _reserved_by_level(level_ids)
+        variant_of = {level.pk: level.variant_id for level in levels.values()}
+        for level_id, quantity in own.items():
+            preferred[variant_of[level_id]][level_id] = quantity
         free = _free_units(levels, reserved)
         # `free` counts the holder's own holds as free; others did not see them as available.
-        own = defaultdict(int)
-        for held in preferred.values():
-            for level_id, quantity in held.items():
-                own[level_id] += quantity
-        before = {level_id: max(0, units - own[level_id]) for level_id, units in free.items()}
+        before = {
+            level_id: max(0, units - own.get(level_id, 0)) for level_id, units in free.items()
+        }
         placements = _sum_by_level(_place(merged, warehouse_ids, levels, free, preferred))
         if reservation_holder:
-            Reservation.objects.filter(holder=reservation_holder).delete()
-        by_id = {level.pk: level for level in levels.values()}
-        now = timezone.now()
-        for placement in placements:
-            level = by_id[placement.stock_level_id]
-            level.allocated += placement.quantity
-            level.updated_at = now
-        StockLevel.objects.bulk_update(
-            [by_id[p.stock_level_id] for p in placements], ["allocated", "updated_at"]
-        )
-        Allocation.objects.bulk_create(
-            Allocation(stock_level_id=p.stock_level_id, holder=holder, quantity=p.quantity)
-            for p in placements
-        )
+            execute(f"DELETE FROM {table(Reservation)} WHERE holder = %s", [reservation_holder])  # noqa: S608
+        _allocations_write(holder, placements)
         _record_low_stock(levels, merged, before=before, after=free)
     return placements
+
+
+def _allocations_write(holder: str, placements: list[Placement]) -> None:
+    """Add the placed units to their levels and record them as the holder's: two statements.
+
+    The levels are locked by the caller; `allocated` grows by the placed units in the
+    database itself, and the constraints on StockLevel still guard it.
+    """
+    if not placements:
+        return
+    now = timezone.now()
+    ids = [p.stock_level_id for p in placements]
+    cases = " ".join(["WHEN %s THEN %s"] * len(placements))
+    added = [value for p in placements for value in (p.stock_level_id, p.quantity)]
+    execute(
+        f"UPDATE {table(StockLevel)} SET allocated = allocated + CASE id {cases} END, "  # noqa: S608
+        f"updated_at = %s WHERE id IN ({placeholders(len(ids))})",
+        [*added, now, *ids],
+    )
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(placements))
+    execute(
+        f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
+        f"VALUES {rows}",
+        [value for p in placements for value in (p.stock_level_id, holder, p.quantity, now)],
+    )
 
 
 def stock_ensure_available(*, channel: Channel, lines: Iterable[StockLine]) -> None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import events_record
+from backoffice.sql import fetch, lock_rows_of, placeholders, table
 from catalog.models import Channel, ProductVariant
 from inventory.errors import InsufficientStock
-from inventory.models import (
-    Reservation,
-    StockLevel,
-)
+from inventory.models import Reservation, StockLevel
+from inventory.selectors import channel_levels_sql
 
 # The most units one stock level may count (well inside the database's integer range).
 MAX_ON_HAND = 1_000_000_000
@@ -47,17 +45,18 @@ def _lock_channel_levels(*, channel: Channel, variant_ids: Iterable[int]) -> tup
     """Lock (in id order) the variants' stock rows in the channel's active warehouses.
 
     Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
-    priority order, from one query: the hot path of every checkout.
+    priority order, from one query: the hot path of every checkout, so written out.
     """
+    variant_ids = list(variant_ids)
+    if not variant_ids:
+        return {}, []
+    tables, params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
     levels = list(
-        StockLevel.objects.select_for_update(of=("self",))
-        .filter(
-            variant_id__in=list(variant_ids),
-            warehouse__active=True,
-            warehouse__warehousechannel__channel=channel,
+        StockLevel.objects.raw(
+            "SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at, "
+            f"wc.priority {tables} ORDER BY s.id{lock_rows_of('s')}",
+            params,
         )
-        .annotate(priority=F("warehouse__warehousechannel__priority"))
-        .order_by("id")
     )
     warehouse_ids = sorted(
         {level.warehouse_id: level.priority for level in levels}.items(),
@@ -79,27 +78,33 @@ def _lock_levels(*, variant_ids: Iterable[int], warehouse_ids: Iterable[int]) ->
     return {(level.variant_id, level.warehouse_id): level for level in levels}
 
 
-def _reserved_by_level(level_ids: list[int], exclude_holder: str | None = None) -> dict[int, int]:
-    held = Reservation.objects.filter(stock_level_id__in=level_ids, expires_at__gt=timezone.now())
-    if exclude_holder:
-        held = held.exclude(holder=exclude_holder)
-    rows = held.values("stock_level_id").annotate(total=Sum("quantity"))
-    return {row["stock_level_id"]: row["total"] for row in rows}
+def _reserved_split(
+    level_ids: list[int], holder: str | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Active reservations per level: others' and `holder`'s own, from one query.
 
-
-def _reserved_split(level_ids: list[int], holder: str) -> tuple[dict[int, int], dict[int, int]]:
-    """Active reservations per level, others' and `holder`'s own, from one query."""
-    rows = list(
-        Reservation.objects.filter(stock_level_id__in=level_ids, expires_at__gt=timezone.now())
-        .values("stock_level_id")
-        .annotate(
-            others=Sum("quantity", filter=~Q(holder=holder)),
-            own=Sum("quantity", filter=Q(holder=holder)),
-        )
+    Read after the rows are locked (a new snapshot), so holds committed by whoever
+    held the lock before are counted.
+    """
+    if not level_ids:
+        return {}, {}
+    rows = fetch(
+        "SELECT stock_level_id, "  # noqa: S608 - table name only
+        "SUM(CASE WHEN holder = %s THEN 0 ELSE quantity END), "
+        "SUM(CASE WHEN holder = %s THEN quantity ELSE 0 END) "
+        f"FROM {table(Reservation)} "
+        f"WHERE stock_level_id IN ({placeholders(len(level_ids))}) AND expires_at > %s "
+        "GROUP BY stock_level_id",
+        [holder, holder, *level_ids, timezone.now()],
     )
-    others = {row["stock_level_id"]: row["others"] for row in rows if row["others"]}
-    own = {row["stock_level_id"]: row["own"] for row in rows if row["own"]}
+    others = {level_id: int(total) for level_id, total, _ in rows if total}
+    own = {level_id: int(total) for level_id, _, total in rows if total}
     return others, own
+
+
+def _reserved_by_level(level_ids: list[int]) -> dict[int, int]:
+    """Active reserved units per level (everyone's)."""
+    return _reserved_split(level_ids)[0]
 
 
 def _merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
