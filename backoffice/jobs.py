@@ -31,11 +31,18 @@ class BrokerBreaker:
         cls.paused_until = time.monotonic() + settings.BROKER_RETRY_PAUSE_SECONDS
 
 
+def tasks_run_in_process() -> bool:
+    """Whether there is no broker and tasks run in this process (`make run`)."""
+    from backoffice.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
 def send_now(task_name: str, *args: object) -> bool:
     """Send one task message (or run it in-process without a broker); False when skipped."""
     from backoffice.celery import app
 
-    if app.conf.task_always_eager:
+    if tasks_run_in_process():
         app.loader.import_default_modules()  # tasks register when their modules load
         app.tasks[task_name].apply(args=args)
         return True

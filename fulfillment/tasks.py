@@ -2,7 +2,9 @@
 
 Tasks take ids, load, call one service, and are safe to run twice. A sweep
 finds confirmed orders that were never planned (their nudge was lost while the
-broker was down), so nothing waits forever.
+broker was down), so nothing waits forever. A placed order sends one message,
+`order_placed_task`, which does in the worker what would have been two sends
+from the web request.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
-from fulfillment.models import Fulfillment
+from fulfillment.models import Fulfillment, Notification
 from fulfillment.notifications import notification_send
 from fulfillment.services import fulfillments_plan, order_complete_if_delivered
 from orders.models import Order
@@ -80,3 +83,29 @@ def notify_customer_task(self, order_id: int, kind: str, reference: str = "") ->
 def order_complete_if_delivered_task(self, order_id: int) -> bool:
     order = Order.objects.filter(pk=order_id).first()
     return False if order is None else order_complete_if_delivered(order=order)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(*TRANSIENT, BrokerError),  # BrokerError: queueing the email failed
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def order_placed_task(self, order_id: int) -> int:
+    """After checkout: queue the "placed" email, then plan the order if it is confirmed.
+
+    The email is its own task, so its retries (a mail server down) never re-plan, and
+    it is queued before planning so that a planning failure never holds it back. A
+    retry of this task (or a second run) queues it again, which sends nothing twice:
+    `notification_send` sends once per order and kind. `fulfillments_plan` plans
+    confirmed orders only, and once. Returns how many fulfillments were planned.
+    """
+    order = Order.objects.filter(pk=order_id).only("pk", "email").first()
+    if order is None:
+        return 0
+    if order.email:
+        notify_customer_task.delay(order.pk, Notification.Kind.PLACED.value)
+    return len(fulfillments_plan(order=order))

@@ -1,7 +1,9 @@
 """Record domain events into the outbox, inside the caller's transaction, and fan them out.
 
 The outbox row is the source of truth; the Celery message sent after commit is only
-a nudge to dispatch sooner than the periodic run (every few seconds) would.
+a nudge to dispatch sooner than the periodic run (every few seconds) would. Nudges
+are debounced across processes: while one is queued and its run has not started, the
+next commits send none (see `dispatcher_nudge`).
 """
 
 from __future__ import annotations
@@ -10,14 +12,23 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from backoffice.jobs import send_now
+from backoffice.jobs import send_now, tasks_run_in_process
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
+
+DISPATCH_TASK = "backoffice.outbox.tasks.outbox_dispatch"
+# Set (in the shared cache) while a nudge is queued and its dispatcher run has not started.
+NUDGE_PENDING_KEY = "outbox:dispatch-nudge-pending"
+# Short: a flag whose message was lost (or whose run waits behind a long queue) only
+# silences nudges this long; beat's run catches up on anything in between.
+NUDGE_PENDING_SECONDS = 5
 
 
 def event_record(
@@ -96,8 +107,44 @@ def _nudge_pending() -> bool:
 
 
 def dispatcher_nudge() -> None:
-    """Queue one dispatcher run now: one try, errors only logged (`backoffice.jobs`)."""
-    send_now("backoffice.outbox.tasks.outbox_dispatch")
+    """Queue one dispatcher run, unless one is already queued and has not started yet.
+
+    A burst of commits from any number of processes sends one message: the first sets
+    the shared "nudge pending" flag (`cache.add` is atomic) and sends; the others find
+    it set and send nothing. No event is missed, because `outbox_dispatch` clears the
+    flag at its start, before it reads the events:
+    - a commit that found the flag set did so before the run cleared it, so it had
+      committed before the run's query, which therefore sees its events (or leaves
+      them to the run that holds them, or to the next run past its batch limit);
+    - a commit after the flag was cleared sets it again and sends a new nudge;
+    - a send that fails (broker down, or this process pausing sends) clears the flag
+      again, and the flag expires after a few seconds anyway (a message lost on the
+      way), so nudges are never silenced for long; beat's periodic run of
+      `outbox_dispatch` picks up whatever was recorded meanwhile.
+    The flag must be one that workers clear: with the in-process memory cache (no
+    `CACHE_URL`) every commit nudges, as without the flag. Without a broker the
+    dispatcher runs in this process at once. One try; errors (broker or cache) are
+    only logged, never raised to the caller, whose transaction has committed.
+    """
+    if tasks_run_in_process() or isinstance(caches["default"], LocMemCache):
+        send_now(DISPATCH_TASK)
+        return
+    try:
+        first = cache.add(NUDGE_PENDING_KEY, 1, timeout=NUDGE_PENDING_SECONDS)
+    except Exception as error:
+        # Without the shared flag, nudge as if it were clear: one message too many is harmless.
+        logger.warning("Could not set the outbox nudge flag (%s); nudging anyway.", error)
+        first = True
+    if first and not send_now(DISPATCH_TASK):
+        dispatcher_nudge_done()
+
+
+def dispatcher_nudge_done() -> None:
+    """Clear the "nudge pending" flag: the next commit nudges again. Errors are only logged."""
+    try:
+        cache.delete(NUDGE_PENDING_KEY)
+    except Exception as error:
+        logger.warning("Could not clear the outbox nudge flag (%s); it expires soon.", error)
 
 
 def event_fan_out(*, now: datetime | None = None, batch_size: int = 200) -> int:

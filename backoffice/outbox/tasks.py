@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from backoffice.outbox.deliveries import deliveries_queue_due, delivery_attempt
-from backoffice.outbox.services import event_fan_out
+from backoffice.outbox.services import dispatcher_nudge_done, event_fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,10 @@ def outbox_dispatch() -> int:
     from beat, which also picks up retries that came due and deliveries whose
     worker died. Safe to run twice or concurrently. Returns how many were queued.
     """
+    # First, before reading any event: a commit that still finds the nudge flag set has
+    # committed already and is seen by the queries below; any later commit finds the
+    # flag clear and nudges again (the argument in full: `dispatcher_nudge`).
+    dispatcher_nudge_done()
     for _ in range(MAX_BATCHES_PER_RUN):
         if not event_fan_out():
             break

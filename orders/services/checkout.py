@@ -271,10 +271,10 @@ def _order_place(placement: _Placement) -> Order:
         if order.status == Order.Status.CONFIRMED:
             domain_events.append("order.confirmed")
         order_domain_events(order=order, types=domain_events, lines=order_lines, first_sequence=1)
-        if order.email:
-            enqueue_after_commit("fulfillment.tasks.notify_customer_task", order.pk, "placed")
-        if order.status == Order.Status.CONFIRMED:
-            enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
+        if order.email or order.status == Order.Status.CONFIRMED:
+            # One message for both (the "placed" email, and planning a confirmed order):
+            # the worker queues the email as its own task, so a failing email never re-plans.
+            enqueue_after_commit("fulfillment.tasks.order_placed_task", order.pk)
         # Stock last: its rows are what concurrent checkouts queue on, so they stay locked
         # only for these few statements and the commit (a refusal still rolls back it all).
         try:

@@ -1,11 +1,17 @@
-"""With real Celery workers on Redis and PostgreSQL: a confirmed order is planned for
-shipping and announced by signed webhooks, and a worker killed mid-job loses nothing."""
+"""With real Celery workers on Redis and PostgreSQL: a placed order is one message from the
+web process, which a worker turns into the shipment plan and the "placed" email; a
+confirmed order is announced by signed webhooks, and a worker killed mid-job loses nothing."""
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from django.core.cache import cache
+
+from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent
+from backoffice.outbox.services import DISPATCH_TASK, NUDGE_PENDING_KEY, dispatcher_nudge_done
 from backoffice.outbox.signing import signature_verify
 from backoffice.outbox.tasks import outbox_dispatch
 from catalog.models import Channel
@@ -14,7 +20,7 @@ from fulfillment.tasks import fulfillments_plan_sweep_task
 from orders.models import Order
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive
-from tests.outbox.conftest import endpoint_for, wait_until
+from tests.outbox.conftest import endpoint_for, queued_tasks, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,23 +30,94 @@ WORKER_ENV = {
     "WEBHOOK_LEASE_SECONDS": "1",
 }
 ANNOUNCED = ["order.created", "order.confirmed", "fulfillment.created"]
+ORDER_PLACED_TASK = "fulfillment.tasks.order_placed_task"
 
 
-def place_paid_order() -> Order:
+def web_shop() -> Api:
+    """A `web` channel selling TEE (20.00, 10 in stock); its publishable key's client."""
     channel = Channel.objects.create(code="web", name="Web", kind="web")
     warehouse = make_warehouse("main", channels=[channel])
     variant = make_product(slug="tee", skus={"TEE": "20.00"}, channels=[channel]).variants.get()
     receive(variant, warehouse, 10)
-    response = Api(make_key(channel)[1]).post(
-        "/api/v1/store/checkout",
-        {
-            "lines": [{"sku": "TEE", "quantity": 2}],
-            "email": "ada@example.com",
-            "payment": {"provider": "test", "token": "tok_approve"},
-        },
-    )
+    return Api(make_key(channel)[1])
+
+
+def checkout(api: Api, *, email: str = "ada@example.com", paid: bool = True) -> Order:
+    body: dict = {"lines": [{"sku": "TEE", "quantity": 2}], "email": email}
+    if paid:
+        body["payment"] = {"provider": "test", "token": "tok_approve"}
+    response = api.post("/api/v1/store/checkout", body)
     assert response.status_code == 201, response.json()
     return Order.objects.get(pk=int(response.json()["id"]))
+
+
+def place_paid_order() -> Order:
+    return checkout(web_shop())
+
+
+def test_a_checkout_is_one_message_that_a_worker_turns_into_the_plan_and_the_email(
+    test_broker, start_celery, published
+):
+    start_celery("worker", test_broker, **WORKER_ENV)
+    api = web_shop()
+    wait_until(lambda: cache.get(NUDGE_PENDING_KEY) is None)  # the shop's own nudge has run
+    published.clear()
+
+    order = checkout(api)
+
+    # From the web process: the order's one message, and the dispatcher nudge (the flag
+    # was clear; a burst of orders shares it, see below).
+    assert sorted(published) == sorted([ORDER_PLACED_TASK, DISPATCH_TASK])
+    fulfillment = wait_until(lambda: Fulfillment.objects.filter(order=order).first())
+    assert fulfillment.warehouse.code == "main"
+    assert [(line.order_line.sku, line.quantity) for line in fulfillment.lines.all()] == [
+        ("TEE", 2)
+    ]
+    placed_email = wait_until(
+        lambda: Notification.objects.filter(
+            order=order, kind="placed", sent_at__isnull=False
+        ).first()
+    )
+    assert placed_email.recipient == "ada@example.com"
+    assert Fulfillment.objects.filter(order=order).count() == 1
+    assert Notification.objects.filter(order=order).count() == 1
+
+
+def test_each_placed_order_is_one_message_and_orders_share_a_pending_nudge(
+    test_broker, monkeypatch
+):
+    monkeypatch.setattr(outbox_services, "NUDGE_PENDING_SECONDS", 60)  # outlives the burst
+    api = web_shop()
+    dispatcher_nudge_done()  # no nudge pending (nor a worker to run one)
+
+    paid = checkout(api)
+    cash_on_delivery = checkout(api, paid=False)
+    paid_without_email = checkout(api, email="")
+    checkout(api, email="", paid=False)  # nothing to plan nor to email: no message
+
+    assert queued_tasks(test_broker) == [
+        (DISPATCH_TASK, []),
+        (ORDER_PLACED_TASK, [paid.pk]),
+        (ORDER_PLACED_TASK, [cash_on_delivery.pk]),
+        (ORDER_PLACED_TASK, [paid_without_email.pk]),
+    ]
+
+
+def test_a_failing_email_is_retried_on_its_own_and_never_plans_again(test_broker, start_celery):
+    failing_mail = {**WORKER_ENV, "EMAIL_BACKEND": "tests.fulfillment.failing_mail.Backend"}
+    worker = start_celery("worker", test_broker, **failing_mail)
+
+    order = place_paid_order()
+
+    def task_log(task: str, what: str) -> list[str]:
+        return re.findall(rf"{task}\[[0-9a-f-]+\] {what}", worker.output())
+
+    wait_until(lambda: len(task_log("notify_customer_task", "retry: ")) >= 2)
+    assert len(task_log(ORDER_PLACED_TASK, "received")) == 1
+    assert len(task_log(ORDER_PLACED_TASK, "succeeded")) == 1
+    assert Fulfillment.objects.filter(order=order).count() == 1
+    email = Notification.objects.get(order=order, kind="placed")
+    assert email.sent_at is None
 
 
 def test_a_confirmed_order_is_planned_and_announced_by_a_real_worker(
@@ -53,9 +130,6 @@ def test_a_confirmed_order_is_planned_and_announced_by_a_real_worker(
 
     fulfillment = wait_until(lambda: Fulfillment.objects.filter(order=order).first())
     assert fulfillment.warehouse.code == "main"
-    assert [(line.order_line.sku, line.quantity) for line in fulfillment.lines.all()] == [
-        ("TEE", 2)
-    ]
     requests = receiver.wait_for(3)
     assert sorted(r.json["type"] for r in requests) == sorted(ANNOUNCED)
     for request in requests:
@@ -67,12 +141,6 @@ def test_a_confirmed_order_is_planned_and_announced_by_a_real_worker(
         assert request.json["data"]["order"]["token"] == str(order.token)
     sequences = {r.json["type"]: r.json["sequence"] for r in requests}
     assert sequences == {"order.created": 1, "order.confirmed": 2, "fulfillment.created": 3}
-    placed_email = wait_until(
-        lambda: Notification.objects.filter(
-            order=order, kind="placed", sent_at__isnull=False
-        ).first()
-    )
-    assert placed_email.recipient == "ada@example.com"
 
 
 def test_worker_killed_mid_job_loses_nothing_and_doubles_nothing(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -251,6 +252,33 @@ def test_broker() -> Iterator[str]:
     redis.Redis(port=port, db=7).flushdb()
     with app_broker(url):
         yield url
+
+
+def queued_tasks(broker_url: str) -> list[tuple[str, list]]:
+    """The messages waiting in a Redis broker's default queue, oldest first: (task, args)."""
+    client = redis.Redis.from_url(broker_url)
+    messages = [json.loads(raw) for raw in reversed(client.lrange("celery", 0, -1))]
+    return [
+        (message["headers"]["task"], json.loads(base64.b64decode(message["body"]))[0])
+        for message in messages
+    ]
+
+
+@pytest.fixture
+def published() -> Iterator[list[str]]:
+    """The names of the tasks this process sends to a broker (Celery's own signal), in order."""
+    from celery.signals import before_task_publish
+
+    names: list[str] = []
+
+    def remember(sender: str | None = None, **_: object) -> None:
+        names.append(sender)
+
+    before_task_publish.connect(remember, weak=False)
+    try:
+        yield names
+    finally:
+        before_task_publish.disconnect(remember)
 
 
 class CeleryProcess:

@@ -7,12 +7,21 @@ import threading
 import time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 
+from backoffice.celery import app
+from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery
-from backoffice.outbox.services import dispatcher_nudge, event_fan_out
+from backoffice.outbox.services import (
+    DISPATCH_TASK,
+    NUDGE_PENDING_KEY,
+    dispatcher_nudge,
+    event_fan_out,
+)
+from backoffice.outbox.tasks import outbox_dispatch
 from backoffice.outbox.webhook_services import webhook_endpoint_create, webhook_endpoint_update
-from tests.outbox.conftest import app_broker, free_port, record
+from tests.outbox.conftest import app_broker, free_port, queued_tasks, record
 
 
 def _endpoint(events, channel_code=""):
@@ -138,6 +147,7 @@ def test_nudge_with_the_broker_down_does_not_fail_the_caller(
     assert elapsed < 5
     assert OutboxEvent.objects.filter(pk=event.pk, dispatched_at__isnull=True).exists()
     assert caplog.text.count("Could not queue backoffice.outbox.tasks.outbox_dispatch") == 1
+    assert cache.get(NUDGE_PENDING_KEY) is None  # nothing was queued: the next commit nudges
 
     # While the broker stays down, the next transactions do not wait for it again.
     with app_broker(dead_broker), caplog.at_level(logging.WARNING):
@@ -145,3 +155,50 @@ def test_nudge_with_the_broker_down_does_not_fail_the_caller(
         dispatcher_nudge()
         assert time.monotonic() - started < 0.1
     assert caplog.text.count("Could not queue backoffice.outbox.tasks.outbox_dispatch") == 1
+    assert cache.get(NUDGE_PENDING_KEY) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pending_nudge_is_shared_until_the_dispatcher_run_starts(test_broker, monkeypatch):
+    monkeypatch.setattr(outbox_services, "NUDGE_PENDING_SECONDS", 60)  # only the run clears it
+    record()
+    record("order.created", channel_code="web")
+    record()
+
+    assert queued_tasks(test_broker) == [(DISPATCH_TASK, [])]
+
+    outbox_dispatch()  # the run the nudge asked for: clears the flag before reading events
+
+    assert cache.get(NUDGE_PENDING_KEY) is None
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+    record()
+    assert queued_tasks(test_broker) == [(DISPATCH_TASK, []), (DISPATCH_TASK, [])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_shared_cache_every_commit_nudges(test_broker, settings):
+    """A worker cannot clear another process's in-memory flag: no debounce then."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    record()
+    record()
+
+    assert queued_tasks(test_broker) == [(DISPATCH_TASK, []), (DISPATCH_TASK, [])]
+
+
+@pytest.fixture
+def no_broker():
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_events_are_dispatched_at_once_whatever_the_flag(no_broker):
+    _endpoint(["order.created"])
+    cache.set(NUDGE_PENDING_KEY, 1, 60)  # as if another process had a nudge pending
+
+    event = record()
+
+    event.refresh_from_db()
+    assert event.dispatched_at is not None

@@ -1,4 +1,5 @@
-"""End to end with real Celery processes: commit → worker → signed POST, crashes, Redis outage.
+"""End to end with real Celery processes: commit → worker → signed POST, crashes, Redis outage,
+and a burst of commits that shares one dispatcher nudge.
 
 Each test bounds its waits (see `wait_until`) and stops what it started.
 """
@@ -8,14 +9,18 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
+from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery
+from backoffice.outbox.services import DISPATCH_TASK, NUDGE_PENDING_KEY, dispatcher_nudge_done
 from backoffice.outbox.signing import signature_verify
 from backoffice.outbox.tasks import outbox_dispatch
 from inventory.services import stock_adjust
 from tests.factories import make_channel, make_product, make_warehouse, receive
-from tests.outbox.conftest import app_broker, endpoint_for, record, wait_until
+from tests.outbox.conftest import app_broker, endpoint_for, queued_tasks, record, wait_until
+from tests.parallel import run_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,3 +112,32 @@ def test_event_recorded_while_redis_is_down_is_delivered_after_it_returns(
         [request] = receiver.wait_for(1, timeout=45)
         assert request.json["id"] == str(event.id)
         assert wait_until(lambda: delivered(event))
+
+
+def test_a_burst_of_commits_sends_one_nudge_and_the_worker_delivers_every_event(
+    receiver, test_broker, start_celery, published, monkeypatch
+):
+    # Long enough to outlive the test: the flag can only be cleared by the dispatcher run.
+    monkeypatch.setattr(outbox_services, "NUDGE_PENDING_SECONDS", 60)
+    endpoint_for(receiver)
+    dispatcher_nudge_done()  # no nudge pending
+
+    # Ten transactions commit an event each, at the same moment, on their own connections.
+    events = run_parallel(10, lambda _: record())
+
+    assert all(isinstance(event, OutboxEvent) for event in events), events
+    assert queued_tasks(test_broker) == [(DISPATCH_TASK, [])]
+    assert published == [DISPATCH_TASK]
+    assert cache.get(NUDGE_PENDING_KEY) == 1
+
+    start_celery("worker", test_broker)
+
+    requests = receiver.wait_for(10)
+    assert sorted(r.json["id"] for r in requests) == sorted(str(event.id) for event in events)
+    wait_until(lambda: cache.get(NUDGE_PENDING_KEY) is None)  # cleared by the run itself
+
+    later = record()  # the next commit finds the flag clear and nudges again
+    assert published == [DISPATCH_TASK, DISPATCH_TASK]
+    requests = receiver.wait_for(11)
+    assert requests[-1].json["id"] == str(later.id)
+    assert len(requests) == 11
