@@ -9,6 +9,8 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from backoffice.sql import table
+from catalog.models import Channel
 from channels_api.models import ApiKey, hash_key
 
 # `last_used_at` is written at most this often per key, so reads stay read-only.
@@ -29,7 +31,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != self.keyword.lower() or not raw_key or len(raw_key) > 200:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <API key>'.")
         digest = hash_key(raw_key)
-        api_key = ApiKey.objects.select_related("channel").filter(key_hash=digest).first()
+        api_key = _key_by_hash(digest)
         # The lookup is by hash; the comparison below keeps it constant-time all the same.
         if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
             raise exceptions.AuthenticationFailed("The API key is not valid.")
@@ -50,3 +52,21 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+def _key_by_hash(digest: str) -> ApiKey | None:
+    """The key and its channel, written out: this runs on every API request.
+
+    Two short statements cost less CPU here than the ORM building one joined query.
+    """
+    api_key = next(
+        iter(ApiKey.objects.raw(f"SELECT * FROM {table(ApiKey)} WHERE key_hash = %s", [digest])),  # noqa: S608
+        None,
+    )
+    if api_key is not None and api_key.channel_id is not None:
+        channels = Channel.objects.raw(
+            f"SELECT * FROM {table(Channel)} WHERE id = %s",  # noqa: S608
+            [api_key.channel_id],
+        )
+        api_key.channel = next(iter(channels), None)
+    return api_key

@@ -10,7 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
 from catalog.models import Channel, ProductListing, ProductVariant
-from catalog.selectors import variants_with_channel_price
+from catalog.selectors import variants_for_sale_by_sku, variants_with_channel_price
 from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod
 
 
@@ -21,13 +21,7 @@ def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, Pro
     published in the channel, or has no price in its currency.
     """
     wanted = list(dict.fromkeys(skus))
-    published = ProductListing.objects.filter(channel=channel, published=True).values("product_id")
-    variants = {
-        variant.sku: variant
-        for variant in variants_with_channel_price(channel)
-        .filter(sku__in=wanted, product_id__in=published)
-        .select_related("product")
-    }
+    variants = {v.sku: v for v in variants_for_sale_by_sku(channel=channel, skus=wanted)}
     missing = [sku for sku in wanted if sku not in variants]
     if missing:
         raise ValidationFailed(
