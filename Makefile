@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DEBUG ?= 1
 
-.PHONY: run test install lint format migrate demo worker beat clean bench
+.PHONY: run test install lint format migrate demo worker beat clean bench bench-cpu
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	DEBUG=0 WORKERS=$(WORKERS) WORKER_CLASS=$(WORKER_CLASS) THREADS=$(THREADS) \
 		scripts/with-services.sh $(BIN)/python -m bench.run $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+## make bench-cpu: CPU per operation in-process (the profiling loop); BENCH_ARGS="--profile checkout"
+bench-cpu: $(BENCH_STAMP)
+	DEBUG=0 scripts/with-services.sh $(BIN)/python -m bench.cpu $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

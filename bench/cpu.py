@@ -1,0 +1,141 @@
+"""`make bench-cpu`: CPU per operation, in-process, on the bench data: the profiling loop.
+
+Throughput on a shared 2-core machine moves by a third between runs; the CPU one
+request costs in this process moves much less, and it is what the throughput
+targets come down to. This runs each operation through Django's test client (the
+full middleware, DRF and database stack, no HTTP server), against a throwaway
+PostgreSQL and Redis with production settings, and prints milliseconds of CPU and
+wall time per operation. `--profile checkout` also writes a pyinstrument profile
+of that operation to `var/bench/profile-<operation>.txt` (and `.html`).
+
+    make bench-cpu
+    make bench-cpu BENCH_ARGS="--repeat 500 --profile checkout"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from bench.common import OUT, log
+from bench.run import create_database, server_env
+
+API = "/api/v1"
+
+
+def operations(keys: dict[str, str], skus: list[str], slugs: list[str]) -> dict[str, Callable]:
+    """Each operation as a callable that asserts its answer (a wrong answer is no measure)."""
+    from django.test import Client
+
+    from bench.load import ADDRESS, PAYMENT
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {keys['web']}")
+    client.get(f"{API}/store/products?limit=1")  # the key's first use stamps last_used_at
+
+    def expect(response, status: int) -> None:
+        if response.status_code != status:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+
+    def readyz() -> None:
+        expect(client.get("/readyz"), 200)
+
+    def product_list() -> None:
+        offset = random.randrange(max(1, len(slugs) - 20))
+        expect(client.get(f"{API}/store/products?limit=20&offset={offset}"), 200)
+
+    def product_detail() -> None:
+        expect(client.get(f"{API}/store/products/{random.choice(slugs)}"), 200)
+
+    def checkout() -> None:
+        body = {
+            "lines": [{"sku": random.choice(skus), "quantity": 1}],
+            "email": "cpu@example.com",
+            "shipping_address": ADDRESS,
+            "shipping_method": "standard",
+            "payment": PAYMENT,
+        }
+        response = client.post(
+            f"{API}/store/checkout",
+            body,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+        expect(response, 201)
+
+    return {
+        "readyz": readyz,
+        "product_list": product_list,
+        "product_detail": product_detail,
+        "checkout": checkout,
+    }
+
+
+def measure(operation: Callable, repeat: int, rounds: int = 3) -> dict[str, float]:
+    """CPU and wall ms per call: the median of `rounds` rounds, after a warm-up."""
+    for _ in range(max(10, repeat // 10)):
+        operation()
+    cpu, wall = [], []
+    for _ in range(rounds):
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        for _ in range(repeat):
+            operation()
+        cpu.append(1000 * (time.process_time() - cpu_start) / repeat)
+        wall.append(1000 * (time.perf_counter() - wall_start) / repeat)
+    return {"cpu_ms": statistics.median(cpu), "wall_ms": statistics.median(wall)}
+
+
+def profile(name: str, operation: Callable, repeat: int) -> None:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(repeat):
+        operation()
+    profiler.stop()
+    (OUT / f"profile-{name}.txt").write_text(profiler.output_text(unicode=False, color=False))
+    (OUT / f"profile-{name}.html").write_text(profiler.output_html())
+    log(f"wrote {OUT / f'profile-{name}.txt'} and .html")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200, help="calls per round (3 rounds)")
+    parser.add_argument("--only", default="", help="comma-separated operations")
+    parser.add_argument("--profile", default="", help="an operation to profile as well")
+    args = parser.parse_args(argv)
+    if "TEST_PG_PORT" not in os.environ:
+        print("Run it through `make bench-cpu` (it starts PostgreSQL and Redis).", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    os.environ.update(server_env())
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from bench.seed import seed
+
+    create_database(os.environ["TEST_PG_PORT"])
+    call_command("migrate", verbosity=0, interactive=False)
+    seeded = seed(products=200, flash_stock=100)
+    random.seed(1)
+    ops = operations(seeded.keys, seeded.skus, seeded.slugs)
+    wanted = [name for name in args.only.split(",") if name] or list(ops)
+    rounds = f"{args.repeat} calls x 3 rounds, median"
+    print(f"{'operation':16} {'CPU ms':>8} {'wall ms':>8}   ({rounds})")
+    for name in wanted:
+        result = measure(ops[name], args.repeat)
+        print(f"{name:16} {result['cpu_ms']:8.2f} {result['wall_ms']:8.2f}", flush=True)
+    if args.profile:
+        profile(args.profile, ops[args.profile], args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
