@@ -29,7 +29,9 @@ from bench.run import create_database, server_env
 API = "/api/v1"
 
 
-def operations(keys: dict[str, str], skus: list[str], slugs: list[str]) -> dict[str, Callable]:
+def operations(
+    keys: dict[str, str], skus: list[str], slugs: list[str], flash_sku: str
+) -> dict[str, Callable]:
     """Each operation as a callable that asserts its answer (a wrong answer is no measure)."""
     from django.test import Client
 
@@ -52,27 +54,34 @@ def operations(keys: dict[str, str], skus: list[str], slugs: list[str]) -> dict[
     def product_detail() -> None:
         expect(client.get(f"{API}/store/products/{random.choice(slugs)}"), 200)
 
-    def checkout() -> None:
+    def buy(sku: str, quantity: int):
         body = {
-            "lines": [{"sku": random.choice(skus), "quantity": 1}],
+            "lines": [{"sku": sku, "quantity": quantity}],
             "email": "cpu@example.com",
             "shipping_address": ADDRESS,
             "shipping_method": "standard",
             "payment": PAYMENT,
         }
-        response = client.post(
+        return client.post(
             f"{API}/store/checkout",
             body,
             content_type="application/json",
             HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
         )
-        expect(response, 201)
+
+    def checkout() -> None:
+        expect(buy(random.choice(skus), 1), 201)
+
+    def sold_out() -> None:
+        """The flash sale's usual answer: more than the SKU has left (409)."""
+        expect(buy(flash_sku, 1000), 409)
 
     return {
         "readyz": readyz,
         "product_list": product_list,
         "product_detail": product_detail,
         "checkout": checkout,
+        "sold_out": sold_out,
     }
 
 
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     seeded = seed(products=200, flash_stock=100)
     random.seed(1)
-    ops = operations(seeded.keys, seeded.skus, seeded.slugs)
+    ops = operations(seeded.keys, seeded.skus, seeded.slugs, seeded.flash_sku)
     wanted = [name for name in args.only.split(",") if name] or list(ops)
     rounds = f"{args.repeat} calls x 3 rounds, median"
     print(f"{'operation':16} {'CPU ms':>8} {'wall ms':>8}   ({rounds})")

@@ -102,13 +102,19 @@ def _body(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data) or b"null")
 
 
-def _store(record_id: int, response: Response) -> None:
-    """Save the answer into the locked record: one written-out statement on every POST."""
+def _store(api_key_id: int, key: str, response: Response) -> None:
+    """Save the answer into the key's record that has none yet: one written-out statement,
+    on every POST (a sold-out answer in a flash sale too)."""
     body = IdempotencyRecord._meta.get_field("response_body")
     execute(
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
-        "WHERE id = %s",
-        [response.status_code, body.get_db_prep_value(_body(response), connection), record_id],
+        "WHERE api_key_id = %s AND key = %s AND response_status IS NULL",
+        [
+            response.status_code,
+            body.get_db_prep_value(_body(response), connection),
+            api_key_id,
+            key,
+        ],
     )
 
 
@@ -137,7 +143,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                     raise _Replay(record)
                 response = view_method(view, request, *args, **kwargs)
                 # The business writes and the stored response commit together.
-                _store(record.pk, response)
+                _store(api_key_id, key, response)
             return response
         except _Replay as replay:
             return _replay(replay.record)
@@ -150,13 +156,13 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 # The handler asked to roll back, but our block already did; an enclosing
                 # transaction (a test's) must stay usable.
                 transaction.set_rollback(False)
-            stored = IdempotencyRecord.objects.filter(
-                api_key_id=api_key_id, key=key, response_status__isnull=True
-            )
             if response.status_code >= 500:
-                stored.delete()  # not stored: a retry runs afresh
+                # Not stored: a retry runs afresh.
+                IdempotencyRecord.objects.filter(
+                    api_key_id=api_key_id, key=key, response_status__isnull=True
+                ).delete()
             else:
-                stored.update(response_status=response.status_code, response_body=_body(response))
+                _store(api_key_id, key, response)
             return response
 
     return wrapper
