@@ -23,7 +23,6 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from bench.load import ADDRESS, PAYMENT
 from bench.seed import seed
 from inventory.selectors import stock_check
 
@@ -39,6 +38,9 @@ def post(path, body):
     )
     return response.status_code, response.json()
 
+ADDRESS = {"name": "Dev Shopper", "line1": "1 Main Street", "city": "Springfield",
+           "postal_code": "12345", "country": "US"}
+PAYMENT = {"provider": "test", "token": "tok_approve"}
 order = {"email": "dev@example.com", "shipping_address": ADDRESS,
          "shipping_method": "standard", "payment": PAYMENT}
 one = {"lines": [{"sku": data.skus[0], "quantity": 2}], **order}
