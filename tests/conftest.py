@@ -6,6 +6,7 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
 
+from backoffice.celery import app
 from catalog.models import Channel
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
@@ -87,3 +88,12 @@ def one_rate_window(monkeypatch):
             return start
 
     monkeypatch.setattr(throttling, "time", Clock)
+
+
+@pytest.fixture
+def no_broker():
+    """Tasks run in this process, as under `make run` (no broker configured)."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -5,19 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from backoffice.celery import app
 from fulfillment.models import Fulfillment
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def no_broker():
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def test_a_paid_order_is_planned_and_emailed_in_process(no_broker, web_api, shop):

@@ -10,7 +10,6 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from backoffice.celery import app
 from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery
 from backoffice.outbox.services import (
@@ -183,14 +182,6 @@ def test_without_a_shared_cache_every_commit_nudges(test_broker, settings):
     record()
 
     assert queued_tasks(test_broker) == [(DISPATCH_TASK, []), (DISPATCH_TASK, [])]
-
-
-@pytest.fixture
-def no_broker():
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 @pytest.mark.django_db(transaction=True)
