@@ -50,7 +50,12 @@ redis_port="$(free_port)"
 cleanup() {
   set +e
   as_postgres pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1
-  if [ -f "$redis_dir/redis.pid" ]; then kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null; fi
+  if [ -f "$redis_dir/redis.pid" ]; then
+    redis_pid="$(cat "$redis_dir/redis.pid")"
+    kill "$redis_pid" 2>/dev/null
+    # Redis writes its log and removes its pid file on the way out: let it finish first.
+    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   rm -rf "$run_dir"
 }
 trap cleanup EXIT INT TERM
