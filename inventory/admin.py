@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.exceptions import DomainError
 from inventory.models import StockLevel, StockMovement, Warehouse, WarehouseChannel
 from inventory.selectors import stock_level_filter_low, stock_level_list
@@ -81,8 +82,11 @@ class StockAdjustForm(forms.Form):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
-    """Stock levels are read-only here; "Adjust stock" on the change page calls `stock_adjust`."""
+class StockLevelAdmin(ReadOnlyAdmin):
+    """Stock levels are read-only here; "Adjust stock" on the change page calls `stock_adjust`.
+
+    (Saving a form would write back counters read earlier: changes go through services.)
+    """
 
     list_display = [
         "variant",
@@ -117,16 +121,6 @@ class StockLevelAdmin(admin.ModelAdmin):
     @admin.display(ordering="available", description="available")
     def available(self, level: StockLevel) -> int:
         return level.available
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # Saving the form would write back counters read earlier; changes go through services.
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_adjust_permission(self, request) -> bool:
         return request.user.has_perm("inventory.change_stocklevel")
@@ -183,7 +177,7 @@ class StockLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "stock_level",
@@ -196,12 +190,3 @@ class StockMovementAdmin(admin.ModelAdmin):
     list_filter = ["reason", "stock_level__warehouse"]
     search_fields = ["stock_level__variant__sku", "reference", "actor"]
     list_select_related = ["stock_level__variant", "stock_level__warehouse"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

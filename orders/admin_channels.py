@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.exceptions import DomainError
 from orders.fulfillers import fulfiller_access_create
 from orders.link_qr import link_public_url, link_qr_svg
@@ -210,20 +211,11 @@ class FulfillerAccessAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalesReport)
-class SalesReportAdmin(admin.ModelAdmin):
+class SalesReportAdmin(ReadOnlyAdmin):
     """Sales by channel or day for a period: a table, an inline SVG chart and a CSV download."""
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("orders.view_order")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         if not self.has_view_permission(request):

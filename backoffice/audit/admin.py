@@ -3,18 +3,8 @@
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 
+from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.audit.models import AuditEntry
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(AuditEntry)

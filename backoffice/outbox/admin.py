@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.exceptions import DomainError
 from backoffice.outbox.deliveries import delivery_replay
 from backoffice.outbox.models import (
@@ -144,7 +145,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "type", "aggregate", "sequence", "channel_code", "created_at"]
     list_filter = ["type", "channel_code", ("dispatched_at", admin.EmptyFieldListFilter)]
     search_fields = ["id", "aggregate"]
@@ -152,12 +153,3 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
