@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
+from inventory.codes import code_is
 from inventory.models import (
     Allocation,
     Reservation,
@@ -111,8 +112,8 @@ def warehouse_list(*, channel: Channel | None = None) -> QuerySet[Warehouse]:
 
 
 def warehouse_get(*, code: str, channel: Channel | None = None) -> Warehouse | None:
-    """One warehouse by code, if it exists and (with `channel`) serves that channel."""
-    return warehouse_list(channel=channel).filter(code=code).first()
+    """One warehouse by code in any case, if it exists and (with `channel`) serves that channel."""
+    return warehouse_list(channel=channel).filter(code_is(code)).first()
 
 
 def _serving(channel: Channel) -> QuerySet[WarehouseChannel]:

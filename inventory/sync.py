@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
 from catalog.models import Channel, ProductVariant
+from inventory.codes import code_in, code_key
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
 from inventory.services import stock_adjust, stock_set_on_hand
@@ -87,7 +88,7 @@ def stock_changes_apply(
 
     def lock_order(index: int) -> tuple:
         change = changes[index]
-        variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+        variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
         if variant is None or warehouse is None:
             return (2, index)
         level_id = level_ids.get((variant.pk, warehouse.pk))
@@ -108,10 +109,10 @@ def _resolve(
     """Look every SKU and warehouse code up at once (two queries)."""
     variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in={c.sku for c in changes})}
     warehouses = {
-        w.code: w
+        code_key(w.code): w
         for w in warehouse_list(channel=channel)
         .prefetch_related(None)
-        .filter(code__in={c.warehouse for c in changes})
+        .filter(code_in(c.warehouse for c in changes))
     }
     return variants, warehouses
 
@@ -123,7 +124,7 @@ def _apply(
     actor: str,
 ) -> StockChangeResult:
     errors: dict[str, list[str]] = {}
-    variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+    variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
     if variant is None:
         errors["sku"] = [f"Unknown SKU '{change.sku}'."]
     if warehouse is None:

@@ -24,6 +24,7 @@ from channels_api.idempotency import idempotent
 from fulfillment import services
 from fulfillment.models import Fulfillment, Return
 from fulfillment.returns import return_create
+from inventory.codes import code_is
 from inventory.models import Warehouse
 from orders.models import Order
 
@@ -33,7 +34,7 @@ TAGS = ["admin: fulfillment"]
 def _warehouse(code: str | None) -> Warehouse | None:
     if not code:
         return None
-    warehouse = Warehouse.objects.filter(code=code).first()
+    warehouse = Warehouse.objects.filter(code_is(code)).first()
     if warehouse is None:
         raise ValidationFailed({"warehouse": [f"Unknown warehouse '{code}'."]})
     return warehouse

@@ -32,6 +32,7 @@ from channels_api.admin_api.inventory_serializers import (
     bulk_item_result,
 )
 from channels_api.idempotency import idempotent
+from inventory.codes import code_is
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import (
     stock_level_filter_low,
@@ -141,9 +142,16 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
         return Response(self.output(warehouse))
 
 
+def filter_warehouse_code(queryset, name: str, value: str):
+    """`?warehouse=`: the warehouse's code in any case."""
+    return queryset.filter(code_is(value, name))
+
+
 class StockLevelFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="variant__sku", lookup_expr="iexact", max_length=64)
-    warehouse = django_filters.CharFilter(field_name="warehouse__code", max_length=50)
+    warehouse = django_filters.CharFilter(
+        field_name="warehouse__code", method=filter_warehouse_code, max_length=50
+    )
     low = django_filters.BooleanFilter(
         method="filter_low", help_text="true: available below the variant's low-stock threshold."
     )
@@ -276,7 +284,9 @@ class StockMovementFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(
         field_name="stock_level__variant__sku", lookup_expr="iexact", max_length=64
     )
-    warehouse = django_filters.CharFilter(field_name="stock_level__warehouse__code", max_length=50)
+    warehouse = django_filters.CharFilter(
+        field_name="stock_level__warehouse__code", method=filter_warehouse_code, max_length=50
+    )
     reason = django_filters.ChoiceFilter(choices=StockMovement.Reason.choices)
     reference = django_filters.CharFilter(max_length=100)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
