@@ -53,9 +53,7 @@ def local_env_apply(environ: MutableMapping[str, str] = os.environ) -> dict[str,
     path = local_env_path()
     if environ.get("SECRET_KEY") or not path.is_file():
         return {}
-    applied = {
-        name: value for name, value in local_env_read(path).items() if not environ.get(name)
-    }
+    applied = {name: value for name, value in local_env_read(path).items() if not environ.get(name)}
     environ.update(applied)
     return applied
 

@@ -25,7 +25,7 @@ TOLERANCE_SECONDS = 300
 
 
 def signature_matches(header: str, body: bytes, secret: str, now: float | None = None) -> bool:
-    """One `v1` of `t=<seconds>,v1=<hex>[,v1=<hex>]` is HMAC-SHA256("<t>.<body>") and t is recent."""
+    """A `v1` of `t=<seconds>,v1=<hex>[,v1=<hex>]` is HMAC-SHA256 of "<t>.<body>", t recent."""
     fields = [item.strip().partition("=") for item in header.split(",")]
     stamps = [value for name, _, value in fields if name == "t" and value.isdigit()]
     signatures = [value for name, _, value in fields if name == "v1"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOW_SETTINGS = (
-    "from django.conf import settings; "
-    "print(settings.DEBUG, settings.WEBHOOK_ALLOW_PRIVATE_URLS, settings.DATABASES['default']['ENGINE'])"
+    "from django.conf import settings as s; "
+    "print(s.DEBUG, s.WEBHOOK_ALLOW_PRIVATE_URLS, s.DATABASES['default']['ENGINE'])"
 )
 
 

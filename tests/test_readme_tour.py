@@ -119,7 +119,7 @@ def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: flo
         if process.poll() is not None:
             raise AssertionError(f"make run stopped:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -169,15 +169,14 @@ CURL_SHIM = '''\
 """curl, recording each call (method, URL, status, body) for the tour test."""
 import json, subprocess, sys
 MARK = "\\n@@tour-call@@"
-done = subprocess.run(
-    [{curl!r}, *sys.argv[1:], "--write-out", MARK + "%{{http_code}} %{{method}} %{{url_effective}}"],
-    stdout=subprocess.PIPE,
-)
+WRITE_OUT = MARK + "%{{http_code}} %{{method}} %{{url_effective}}"
+done = subprocess.run([{curl!r}, *sys.argv[1:], "--write-out", WRITE_OUT], stdout=subprocess.PIPE)
 body, _, meta = done.stdout.decode().rpartition(MARK)
 status, method, url = meta.split(" ", 2)
 sys.stdout.write(body)
+call = {{"method": method, "url": url, "status": int(status), "body": body}}
 with open({log!r}, "a") as log:
-    log.write(json.dumps({{"method": method, "url": url, "status": int(status), "body": body}}) + "\\n")
+    log.write(json.dumps(call) + "\\n")
 sys.exit(done.returncode)
 '''
 

@@ -101,7 +101,7 @@ class SalesReportView(AdminView):
         },
         description=(
             "Orders placed in the period, paid and not cancelled, by channel or UTC day "
-            "(docs/api.md, \"Sales report\"). `Accept: text/csv` answers the same figures "
+            '(docs/api.md, "Sales report"). `Accept: text/csv` answers the same figures '
             "as CSV, one row per group, as the Django admin's download does."
         ),
     )
