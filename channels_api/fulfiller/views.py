@@ -1,7 +1,7 @@
 """Fulfiller views: assigned orders with contacts masked, their threads, status updates.
 
-Fulfiller POSTs take no `Idempotency-Key`: stored responses are scoped to API keys,
-and a courier's token is not one (a repeated message or update is harmless).
+Fulfiller POSTs honour `Idempotency-Key` like every other POST, scoped to the courier's
+token: a courier app retrying over a bad connection posts a message or an update once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from backoffice.timefmt import rfc3339
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsFulfiller
+from channels_api.idempotency import idempotent
 from channels_api.message_io import (
     MessageInput,
     MessageOutput,
@@ -130,6 +131,7 @@ class FulfillerOrderMessagesView(FulfillerView):
         request=MessageInput,
         responses={201: MessageOutput},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         payload = MessageInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -156,6 +158,7 @@ class FulfillerOrderStatusView(FulfillerView):
         responses={201: MessageOutput},
         description="A status or tracking update: a system message and a timeline entry.",
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         payload = StatusInput(data=request.data)
         payload.is_valid(raise_exception=True)
