@@ -227,6 +227,16 @@ CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 1000)
 # Stored idempotent responses are kept this long (the contract promises at least 24 h).
 IDEMPOTENCY_TTL_HOURS = max(env_int("IDEMPOTENCY_TTL_HOURS", 48), 24)
 
+# --- Retention (backoffice/retention.py; beat purges hourly, 0 keeps rows forever) --------
+# Finished webhook deliveries not touched for this many days.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# Outbox events (GET /admin/events) once dispatched and waiting for no delivery.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 90)
+# The audit trail of changes, kept longest.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# Rows per DELETE: each batch is its own short transaction.
+RETENTION_BATCH_SIZE = max(env_int("RETENTION_BATCH_SIZE", 1000), 1)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker, tasks run in-process (development and the embedded set-up).
@@ -320,8 +330,8 @@ CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
-CELERY_BEAT_SCHEDULE["api-purge-idempotency-records"] = {
-    "task": "channels_api.tasks.idempotency_records_purge_task",
+CELERY_BEAT_SCHEDULE["retention-purge"] = {
+    "task": "channels_api.tasks.retention_purge_task",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }
