@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
+# Real Celery workers, a private Redis and a webhook receiver, as the outbox tests use them.
+from tests.outbox.conftest import make_receiver, private_redis, start_celery  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

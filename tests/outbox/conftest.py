@@ -315,20 +315,20 @@ def database_url() -> str:
 
 @pytest.fixture
 def start_celery(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryProcess]]:
-    """Start `celery worker --pool=solo` or `celery beat` on the test database and a broker.
+    """Start `celery worker --pool=solo` (or `pool=`) or `celery beat` on the test database.
 
     Tests that use it commit their rows (transaction=True) so the worker sees them;
     every process started is stopped afterwards, before the database is flushed.
     """
     started: list[CeleryProcess] = []
 
-    def start(kind: str, broker_url: str, **env: str) -> CeleryProcess:
+    def start(kind: str, broker_url: str, pool: str = "solo", **env: str) -> CeleryProcess:
         number = len(started)
         log = tmp_path / f"{kind}-{number}.log"
         if kind == "worker":
             arguments = [
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
                 "celery",
