@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
 from catalog.models import Channel, ProductVariant
+from catalog.selectors import variant_list_admin
 from inventory.codes import code_in, code_key
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
@@ -59,7 +60,7 @@ def stock_change_apply(
     """Apply one change. Raises ValidationFailed (unknown SKU or warehouse, bad numbers)
     or StockConflict (less than held), and then nothing changed.
 
-    With `channel`, only warehouses serving that channel exist for the caller.
+    With `channel`, only its catalog in the warehouses serving it exists for the caller.
     """
     variants, warehouses = _resolve([change], channel)
     return _apply(change, variants, warehouses, actor)
@@ -107,7 +108,8 @@ def _resolve(
     changes: Sequence[StockChange], channel: Channel | None
 ) -> tuple[dict[str, ProductVariant], dict[str, Warehouse]]:
     """Look every SKU and warehouse code up at once (two queries)."""
-    variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in={c.sku for c in changes})}
+    skus = {c.sku for c in changes}
+    variants = {v.sku: v for v in variant_list_admin(channel=channel).filter(sku__in=skus)}
     warehouses = {
         code_key(w.code): w
         for w in warehouse_list(channel=channel)

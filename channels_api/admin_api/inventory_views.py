@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel, ProductVariant
+from catalog.selectors import variant_list_admin
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.inventory_serializers import (
     StockAdjustmentInput,
@@ -187,7 +188,7 @@ class StockLevelDetailView(AdminView):
 
     def get_target(self, warehouse_code: str, sku: str) -> tuple[Warehouse, ProductVariant]:
         warehouse = warehouse_get(code=warehouse_code, channel=self.limited_channel)
-        variant = ProductVariant.objects.filter(sku=sku).first()
+        variant = variant_list_admin(channel=self.limited_channel).filter(sku=sku).first()
         if warehouse is None or variant is None:
             raise Http404
         return warehouse, variant

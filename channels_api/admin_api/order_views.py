@@ -26,8 +26,8 @@ from channels_api.admin_api.order_serializers import (
 from channels_api.idempotency import idempotent
 from fulfillment.services import order_payment_capture
 from orders import services
-from orders.models import Order, ShippingMethod, Voucher
-from orders.selectors import order_detail_queryset, order_list, order_search
+from orders.models import Order, ShippingMethod
+from orders.selectors import order_detail_queryset, order_list, order_search, voucher_list
 from orders.services.setup import shipping_method_create, voucher_create
 
 TAGS = ["admin: orders"]
@@ -172,7 +172,7 @@ class VoucherListView(AdminView):
     serializer_class = VoucherOutput
 
     def get_queryset(self):
-        return Voucher.objects.prefetch_related("channels").order_by("code")
+        return voucher_list(channel=self.limited_channel)
 
     @extend_schema(operation_id="admin_vouchers_list", tags=TAGS)
     def get(self, request: Request) -> Response:
