@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, manage_py
+
 SHOW_SETTINGS = (
     "from django.conf import settings as s; "
     "print(s.DEBUG, s.WEBHOOK_ALLOW_PRIVATE_URLS, s.DATABASES['default']['ENGINE'])"
@@ -20,14 +21,7 @@ def plain_shell(var_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def manage(var_dir: Path, *arguments: str, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=plain_shell(var_dir, **extra),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage_py(*arguments, env=plain_shell(var_dir, **extra), timeout=120)
 
 
 def write_local_env(var_dir: Path) -> None:

@@ -24,13 +24,10 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,7 +36,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, free_port, stop_group, wait_healthy
+
 README = ROOT / "README.md"
 CHATBOT = ROOT / "docs" / "chatbot.md"
 SERVER_PORT_IN_DOCS = "8000"
@@ -96,12 +94,6 @@ def commands(text: str) -> list[Command]:
 
 
 # --- The app, as `make run` serves it ------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class App:
     port: int
@@ -111,31 +103,6 @@ class App:
     def keys(self) -> dict[str, str]:
         lines = (self.var_dir / "demo-keys.txt").read_text().splitlines()
         return dict(line.split("\t", 1) for line in lines if line)
-
-
-def wait_for_health(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"make run stopped:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"make run did not serve within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(15)
 
 
 @pytest.fixture
@@ -157,7 +124,7 @@ def app(tmp_path) -> Iterator[App]:
             start_new_session=True,
         )
     try:
-        wait_for_health(f"http://127.0.0.1:{port}", process, log, timeout=240)
+        wait_healthy(f"http://127.0.0.1:{port}", log=log, timeout=240, process=process)
         yield App(port=port, var_dir=var_dir, log=log)
     finally:
         stop_group(process)

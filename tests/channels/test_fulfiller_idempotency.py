@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections, transaction
 
 from channels_api.models import IdempotencyRecord
 from orders.models import FulfillerAccess, OrderEvent, OrderMessage
 from tests.channels.test_messages import courier, place
 from tests.channels_api.test_auth_and_errors import assert_problem
+from tests.parallel import rows_locked
 
 pytestmark = pytest.mark.django_db
 
@@ -92,25 +90,8 @@ def test_the_same_key_while_the_first_request_runs_is_409(keys):
     running = IdempotencyRecord.objects.create(
         fulfiller_access=access, key="busy", request_fingerprint="first request"
     )
-    locked, release = threading.Event(), threading.Event()
-
-    def first_request_holds_its_record() -> None:
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.select_for_update().get(pk=running.pk)
-                locked.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=first_request_holds_its_record)
-    holder.start()
-    try:
-        assert locked.wait(30)
+    with rows_locked(IdempotencyRecord.objects.filter(pk=running.pk)):  # the first request
         response = sam.post(messages_url(order), {"body": "Hi"}, HTTP_IDEMPOTENCY_KEY="busy")
-    finally:
-        release.set()
-        holder.join(30)
 
     assert_problem(response, 409, "idempotency_key_in_use")
     assert not OrderMessage.objects.exists()

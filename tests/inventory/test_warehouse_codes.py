@@ -169,14 +169,12 @@ def test_the_migration_keeps_existing_warehouses_and_makes_codes_unique_ignoring
     """Run on a database of its own: migrated to the previous schema, given warehouses, then
     migrated forward (the suite itself builds its database from the models)."""
     import os
-    import subprocess
-    import sys
     import uuid
-    from pathlib import Path
 
     from django.db import connection
 
-    root = Path(__file__).resolve().parents[2]
+    from tests.processes import manage_py
+
     name = f"migration_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -185,14 +183,7 @@ def test_the_migration_keeps_existing_warehouses_and_makes_codes_unique_ignoring
     environment = {**os.environ, "DATABASE_URL": url, "DATABASE_CONN_MAX_AGE": "0"}
 
     def manage(*arguments: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *arguments],
-            cwd=root,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = manage_py(*arguments, env=environment)
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 

@@ -6,19 +6,18 @@ from django.db import migrations, models
 
 
 class AddIndexWithoutBlockingWrites(migrations.AddIndex):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+    def plain_or_concurrent(self, schema_editor) -> migrations.AddIndex:
         if schema_editor.connection.vendor == "postgresql":
-            concurrently = AddIndexConcurrently(self.model_name, self.index)
-            concurrently.database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return AddIndexConcurrently(self.model_name, self.index)
+        return migrations.AddIndex(self.model_name, self.index)
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        operation = self.plain_or_concurrent(schema_editor)
+        operation.database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            concurrently = AddIndexConcurrently(self.model_name, self.index)
-            concurrently.database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        operation = self.plain_or_concurrent(schema_editor)
+        operation.database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
