@@ -18,6 +18,7 @@ import pytest
 
 from channels_api.models import ApiKey
 from orders.models import Order
+from tests.channels.test_chatbot import assert_two_tees_ordered_and_found
 from tests.factories import make_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,16 +106,7 @@ def test_the_chatbot_conversation_runs_through_the_generated_python_client(
     )
 
     # Then it ends as with the hand-written client: a paid order, found again by the lookup
-    transcript = capsys.readouterr().out.splitlines()
-    order = Order.objects.get()
-    assert exit_code == 0
-    assert (order.channel.code, order.status, order.payment_status) == (
-        "chatbot", "confirmed", "paid",
-    )  # fmt: skip
-    assert [(line.sku, line.quantity) for line in order.lines.all()] == [("TEE", 2)]
-    assert transcript[1] == "Bot: Yes: Classic Tee (TEE) at 19.99 USD."
-    assert transcript[3] == f"Bot: Done! Order #{order.number}, 39.98 USD, paid."
-    assert transcript[-1] == f"Bot: Order #{order.number} is confirmed (placed, paid, confirmed)."
+    assert_two_tees_ordered_and_found(exit_code, capsys.readouterr().out.splitlines())
 
 
 @pytest.mark.django_db(transaction=True)
