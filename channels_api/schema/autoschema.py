@@ -96,7 +96,10 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class ApiAutoSchema(AutoSchema):
-    """Our list endpoints are GETs of views that paginate; detail views set no paginator."""
+    """Describes each operation from its view (see the module docstring).
+
+    List endpoints are GETs of views that paginate; detail views set no paginator.
+    """
 
     def _is_list_view(self, serializer=None) -> bool:
         if self.method == "GET" and getattr(self.view, "pagination_class", None) is not None:
