@@ -184,4 +184,5 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 _store(scope, key, response)
             return response
 
+    wrapper.idempotent = True  # the OpenAPI schema declares the header for this operation
     return wrapper

@@ -6,6 +6,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +37,17 @@ class CsvRenderer(BaseRenderer):
         if isinstance(data, str):
             return data.encode(self.charset)
         return JSONRenderer().render(data)
+
+
+class FormatNegotiation(DefaultContentNegotiation):
+    """`?format=` names a format the view serves, or the answer is 400 naming `format`."""
+
+    def filter_renderers(self, renderers, format):
+        served = [renderer for renderer in renderers if renderer.format == format]
+        if not served:
+            formats = " or ".join(renderer.format for renderer in renderers)
+            raise ValidationFailed({"format": [f"Use {formats} (or an Accept header)."]})
+        return served
 
 
 class SalesRowOutput(serializers.Serializer):
@@ -85,6 +97,7 @@ def sales_row_data(row: SalesRow) -> dict:
 class SalesReportView(AdminView):
     pagination_class = None
     renderer_classes = [JSONRenderer, CsvRenderer]
+    content_negotiation_class = FormatNegotiation
 
     @extend_schema(
         operation_id="admin_reports_sales",
@@ -99,13 +112,16 @@ class SalesReportView(AdminView):
             (200, "application/json"): SalesReportOutput,
             (200, "text/csv"): OpenApiTypes.STR,
         },
-        description=(
-            "Orders placed in the period, paid and not cancelled, by channel or UTC day "
-            '(docs/api.md, "Sales report"). `Accept: text/csv` answers the same figures '
-            "as CSV, one row per group, as the Django admin's download does."
-        ),
     )
     def get(self, request: Request) -> Response:
+        """Get the sales report.
+
+        Orders placed in the period, paid and not cancelled, by channel or UTC day: orders,
+        gross, discounts, revenue, refunds, net, average order value and shop-link conversion
+        (docs/api.md, "Sales report", defines each). Up to date at once. Reads only.
+        `Accept: text/csv` (or `?format=csv`) answers the same figures as CSV, one row per
+        group, as the Django admin's download does.
+        """
         params = request.query_params
         start, end = report_period(date_from=params.get("from"), date_to=params.get("to"))
         channel = self.limited_channel

@@ -145,6 +145,13 @@ def test_errors_stay_problem_json_when_csv_is_asked_for(keys):
     assert list(problem["errors"]) == ["from"]
 
 
+def test_a_format_not_served_is_400_naming_format(keys):
+    response = keys["admin"].get(f"{REPORT}?format=xlsx")
+
+    problem = assert_problem(response, 400, "invalid")
+    assert problem["errors"] == {"format": ["Use json or csv (or an Accept header)."]}
+
+
 CSV_BY_CHANNEL = [
     "channel,currency,orders,gross,discounts,revenue,refunds,net,average_order_value,"
     "link_clicks,link_orders,link_conversion",
