@@ -85,12 +85,14 @@ class PosSaleView(PosView):
         responses={
             201: PosSaleOutput,
             200: PosSaleOutput,
-            409: OpenApiResponse(description="insufficient_stock"),
+            409: OpenApiResponse(description="insufficient_stock, pos_sale_not_recorded"),
         },
         description=(
             "A sale at the till: paid with `manual`, picked up, fulfilled and completed at "
             "once from the store's stock. A repeat with the same `client_id` answers 200 "
-            "with the first sale."
+            "with the first sale, also when the first came in an offline upload (at the "
+            "same moment, too); one that an upload flagged answers 409 "
+            "`pos_sale_not_recorded` with its `sale_status` and `reason`."
         ),
     )
     @idempotent
@@ -111,8 +113,9 @@ class PosSaleBulkView(PosView):
         request=BulkSalesRequest,
         responses={200: BulkSalesOutput},
         description=(
-            f"Up to {BULK_MAX} offline sales, each processed once by `client_id`. A sale that "
-            "can no longer be made is recorded as `flagged` for staff; the others go on."
+            f"Up to {BULK_MAX} offline sales, each processed once by `client_id`, in one "
+            "transaction. A sale that can no longer be made is recorded as `flagged` for "
+            "staff; the others go on."
         ),
     )
     @idempotent
