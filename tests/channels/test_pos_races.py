@@ -17,7 +17,7 @@ from tests.parallel import http_json, run_parallel
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CASH = {"provider": "manual", "method": "cash"}
-ROUNDS = 24
+ROUNDS = 20
 
 
 def _soho(catalog, sku: str) -> int:
