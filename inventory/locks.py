@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from backoffice.sql import lock_rows_of
 from catalog.models import Channel, ProductVariant
-from inventory.models import Reservation, StockLevel, Warehouse
+from inventory.models import Allocation, Reservation, StockLevel, Warehouse
 from inventory.selectors import channel_levels_sql
 
 
@@ -110,6 +110,14 @@ def stock_levels_lock_pairs(
     for key in sorted(set(wanted) - set(locked)):
         locked[key] = stock_level_lock_or_create(*wanted[key])
     return locked
+
+
+def allocations_lock(*, holder: str, level_ids: Iterable[int]) -> dict[int, Allocation]:
+    """Lock the holder's allocations on these stock rows (held already); returns them by row."""
+    allocations = Allocation.objects.select_for_update().filter(
+        holder=holder, stock_level_id__in=list(level_ids)
+    )
+    return {allocation.stock_level_id: allocation for allocation in allocations.order_by("id")}
 
 
 def reservations_lock_expired(*, before: datetime, limit: int) -> list[int]:

@@ -15,6 +15,7 @@ from backoffice.sql import execute, placeholders, table
 from catalog.models import Channel
 from inventory.errors import InsufficientStock, StockConflict
 from inventory.locks import (
+    allocations_lock,
     reservations_lock_expired,
     stock_levels_lock,
     stock_levels_lock_by_id,
@@ -221,12 +222,7 @@ def stock_ship(
     merged = _merge(lines)
     with transaction.atomic():
         levels = stock_levels_lock(variant_ids=merged, warehouse_ids=[warehouse.pk])
-        allocations = {
-            a.stock_level_id: a
-            for a in Allocation.objects.select_for_update().filter(
-                holder=holder, stock_level_id__in=[lv.pk for lv in levels.values()]
-            )
-        }
+        allocations = allocations_lock(holder=holder, level_ids=[lv.pk for lv in levels.values()])
         movements = []
         for variant_id, line in merged.items():
             level = levels.get((variant_id, warehouse.pk))
