@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.client_address import client_address
 from channels_api.idempotency import idempotent
 from channels_api.order_output import (
     CartOutput,
@@ -28,9 +29,16 @@ from channels_api.store.checkout_serializers import (
     to_lines,
 )
 from channels_api.store.views import StoreView
+from channels_api.throttling import order_lookup_attempt
 from orders import services
 from orders.models import Cart, Order, ShippingMethod
-from orders.selectors import cart_get, order_get_by_token, order_lookup, shipping_method_list
+from orders.selectors import (
+    cart_get,
+    order_get_by_token,
+    order_lookup,
+    order_number_parse,
+    shipping_method_list,
+)
 
 TAGS = ["store: checkout"]
 PROBLEMS = {
@@ -255,16 +263,41 @@ class OrderLookupInput(serializers.Serializer):
 
 
 class OrderLookupView(StoreView):
+    """Guessing is limited per order number and per client address, whatever the key's own
+    limit (`order_lookup_attempt`). The place is taken before the idempotency layer, so a
+    replay counts like the request it repeats, and settled on the final answer."""
+
     pagination_class = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # the key, its permission and its own limit
+        number = request.data.get("number") if isinstance(request.data, dict) else None
+        self.lookup_attempt = order_lookup_attempt(
+            number=order_number_parse(number), address=client_address(request)
+        )
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        attempt = getattr(self, "lookup_attempt", None)
+        if attempt is not None:
+            attempt.settle(missed=response.status_code == status.HTTP_404_NOT_FOUND)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         operation_id="store_orders_lookup",
         tags=TAGS,
         request=OrderLookupInput,
-        responses={200: StoreOrderOutput, 404: OpenApiResponse(description="not_found")},
+        responses={
+            200: StoreOrderOutput,
+            404: OpenApiResponse(description="not_found"),
+            429: OpenApiResponse(description="rate_limited (too many failed lookups)"),
+        },
         description=(
             "The order by its number plus the customer's email or phone (for chatbots). "
-            "Any mismatch is 404, the same answer as an unknown number."
+            "Any mismatch is 404, the same answer as an unknown number. Failed lookups are "
+            "limited per order number and per client address "
+            "(`ORDER_LOOKUP_FAILURES_PER_NUMBER`, `ORDER_LOOKUP_FAILURES_PER_ADDRESS` per "
+            "`ORDER_LOOKUP_WINDOW_SECONDS`): beyond them every lookup of that number, or "
+            "from that address, answers 429 `rate_limited` with `Retry-After`."
         ),
     )
     @idempotent
