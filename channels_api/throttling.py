@@ -19,6 +19,27 @@ WINDOW_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 
+def _count_in_window(name: str, window_seconds: int = WINDOW_SECONDS) -> tuple | None:
+    """Add one to the counter `name` of the current clock window of `window_seconds`.
+
+    Returns (the window's cache key, its count, seconds until the window ends), or None
+    when the cache is down: selling goes on, and the limits resume with the cache.
+    """
+    now = time.time()
+    window = int(now // window_seconds)
+    key = f"{name}:{window}"
+    try:
+        # add() creates the counter only when absent; incr() is atomic in every backend.
+        cache.add(key, 0, timeout=window_seconds * 2)
+        count = cache.incr(key)
+    except ValueError:  # the counter expired between add() and incr()
+        count = 1
+    except Exception:
+        logger.warning("Rate-limit cache unavailable; request allowed.", exc_info=True)
+        return None
+    return key, count, (window + 1) * window_seconds - now
+
+
 class ApiKeyRateThrottle(BaseThrottle):
     """A key's own `rate_limit` wins over API_RATE_LIMIT; 0 means no limit."""
 
@@ -32,19 +53,10 @@ class ApiKeyRateThrottle(BaseThrottle):
         limit = own_limit if own_limit is not None else settings.API_RATE_LIMIT
         if not limit:
             return True
-        now = time.time()
-        window = int(now // WINDOW_SECONDS)
-        cache_key = f"rate:{type(credential).__name__}:{credential.pk}:{window}"
-        try:
-            # add() creates the counter only when absent; incr() is atomic in every backend.
-            cache.add(cache_key, 0, timeout=WINDOW_SECONDS * 2)
-            count = cache.incr(cache_key)
-        except ValueError:  # the counter expired between add() and incr()
-            count = 1
-        except Exception:  # the cache is down: selling goes on, limits resume with it
-            logger.warning("Rate-limit cache unavailable; request allowed.", exc_info=True)
+        counted = _count_in_window(f"rate:{type(credential).__name__}:{credential.pk}")
+        if counted is None:
             return True
-        self._wait = (window + 1) * WINDOW_SECONDS - now
+        _, count, self._wait = counted
         return count <= limit
 
     def wait(self) -> float | None:
@@ -79,8 +91,6 @@ def order_lookup_attempt(*, number: int | None, address: str) -> LookupAttempt:
     count. When the cache is down, lookups go on (logged), as other limits do.
     """
     window_seconds = max(1, settings.ORDER_LOOKUP_WINDOW_SECONDS)
-    now = time.time()
-    window = int(now // window_seconds)
     attempt = LookupAttempt()
     counters = [("address", address, settings.ORDER_LOOKUP_FAILURES_PER_ADDRESS)]
     if number is not None:
@@ -88,22 +98,14 @@ def order_lookup_attempt(*, number: int | None, address: str) -> LookupAttempt:
     for kind, value, limit in counters:
         if not limit:
             continue
-        key = f"lookup-failures:{kind}:{value}:{window}"
-        try:
-            cache.add(key, 0, timeout=window_seconds * 2)
-            count = cache.incr(key)
-        except ValueError:  # the counter expired between add() and incr()
-            count = 1
-        except Exception:
-            logger.warning("Order-lookup limit cache unavailable; lookup allowed.", exc_info=True)
+        counted = _count_in_window(f"lookup-failures:{kind}:{value}", window_seconds)
+        if counted is None:
             return attempt
+        key, count, wait = counted
         attempt.keys.append(key)
         if count > limit:
             _give_back(attempt.keys)  # a refused lookup is no failed lookup
-            raise Throttled(
-                wait=(window + 1) * window_seconds - now,
-                detail="Too many failed order lookups; try again later.",
-            )
+            raise Throttled(wait=wait, detail="Too many failed order lookups; try again later.")
     return attempt
 
 
