@@ -19,7 +19,9 @@ WINDOW_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 
-def _count_in_window(name: str, window_seconds: int = WINDOW_SECONDS) -> tuple | None:
+def _count_in_window(
+    name: str, window_seconds: int = WINDOW_SECONDS
+) -> tuple[str, int, float] | None:
     """Add one to the counter `name` of the current clock window of `window_seconds`.
 
     Returns (the window's cache key, its count, seconds until the window ends), or None
