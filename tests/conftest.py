@@ -10,6 +10,7 @@ from backoffice.celery import app
 from catalog.models import Channel
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
+from tests.problem_guard import _record_answers, answers_match_the_schema  # noqa: F401
 
 # The live test server must accept a burst of 100 simultaneous connections, as gunicorn would.
 ThreadedWSGIServer.request_queue_size = 256
