@@ -164,6 +164,10 @@ X_FRAME_OPTIONS = "DENY"
 # Bodies over this size are refused with 413 payload_too_large.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# JSON bodies nesting arrays and objects deeper than this are refused with 400 parse_error,
+# before anything parses them (the API's deepest shape nests 4 levels). Not from the
+# environment: far higher values would let bodies exhaust the parser's recursion again.
+API_MAX_JSON_DEPTH = 32
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
