@@ -30,7 +30,7 @@ from orders.link_counters import link_cart_record
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
 from orders.selectors import variants_for_sale
 from orders.services.carts import cart_create, cart_update
-from orders.services.validation import LineRequest, lines_check
+from orders.services.validation import LineRequest, lines_clean
 
 # Stock is not ring-fenced for longer than this.
 MAX_ALLOTMENT = timedelta(days=366)
@@ -79,9 +79,9 @@ def link_create(
     below the per-cart quantity) and InsufficientStock (the allotment is not available):
     then nothing is created.
     """
-    lines_check([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
     if len({line.sku for line in lines}) != len(lines):
         raise ValidationFailed({"lines": ["Name each SKU once."]})
+    lines_clean([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
     now = timezone.now()
     errors: dict[str, list[str]] = {}

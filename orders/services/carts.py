@@ -23,8 +23,7 @@ from orders.selectors import variants_for_sale, variants_sellable
 from orders.services.validation import (
     LineRequest,
     address_clean,
-    lines_check,
-    merge_lines,
+    lines_clean,
     phone_clean,
     shipping_method_find,
     voucher_find,
@@ -88,8 +87,7 @@ def cart_create(
     All or nothing: unknown SKUs → ValidationFailed; not enough stock → InsufficientStock,
     and no cart is created.
     """
-    lines_check(lines)
-    lines = merge_lines(lines)
+    lines = lines_clean(lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
     phone = phone_clean(phone)
     with transaction.atomic():
@@ -124,7 +122,7 @@ def _lock_open_cart(cart: Cart) -> Cart:
 
 def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
     """Set one SKU's quantity (0 removes it) and re-reserve its stock."""
-    lines_check([LineRequest(sku=sku, quantity=max(quantity, 1))])
+    lines_clean([LineRequest(sku=sku, quantity=max(quantity, 1))])
     variant = variants_for_sale(channel=cart.channel, skus=[sku])[sku]
     if quantity == 0:
         stock_release(holder=cart.holder, variant_ids=[variant.pk])

@@ -31,8 +31,7 @@ from orders.selectors import variants_for_sale
 from orders.services.validation import (
     LineRequest,
     address_clean,
-    lines_check,
-    merge_lines,
+    lines_clean,
     phone_clean,
     shipping_method_find,
     voucher_find,
@@ -72,8 +71,7 @@ def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -
 
     Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined.
     """
-    lines_check(data.lines)
-    lines = merge_lines(data.lines)
+    lines = lines_clean(data.lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
     priced = [
         price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
