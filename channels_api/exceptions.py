@@ -16,6 +16,7 @@ from backoffice.exceptions import DomainError
 from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_response
 
 logger = logging.getLogger(__name__)
+DATABASE_REFUSAL = "Refused input the database cannot store"
 
 _CODES: list[tuple[type[Exception], int, str]] = [
     (exceptions.NotAuthenticated, 401, "not_authenticated"),
@@ -75,10 +76,15 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, PermissionDenied):
         return _response(403, "permission_denied", "You do not have permission.")
     if isinstance(exc, DataError):
-        # The database could not hold a value as sent (a NUL in a query, a date beyond range).
-        logger.info("Refused input the database cannot store: %s", exc)
+        # A last resort: inputs are checked against what their columns hold before the
+        # database is reached, naming the field. Reaching this is a gap in those checks
+        # (logged as a warning to be fixed); the database does not say which field it was.
+        logger.warning(f"{DATABASE_REFUSAL}: %s", exc)
         return _response(
-            400, "invalid", "A value in the request cannot be stored as sent.", errors={}
+            400,
+            "invalid",
+            "A value in the request cannot be stored as sent.",
+            errors={"non_field_errors": ["A value is too long or too large to be stored."]},
         )
     if isinstance(exc, RequestDataTooBig):
         return _response(413, "payload_too_large", "The request body is too large.")

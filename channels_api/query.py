@@ -7,7 +7,8 @@ A parameter an endpoint does not read, or a value it does not understand, answer
   (`filterset_class`), `limit` and `offset` when it paginates, and the names it
   declares itself (`query_parameters`); `format` on every method;
 - filter values (`StrictFilterBackend`): django-filter already refuses a bad choice,
-  date or number; a boolean filter reads "yes" as "no filter", so it is checked here;
+  date or number; a boolean filter reads "yes" as "no filter", so it is checked here,
+  and a time whose offset PostgreSQL cannot read is turned into UTC;
 - `format` (`StrictContentNegotiation`): one of the formats the endpoint has a
   renderer for (JSON everywhere; an endpoint serving CSV declares a renderer whose
   `format` is "csv");
@@ -15,6 +16,8 @@ A parameter an endpoint does not read, or a value it does not understand, answer
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django_filters import BooleanFilter, MultipleChoiceFilter
@@ -81,19 +84,29 @@ def integer_parameter(
 
 
 class StrictFilterBackend(DjangoFilterBackend):
-    """django-filter, refusing boolean values it would read as "no filter"."""
+    """django-filter, refusing boolean values it would read as "no filter", and giving the
+    database times in UTC (PostgreSQL refuses offsets beyond 15:59 that Python accepts)."""
 
     def get_filterset(self, request: Request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
-        if filterset is not None:
-            errors = {
-                name: ["Use true or false."]
-                for name, filter_ in filterset.filters.items()
-                if isinstance(filter_, BooleanFilter)
-                and request.query_params.get(name, "") not in ("", *BOOLEAN_VALUES)
-            }
-            if errors:
-                raise ValidationFailed(errors)
+        if filterset is None:
+            return None
+        errors = {
+            name: ["Use true or false."]
+            for name, filter_ in filterset.filters.items()
+            if isinstance(filter_, BooleanFilter)
+            and request.query_params.get(name, "") not in ("", *BOOLEAN_VALUES)
+        }
+        if not errors and filterset.is_valid():  # invalid: django-filter answers, by name
+            cleaned = filterset.form.cleaned_data
+            for name, value in cleaned.items():
+                if isinstance(value, datetime) and value.tzinfo is not None:
+                    try:
+                        cleaned[name] = value.astimezone(UTC)
+                    except OverflowError:
+                        errors[name] = ["Out of range once in UTC."]
+        if errors:
+            raise ValidationFailed(errors)
         return filterset
 
 

@@ -28,6 +28,7 @@ from inventory.services import StockLine, stock_release
 from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
 from orders.link_counters import link_cart_record
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
+from orders.pricing import lines_totals_check, price_lines
 from orders.selectors import variants_for_sale
 from orders.services.carts import cart_create, cart_update
 from orders.services.validation import LineRequest, lines_clean
@@ -76,13 +77,16 @@ def link_create(
     (default: the link's expiry).
 
     Raises ValidationFailed (unknown SKU, times in the past, allotment without an end or
-    below the per-cart quantity) and InsufficientStock (the allotment is not available):
-    then nothing is created.
+    below the per-cart quantity, a cart too large to order) and InsufficientStock (the
+    allotment is not available): then nothing is created.
     """
     if len({line.sku for line in lines}) != len(lines):
         raise ValidationFailed({"lines": ["Name each SKU once."]})
-    lines_clean([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
+    requests = lines_clean([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    lines_totals_check(
+        channel=channel, lines=price_lines(channel=channel, variants=variants, lines=requests)
+    )
     now = timezone.now()
     errors: dict[str, list[str]] = {}
     if expires_at is not None and expires_at <= now:

@@ -26,7 +26,7 @@ from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
 from orders.models import Cart, Order, OrderEvent, OrderLine, Payment, ShippingMethod, Voucher
 from orders.payments import provider_get
-from orders.pricing import PricedLine, compute_totals, price_line
+from orders.pricing import PricedLine, compute_totals, price_line, price_lines, totals_check
 from orders.selectors import variants_for_sale
 from orders.services.validation import (
     LineRequest,
@@ -73,10 +73,7 @@ def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -
     """
     lines = lines_clean(data.lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
-    priced = [
-        price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
-        for line in lines
-    ]
+    priced = price_lines(channel=channel, variants=variants, lines=lines)
     subtotal = sum(line.total for line in priced)
     # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
     stock_ensure_available(
@@ -181,6 +178,7 @@ def _order_place(placement: _Placement) -> Order:
         shipping_method=placement.shipping_method,
         voucher=placement.voucher,
     )
+    totals_check(lines=placement.lines, totals=totals)
     provider = None
     if placement.payment is not None:
         if not isinstance(placement.payment, dict):

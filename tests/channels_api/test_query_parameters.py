@@ -40,6 +40,7 @@ def refused(response, parameter: str) -> list[str]:
         ("/api/v1/admin/orders?created_after=yesterday", "created_after"),  # a date filter
         ("/api/v1/admin/stock/movements?created_before=2026-02-30T00:00:00Z", "created_before"),
         ("/api/v1/admin/events?created_after=soon", "created_after"),
+        ("/api/v1/admin/orders?created_after=9999-12-31T23:59:59-14:00", "created_after"),
         ("/api/v1/admin/orders?limit=abc", "limit"),
         ("/api/v1/admin/orders?limit=0", "limit"),
         ("/api/v1/admin/orders?limit=-5", "limit"),
@@ -91,12 +92,17 @@ def test_values_that_are_understood_still_filter_and_page(admin_api, store_api, 
     capped = admin_api.get("/api/v1/admin/orders?limit=1000&offset=0")  # capped, not refused
     empty = admin_api.get("/api/v1/admin/stock?low=&sku=")  # empty: no filter
     statuses = admin_api.get("/api/v1/admin/orders?status=pending&status=confirmed")
+    # An offset Python reads but PostgreSQL does not (beyond 15:59): the time is sent in UTC.
+    far_offset = admin_api.get(
+        "/api/v1/admin/stock/movements?created_after=2598-10-08T09:08:08-23:21"
+    )
 
     assert [level["sku"] for level in low.json()["results"]] == ["TEE"]
     assert not_low.json()["results"] == []
     assert capped.status_code == 200 and capped.json() == {"results": [], "next": None}
     assert [level["sku"] for level in empty.json()["results"]] == ["TEE"]
     assert statuses.status_code == 200
+    assert far_offset.status_code == 200 and far_offset.json()["results"] == []
     assert store_api.get("/api/v1/store/products?limit=1&offset=0&search=tee").status_code == 200
 
 

@@ -1,5 +1,7 @@
 """Schema fuzzing: schemathesis generates requests for every operation of the served schema,
-with a publishable and a secret key: no 5xx, responses match the schema, errors are problem+json.
+with a publishable and a secret key: no 5xx, responses match the schema, errors are problem+json,
+a 400 `invalid` names what is invalid (and no input reaches the database unchecked: the
+autouse guard of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ def errors_are_problem_json(ctx, response, case) -> None:
         assert body["status"] == response.status_code and body["code"], body
 
 
+@schemathesis.check
+def invalid_names_a_field(ctx, response, case) -> None:
+    if response.status_code == 400 and response.json().get("code") == "invalid":
+        assert response.json().get("errors"), response.json()
+
+
 @pytest.fixture
 def in_process_requests():
     """Like Django's test client: requests must not close the test's database connection."""
@@ -60,5 +68,10 @@ def test_every_operation_holds_under_generated_input(case, keys):
     audience = "secret" if case.path.startswith("/api/v1/admin") else "publishable"
     case.call_and_validate(
         headers={"Authorization": f"Bearer {keys[audience]}"},
-        checks=[not_a_server_error, response_schema_conformance, errors_are_problem_json],
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            errors_are_problem_json,
+            invalid_names_a_field,
+        ],
     )
