@@ -21,6 +21,7 @@ from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
+from orders.delivery import shipping_problem
 from orders.errors import VoucherUnavailable
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
@@ -69,7 +70,8 @@ class _Placement:
 def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> Order:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
 
-    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined.
+    Raises ValidationFailed (also for goods to ship without a complete shipping address),
+    InsufficientStock, VoucherUnavailable, PaymentDeclined.
     """
     lines = lines_clean(data.lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
@@ -104,6 +106,7 @@ def cart_complete(
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
+    A cart whose goods ship needs its shipping address set first (ValidationFailed).
     """
     with transaction.atomic():
         # Lock the cart row only: a plain FOR UPDATE over the join would also lock the
@@ -170,8 +173,16 @@ def _release_payment(provider, authorization, amount) -> None:
 
 
 def _order_place(placement: _Placement) -> Order:
-    """Write the order; call inside a transaction, which any refusal here rolls back."""
+    """Write the order; call inside a transaction, which any refusal here rolls back.
+
+    An order that ships goods needs a complete shipping address (`orders.delivery`).
+    """
     channel = placement.channel
+    problem = shipping_problem(
+        channel=channel, method=placement.shipping_method, address=placement.shipping_address
+    )
+    if problem:
+        raise ValidationFailed({"shipping_address": [problem]})
     totals = compute_totals(
         channel=channel,
         lines=placement.lines,

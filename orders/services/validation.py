@@ -13,13 +13,13 @@ from django.utils import timezone
 from backoffice.exceptions import ValidationFailed
 from backoffice.sql import table
 from catalog.models import Channel
+from orders.delivery import ADDRESS_REQUIRED
 from orders.models import ShippingMethod, Voucher
 
 ADDRESS_FIELDS = {
     "name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20,
     "region": 100, "country": 2, "phone": 32,
 }  # fmt: skip
-ADDRESS_REQUIRED = ("name", "line1", "city", "postal_code", "country")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
 
 
