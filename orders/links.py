@@ -183,7 +183,10 @@ def link_cart_create(*, link: ShopLink) -> Cart:
     """
     link_check_usable(link=link)
     link_lines = list(link.lines.select_related("variant"))
-    requests = [LineRequest(sku=line.variant.sku, quantity=line.quantity) for line in link_lines]
+    # The limits as they are now (they may have been lowered since the link was made).
+    requests = lines_clean(
+        [LineRequest(sku=line.variant.sku, quantity=line.quantity) for line in link_lines]
+    )
     attribution = {"link": link.code, "campaign": link.campaign}
     channel = link.channel
     with transaction.atomic():

@@ -29,6 +29,10 @@ class LineRequest:
     quantity: int
 
 
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
 def lines_clean(lines: list[LineRequest], *, field: str = "lines") -> list[LineRequest]:
     """The lines of a cart, an order, a shop link or a till sale, within the limits every
     channel shares; the one home of those limits.
@@ -49,7 +53,7 @@ def lines_clean(lines: list[LineRequest], *, field: str = "lines") -> list[LineR
     for sku, quantity in totals.items():
         if quantity > settings.CART_MAX_QUANTITY:
             raise ValidationFailed(
-                {field: [f"At most {settings.CART_MAX_QUANTITY} units of {sku} (all its lines)."]}
+                {field: [f"At most {_units(settings.CART_MAX_QUANTITY)} of {sku} (all its lines)."]}
             )
     return [LineRequest(sku=sku, quantity=quantity) for sku, quantity in totals.items()]
 

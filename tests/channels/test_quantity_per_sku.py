@@ -4,9 +4,11 @@ checkout, carts, shop links and their carts, till sales live and in bulk."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from inventory.models import Reservation
 from orders.models import Cart, CartLine, Order, ShopLink
@@ -103,3 +105,32 @@ def test_an_offline_sale_naming_a_sku_twice_is_flagged_not_sold(keys):
     )
     assert not Order.objects.exists()
     assert PosSale.objects.get().status == PosSale.Status.FLAGGED
+
+
+def test_a_link_cart_is_held_to_the_limit_in_force_when_it_is_made(keys):
+    # Given a link ring-fencing tees, two a cart, made while the limit was 2
+    until = (timezone.now() + timedelta(hours=1)).isoformat()
+    link = (
+        keys["admin"]
+        .post(
+            "/api/v1/admin/links",
+            {
+                "channel": "instagram",
+                "lines": [{"sku": "TEE", "quantity": 2, "allotment": 4}],
+                "allotment_until": until,
+            },
+        )
+        .json()
+    )
+    fenced = Reservation.objects.get().quantity
+
+    # When the limit is lowered to 1 and a shopper taps the link
+    with override_settings(CART_MAX_QUANTITY=1):
+        response = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart")
+
+    # Then no cart, and the allotment is untouched
+    assert assert_problem(response, 400, "invalid")["errors"] == {
+        "lines": ["At most 1 unit of TEE (all its lines)."]
+    }
+    assert not Cart.objects.exists()
+    assert Reservation.objects.get().quantity == fenced == 4
