@@ -25,7 +25,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
+## (and the pinned TypeScript client tools in var/typescript-client, for the schema's tests)
 test: $(STAMP)
+	scripts/install-typescript-tools.sh
 	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run

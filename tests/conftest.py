@@ -13,6 +13,7 @@ from catalog.models import Channel
 from channels_api.exceptions import DATABASE_REFUSAL
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
+from tests.problem_guard import _record_answers, answers_match_the_schema  # noqa: F401
 
 # The live test server must accept a burst of 100 simultaneous connections, as gunicorn would.
 ThreadedWSGIServer.request_queue_size = 256
