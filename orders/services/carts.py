@@ -1,4 +1,8 @@
-"""Cart workflows: create, change lines (re-reserving stock), contact and delivery, release."""
+"""Cart workflows: create, change lines (re-reserving stock), contact and delivery, release.
+
+Each change locks the cart row first, then the stock rows it re-reserves (the system's
+lock order, docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from catalog.models import Channel
 from inventory.models import Reservation
 from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
 from orders.errors import CartCompleted
+from orders.locks import cart_lock
 from orders.models import Cart, CartLine
 from orders.pricing import (
     PricedLine,
@@ -127,12 +132,8 @@ def cart_create(
 
 
 def _lock_open_cart(cart: Cart) -> Cart:
-    # Lock the cart row only (a plain FOR UPDATE over the join would lock the channel too).
-    locked = (
-        Cart.objects.select_for_update(of=("self",))
-        .select_related("channel", "shipping_method", "voucher")
-        .get(pk=cart.pk)
-    )
+    # The shipping method and voucher are read too: a line change prices the cart with them.
+    locked = cart_lock(cart, "channel", "shipping_method", "voucher")
     if locked.status != Cart.Status.OPEN:
         raise CartCompleted()
     return locked
