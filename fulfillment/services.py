@@ -209,14 +209,17 @@ def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
 
 
 def _note_not_shippable(order: Order, problem: str) -> None:
-    noted = order.events.filter(type=OrderEvent.Type.NOTE_ADDED, data__reason=NOT_SHIPPABLE)
-    if not noted.exists():
-        order_events_write(
-            order=order,
-            types=[OrderEvent.Type.NOTE_ADDED],
-            actor="system:planner",
-            data={"note": f"Not planned for shipping. {problem}", "reason": NOT_SHIPPABLE},
-        )
+    """The planner's note, once: under the order's lock, so two planners write one."""
+    with transaction.atomic():
+        order = order_lock(order)
+        noted = order.events.filter(type=OrderEvent.Type.NOTE_ADDED, data__reason=NOT_SHIPPABLE)
+        if not noted.exists():
+            order_events_write(
+                order=order,
+                types=[OrderEvent.Type.NOTE_ADDED],
+                actor="system:planner",
+                data={"note": f"Not planned for shipping. {problem}", "reason": NOT_SHIPPABLE},
+            )
 
 
 def fulfillment_pack(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
