@@ -12,7 +12,14 @@ from inventory.models import StockLevel, Warehouse
 from orders.models import ShippingMethod
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
-from tests.factories import make_channel, make_key, make_product, make_warehouse, receive
+from tests.factories import (
+    SHIPPING_ADDRESS,
+    make_channel,
+    make_key,
+    make_product,
+    make_warehouse,
+    receive,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +101,8 @@ def test_fulfillments_and_pickup_methods_name_the_warehouse_in_any_case(
     admin_api, store_api, web, east, tee
 ):
     order = store_api.post(
-        "/api/v1/store/checkout", {"lines": [{"sku": "TEE", "quantity": 1}]}
+        "/api/v1/store/checkout",
+        {"lines": [{"sku": "TEE", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS},
     ).json()
 
     planned = admin_api.post(
