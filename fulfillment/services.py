@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
 from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
@@ -274,9 +275,7 @@ def fulfillment_ship(
         fulfillment.save()
         _refresh_fulfillment_status(order)
         _event(order, fulfillment, OrderEvent.Type.SHIPPED, "fulfillment.shipped", actor)
-        enqueue_after_commit(
-            "fulfillment.tasks.notify_customer_task", order.pk, "shipped", str(fulfillment.pk)
-        )
+        enqueue_after_commit(task_names.NOTIFY_CUSTOMER, order.pk, "shipped", str(fulfillment.pk))
     return fulfillment
 
 
@@ -307,9 +306,7 @@ def fulfillment_deliver(*, fulfillment: Fulfillment, actor: str = "") -> Fulfill
         fulfillment.delivered_at = timezone.now()
         fulfillment.save(update_fields=["status", "delivered_at"])
         _event(order, fulfillment, OrderEvent.Type.DELIVERED, "fulfillment.delivered", actor)
-        enqueue_after_commit(
-            "fulfillment.tasks.notify_customer_task", order.pk, "delivered", str(fulfillment.pk)
-        )
+        enqueue_after_commit(task_names.NOTIFY_CUSTOMER, order.pk, "delivered", str(fulfillment.pk))
         order_complete_if_delivered(order=order, actor=actor)
     return fulfillment
 

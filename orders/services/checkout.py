@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 
+from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
@@ -269,7 +270,7 @@ def _order_place(placement: _Placement) -> Order:
         if order.email or order.status == Order.Status.CONFIRMED:
             # One message for both (the "placed" email, and planning a confirmed order):
             # the worker queues the email as its own task, so a failing email never re-plans.
-            enqueue_after_commit("fulfillment.tasks.order_placed_task", order.pk)
+            enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
         # Stock last: its rows are what concurrent checkouts queue on, so they stay locked
         # only for these few statements and the commit (a refusal still rolls back it all).
         try:

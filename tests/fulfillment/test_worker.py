@@ -9,6 +9,7 @@ import re
 import pytest
 from django.core.cache import cache
 
+from backoffice import task_names
 from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent
 from backoffice.outbox.services import DISPATCH_TASK, NUDGE_PENDING_KEY, dispatcher_nudge_done
@@ -30,7 +31,7 @@ WORKER_ENV = {
     "WEBHOOK_LEASE_SECONDS": "1",
 }
 ANNOUNCED = ["order.created", "order.confirmed", "fulfillment.created"]
-ORDER_PLACED_TASK = "fulfillment.tasks.order_placed_task"
+ORDER_PLACED_TASK = task_names.ORDER_PLACED
 
 
 def web_shop() -> Api:
