@@ -37,8 +37,14 @@ from fulfillment.services import (
 )
 from inventory.models import Allocation, Reservation, Warehouse
 from inventory.selectors import stock_check
-from inventory.services import StockLine, reservations_purge_expired, stock_adjust, stock_reserve
-from inventory.sync import StockChange, stock_changes_apply
+from inventory.services import (
+    StockChange,
+    StockLine,
+    reservations_purge_expired,
+    stock_adjust,
+    stock_changes_apply,
+    stock_reserve,
+)
 from orders.links import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
 from orders.services import (
