@@ -96,9 +96,9 @@ def test_instagram_link_to_cart_to_order_attributes_and_counts(keys, anonymous_a
 def test_a_link_to_a_product_no_longer_published_shows_no_price_and_sells_nothing(keys, catalog):
     # Given a link to TEE, whose product staff then stop publishing on Instagram
     link = create_link(keys)
-    ProductListing.objects.filter(
-        product=catalog["tee"].product, channel__code="instagram"
-    ).update(published=False)
+    ProductListing.objects.filter(product=catalog["tee"].product, channel__code="instagram").update(
+        published=False
+    )
 
     # When the storefront shows the link
     shown = keys["instagram"].get(f"/api/v1/store/links/{link['code']}").json()

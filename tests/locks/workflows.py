@@ -45,7 +45,7 @@ from inventory.services import (
     stock_changes_apply,
     stock_reserve,
 )
-from orders.links import LinkLineInput, link_cart_create, link_create, link_deactivate
+from orders.links.services import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
 from orders.services import (
     CheckoutInput,
@@ -106,7 +106,7 @@ def world_build() -> World:
 
 
 def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
-    return checkout_direct(
+    placed = checkout_direct(
         channel=world.web,
         data=CheckoutInput(
             lines=[LineRequest("LK-A", 2), LineRequest("LK-B", 2)],
@@ -118,6 +118,7 @@ def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
             **extra,
         ),
     )
+    return placed.order
 
 
 class Round:

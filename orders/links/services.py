@@ -29,7 +29,7 @@ from inventory.services import (
     stock_release,
 )
 from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
-from orders.link_counters import link_cart_record
+from orders.links.counters import link_cart_record
 from orders.locks import link_lock
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
 from orders.pricing import lines_totals_check, price_lines
