@@ -273,13 +273,18 @@ def fulfillment_ship(
         fulfillment.tracking_url = tracking_url
         fulfillment.shipped_at = timezone.now()
         fulfillment.save()
-        _refresh_fulfillment_status(order)
+        fulfillment_status_refresh(order)
         _event(order, fulfillment, OrderEvent.Type.SHIPPED, "fulfillment.shipped", actor)
         enqueue_after_commit(task_names.NOTIFY_CUSTOMER, order.pk, "shipped", str(fulfillment.pk))
     return fulfillment
 
 
-def _refresh_fulfillment_status(order: Order) -> None:
+def fulfillment_status_refresh(order: Order) -> None:
+    """Set the order's `fulfillment_status` from its lines' shipped and returned units.
+
+    Part of this module's API (returns use it too): call it under the order's lock, after
+    changing a line's `quantity_fulfilled` or `quantity_returned`; saves only on a change.
+    """
     totals = order.lines.aggregate(
         ordered=Sum("quantity"),
         shipped=Sum("quantity_fulfilled"),
