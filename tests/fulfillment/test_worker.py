@@ -115,9 +115,9 @@ def test_a_failing_email_is_retried_on_its_own_and_never_plans_again(test_broker
     order = place_paid_order()
 
     def task_log(task: str, what: str) -> list[str]:
-        return re.findall(rf"{task}\[[0-9a-f-]+\] {what}", worker.output())
+        return re.findall(rf"{re.escape(task)}\[[0-9a-f-]+\] {what}", worker.output())
 
-    wait_until(lambda: len(task_log("notify_customer_task", "retry: ")) >= 2)
+    wait_until(lambda: len(task_log(task_names.NOTIFY_CUSTOMER, "retry: ")) >= 2)
     assert len(task_log(ORDER_PLACED_TASK, "received")) == 1
     assert len(task_log(ORDER_PLACED_TASK, "succeeded")) == 1
     assert Fulfillment.objects.filter(order=order).count() == 1
