@@ -29,6 +29,7 @@ from django.db import transaction
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
+from backoffice.transactions import NO_PARTNER, CommitPartner
 from catalog.models import Channel
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.delivery import shipping_problem
@@ -103,40 +104,59 @@ class OrderDraft:
         return [StockLine(variant=line.variant, quantity=line.quantity) for line in self.lines]
 
 
-def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> PlacedOrder:
+def checkout_direct(
+    *,
+    channel: Channel,
+    data: CheckoutInput,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
+) -> PlacedOrder:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
+
+    Owns its transaction (a caller's, such as a till sale's, makes it a savepoint):
+    `commit_with` (the HTTP layer's stored answer) begins first inside it and finishes
+    after the order is written, before the stock is locked (see `_stock_allocate`).
 
     Raises ValidationFailed (also for goods to ship without a complete shipping address),
     InsufficientStock, VoucherUnavailable, PaymentDeclined.
     """
-    draft = _draft_checkout(channel=channel, data=data, actor=actor)
-    with _PaymentGuard() as payment:
-        authorization = payment.authorize(draft)
-        with transaction.atomic():
-            placed = _order_write(draft, authorization)
-            _stock_allocate(draft, placed.order)
+    with _PaymentGuard() as payment, transaction.atomic():
+        commit_with.begin()
+        draft = _draft_checkout(channel=channel, data=data, actor=actor)
+        placed = _order_write(draft, payment.authorize(draft))
+        commit_with.finish(placed)
+        _stock_allocate(draft, placed.order)
     return placed
 
 
 def cart_complete(
-    *, cart: Cart, payment: dict[str, Any] | None = None, actor: str = ""
+    *,
+    cart: Cart,
+    payment: dict[str, Any] | None = None,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
 ) -> tuple[PlacedOrder, bool]:
     """Turn a cart into an order; its reservations become allocations.
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     A cart whose goods ship needs its shipping address set first (ValidationFailed).
+    Owns its transaction, with `commit_with` as in `checkout_direct`.
     """
     with _PaymentGuard() as guard, transaction.atomic():
+        commit_with.begin()
         cart = cart_lock(cart, "channel", "shipping_method", "voucher")
         if cart.status == Cart.Status.COMPLETED:
             order = Order.objects.select_related("channel").get(cart=cart)
-            return PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+            done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+            commit_with.finish(done)
+            return done
         draft = _draft_cart(cart=cart, payment=payment, actor=actor)
         placed = _order_write(draft, guard.authorize(draft))
         cart.status = Cart.Status.COMPLETED
         cart.reserved_until = None
         cart.save(update_fields=["status", "reserved_until", "updated_at"])
+        commit_with.finish((placed, True))
         _stock_allocate(draft, placed.order)
     return placed, True
 
@@ -379,6 +399,18 @@ def _stock_allocate(draft: OrderDraft, order: Order) -> None:
     """4. The stock rows, last: the cart's holds become the order's, or it takes what is free.
 
     Raises InsufficientStock, which rolls the whole order back.
+
+    What runs under the stock lock, from the locking statement to the commit, and why each:
+    - `SELECT ... FOR UPDATE` of the lines' stock rows in the channel, by ascending id:
+      takes the lock (`inventory.locks`);
+    - the active holds of those rows, in a statement of its own: its fresh snapshot sees
+      the holds committed by whoever held the lock before (`inventory.available`);
+    - a completed cart's own holds deleted (cart only): they become the allocations;
+    - `allocated` raised and the allocations inserted: the promise itself;
+    - a low-stock event only when a row crosses its threshold (`low_stock_record`);
+    - the commit. Nothing else: the order, its lines, payment, timeline, events and the
+      stored HTTP answer are written before the lock is taken (`commit_with.finish`),
+      and the answer is sent after the commit.
     """
     stock_allocate(
         channel=draft.channel,
