@@ -121,11 +121,10 @@ def _body(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data) or b"null")
 
 
-def _store(scope: Scope, key: str, response: Response) -> None:
-    """Save the answer into the key's record that has none yet: one written-out statement,
-    on every POST (a sold-out answer in a flash sale too)."""
+def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
+    """The UPDATE that saves the answer into the key's record that has none yet."""
     body = IdempotencyRecord._meta.get_field("response_body")
-    execute(
+    return (
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
         f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
         [
@@ -135,6 +134,12 @@ def _store(scope: Scope, key: str, response: Response) -> None:
             key,
         ],
     )
+
+
+def _store(scope: Scope, key: str, response: Response) -> None:
+    """Save the answer into the key's record that has none yet: one written-out statement,
+    on every POST (a sold-out answer in a flash sale too)."""
+    execute(*_store_statement(scope, key, response))
 
 
 class _Replay(Exception):
@@ -216,8 +221,9 @@ class ServiceAnswer:
     The view builds it (`service_answer(request, render)`) and hands it to the service:
     `begin()` locks the key's record inside the service's transaction (a stored answer
     stops the service with a replay before it writes anything, a running twin with 409);
-    `finish(result)` renders the answer from the service's result and stores it, after the
-    service's writes and before it locks the stock, so both commit together or not at all.
+    `finish(result)` renders the answer from the service's result and gives the service the
+    statement that stores it, which it runs with its writes before it locks the stock, so
+    both commit together or not at all.
     Without an `Idempotency-Key` it only renders.
     """
 
@@ -233,12 +239,15 @@ class ServiceAnswer:
         if record.response_status is not None:
             raise _Replay(record)
 
-    def finish(self, result: object) -> None:
+    def finish(self, result: object) -> tuple[str, list] | None:
+        """Render the answer; with a key, the statement that stores it, which the service
+        runs in its transaction before it locks the stock (`CommitPartner.finish`)."""
         self.response = self._render(result)
-        if self._record is not None:
-            scope, key, _ = self._record
-            _store(scope, key, self.response)
-            self._record = None
+        if self._record is None:
+            return None
+        scope, key, _ = self._record
+        self._record = None
+        return _store_statement(scope, key, self.response)
 
     @property
     def pending(self) -> bool:

@@ -29,11 +29,12 @@ from django.db import transaction
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
-from backoffice.transactions import NO_PARTNER, CommitPartner
+from backoffice.sql import execute, rows_insert
+from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.delivery import shipping_problem
-from orders.events import order_domain_events, order_events_write
+from orders.events import order_domain_events_build, order_events_build
 from orders.links.counters import link_order_record
 from orders.locks import cart_lock, voucher_use_count
 from orders.models import (
@@ -123,8 +124,7 @@ def checkout_direct(
     with _PaymentGuard() as payment, transaction.atomic():
         commit_with.begin()
         draft = _draft_checkout(channel=channel, data=data, actor=actor)
-        placed = _order_write(draft, payment.authorize(draft))
-        commit_with.finish(placed)
+        placed = _order_write(draft, payment.authorize(draft), commit_with)
         _stock_allocate(draft, placed.order)
     return placed
 
@@ -149,14 +149,13 @@ def cart_complete(
         if cart.status == Cart.Status.COMPLETED:
             order = Order.objects.select_related("channel").get(cart=cart)
             done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
-            commit_with.finish(done)
+            _statement_run(commit_with.finish(done))
             return done
         draft = _draft_cart(cart=cart, payment=payment, actor=actor)
-        placed = _order_write(draft, guard.authorize(draft))
+        placed = _order_write(draft, guard.authorize(draft), _CartDone(commit_with))
         cart.status = Cart.Status.COMPLETED
         cart.reserved_until = None
         cart.save(update_fields=["status", "reserved_until", "updated_at"])
-        commit_with.finish((placed, True))
         _stock_allocate(draft, placed.order)
     return placed, True
 
@@ -164,12 +163,16 @@ def cart_complete(
 # --- 1. The draft: reads and checks, nothing written -------------------------------------
 def _draft_checkout(*, channel: Channel, data: CheckoutInput, actor: str) -> OrderDraft:
     lines = lines_clean(data.lines)
-    variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    variants = variants_for_sale(
+        channel=channel, skus=[line.sku for line in lines], with_available=True
+    )
     priced = price_lines(channel=channel, variants=variants, lines=lines)
-    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
+    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows
+    # (the units available came with the variants, in the same statement).
     stock_ensure_available(
         channel=channel,
         lines=[StockLine(variant=line.variant, quantity=line.quantity) for line in priced],
+        available={variant.pk: variant.channel_available for variant in variants.values()},
     )
     return _draft(
         channel=channel,
@@ -297,8 +300,26 @@ def _payment_release(draft: OrderDraft, authorization: Authorization) -> None:
 
 
 # --- 3. The order ------------------------------------------------------------------------
-def _order_write(draft: OrderDraft, authorization: Authorization | None) -> PlacedOrder:
-    """3. The voucher use, the order and everything that belongs to it, its domain events.
+def _statement_run(statement: Statement | None) -> None:
+    if statement is not None:
+        execute(*statement)
+
+
+class _CartDone:
+    """A cart's partner: its answer is rendered from (order, created)."""
+
+    def __init__(self, partner: CommitPartner) -> None:
+        self.partner = partner
+
+    def finish(self, placed: PlacedOrder) -> Statement | None:
+        return self.partner.finish((placed, True))
+
+
+def _order_write(
+    draft: OrderDraft, authorization: Authorization | None, commit_with: CommitPartner
+) -> PlacedOrder:
+    """3. The voucher use, the order and everything that belongs to it, its domain events,
+    and `commit_with`'s answer (rendered from them, stored in the same statement).
 
     Call inside the order's transaction: the voucher and the link are counted with
     conditional updates that hold their rows until the commit.
@@ -309,7 +330,7 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
     order.save(force_insert=True)
     # A shop link's order counter (and usage limit): refused here, nothing is kept.
     link_order_record(attribution=draft.attribution, channel=draft.channel)
-    lines = OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             variant=line.variant,
@@ -320,26 +341,33 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
             total=line.total,
         )
         for line in draft.lines
-    )
+    ]
     timeline = [OrderEvent.Type.PLACED]
+    payments = []
     if authorization is not None:
-        _payment_record(draft, order, authorization)
+        payments.append(_payment_new(draft, order, authorization))
         timeline.append(
             OrderEvent.Type.PAID if authorization.captured else OrderEvent.Type.PAYMENT_AUTHORIZED
         )
         timeline.append(OrderEvent.Type.CONFIRMED)
-    events = order_events_write(
+    events = order_events_build(
         order=order, types=timeline, actor=draft.actor, data={"source": draft.source}
     )
     domain_events = ["order.created"]
     if order.status == Order.Status.CONFIRMED:
         domain_events.append("order.confirmed")
-    order_domain_events(order=order, types=domain_events, lines=lines, first_sequence=1)
+    outbox = order_domain_events_build(
+        order=order, types=domain_events, lines=lines, first_sequence=1
+    )
+    placed = PlacedOrder(order=order, lines=lines, events=events)
+    # Everything that hangs off the new order, and the stored HTTP answer (which shows only
+    # what is in memory already), in one statement on PostgreSQL.
+    rows_insert(lines, payments, events, outbox, also=lambda: commit_with.finish(placed))
     if order.email or order.status == Order.Status.CONFIRMED:
         # One message for both (the "placed" email, and planning a confirmed order):
         # the worker queues the email as its own task, so a failing email never re-plans.
         enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
-    return PlacedOrder(order=order, lines=lines, events=events)
+    return placed
 
 
 def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
@@ -380,9 +408,9 @@ def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
     return order
 
 
-def _payment_record(draft: OrderDraft, order: Order, authorization: Authorization) -> Payment:
+def _payment_new(draft: OrderDraft, order: Order, authorization: Authorization) -> Payment:
     total = draft.totals.total
-    return Payment.objects.create(
+    return Payment(
         order=order,
         provider=draft.provider.name,
         method=authorization.method,
