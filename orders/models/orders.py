@@ -12,6 +12,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from backoffice.money import money_format
 from catalog.models import Channel, ProductVariant, money_field
 from orders.models.checkout import Cart, ShippingMethod, Voucher
 
@@ -172,7 +173,9 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.amount} {self.currency} ({self.status})"
+        amount = money_format(self.amount, self.currency)
+        status = self.get_status_display().lower()
+        return f"{self.provider.title()} payment of {amount} ({status})"
 
 
 class OrderEvent(models.Model):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.jobs import enqueue_after_commit
-from backoffice.money import money_dict, parse_amount
+from backoffice.money import money_dict, money_format, parse_amount
 from inventory.services import stock_deallocate
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
@@ -128,7 +128,8 @@ def order_refund(
         if wanted > refundable:
             limit = money_dict(refundable, order.currency)
             raise RefundExceedsCaptured(
-                f"At most {limit['amount']} {order.currency} can be refunded.", refundable=limit
+                f"At most {money_format(refundable, order.currency)} can be refunded.",
+                refundable=limit,
             )
         refunded = _refund_payments(payments, wanted)
         order.payment_status = _payment_status(payments)
