@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
@@ -34,7 +35,10 @@ def channel_create(
         raise ValidationFailed({"code": [f"A channel with code '{code}' exists."]})
     options.setdefault("reservation_ttl_seconds", _DEFAULT_TTL_BY_KIND.get(kind, 900))
     channel = Channel(code=code, name=name or code, kind=kind, currency=currency.upper(), **options)
-    channel.full_clean()
+    try:
+        channel.full_clean()
+    except DjangoValidationError as error:
+        raise ValidationFailed(error.message_dict) from error
     with transaction.atomic():
         channel.save()
         audit_record(

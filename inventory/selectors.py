@@ -18,6 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
 from inventory.models import (
@@ -96,33 +97,28 @@ def variant_availability(*, channel: Channel, variant_ids: Iterable[int]) -> dic
     return available
 
 
-def warehouse_list(*, channel: Channel | None = None) -> QuerySet[Warehouse]:
+def warehouse_list(*, scope: Scope = EVERYTHING) -> QuerySet[Warehouse]:
     """Warehouses by code, with the channels they serve in priority order (one extra query).
 
-    With `channel`, only the warehouses serving it: what a channel-limited key may see.
+    Only those the scope reaches (`backoffice.scopes`: a channel-limited key sees the
+    warehouses serving its channel).
     """
     routes = WarehouseChannel.objects.select_related("channel").order_by("priority", "id")
     warehouses = Warehouse.objects.prefetch_related(
         Prefetch("warehousechannel_set", queryset=routes, to_attr="routes")
     ).order_by("code")
-    if channel is not None:
-        warehouses = warehouses.filter(pk__in=_serving(channel))
-    return warehouses
+    return scope_filter(warehouses, scope)
 
 
-def warehouse_get(*, code: str, channel: Channel | None = None) -> Warehouse | None:
-    """One warehouse by code, if it exists and (with `channel`) serves that channel."""
-    return warehouse_list(channel=channel).filter(code=code).first()
+def warehouse_get(*, code: str, scope: Scope = EVERYTHING) -> Warehouse | None:
+    """One warehouse by code, if it exists and the scope reaches it."""
+    return warehouse_list(scope=scope).filter(code=code).first()
 
 
-def _serving(channel: Channel) -> QuerySet[WarehouseChannel]:
-    return WarehouseChannel.objects.filter(channel=channel).values("warehouse_id")
-
-
-def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
+def stock_level_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockLevel]:
     """Stock levels with variant and warehouse, `reserved` and `available`, for staff.
 
-    `available` is never below zero. With `channel`, only warehouses serving it.
+    `available` is never below zero. Only the levels the scope reaches.
     """
     levels = (
         stock_levels_with_reserved()
@@ -130,9 +126,7 @@ def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
         .select_related("variant", "warehouse")
         .order_by("id")
     )
-    if channel is not None:
-        levels = levels.filter(warehouse_id__in=_serving(channel))
-    return levels
+    return scope_filter(levels, scope)
 
 
 def stock_level_filter_low(queryset: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
@@ -145,14 +139,12 @@ def stock_level_get(*, variant_id: int, warehouse_id: int) -> StockLevel | None:
     return stock_level_list().filter(variant_id=variant_id, warehouse_id=warehouse_id).first()
 
 
-def stock_movement_list(*, channel: Channel | None = None) -> QuerySet[StockMovement]:
-    """The ledger, newest first; with `channel`, only warehouses serving it."""
+def stock_movement_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockMovement]:
+    """The ledger, newest first; only the lines the scope reaches."""
     movements = StockMovement.objects.select_related(
         "stock_level__variant", "stock_level__warehouse"
     ).order_by("-id")
-    if channel is not None:
-        movements = movements.filter(stock_level__warehouse_id__in=_serving(channel))
-    return movements
+    return scope_filter(movements, scope)
 
 
 def stock_check() -> list[str]:

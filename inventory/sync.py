@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
-from catalog.models import Channel, ProductVariant
+from backoffice.scopes import EVERYTHING, Scope
+from catalog.models import ProductVariant
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
 from inventory.services import stock_adjust, stock_set_on_hand
@@ -53,19 +54,19 @@ class StockChangeResult:
 
 
 def stock_change_apply(
-    *, change: StockChange, actor: str = "", channel: Channel | None = None
+    *, change: StockChange, actor: str = "", scope: Scope = EVERYTHING
 ) -> StockChangeResult:
     """Apply one change. Raises ValidationFailed (unknown SKU or warehouse, bad numbers)
     or StockConflict (less than held), and then nothing changed.
 
-    With `channel`, only warehouses serving that channel exist for the caller.
+    Only the warehouses the scope reaches exist for the caller.
     """
-    variants, warehouses = _resolve([change], channel)
+    variants, warehouses = _resolve([change], scope)
     return _apply(change, variants, warehouses, actor)
 
 
 def stock_changes_apply(
-    *, changes: Sequence[StockChange], actor: str = "", channel: Channel | None = None
+    *, changes: Sequence[StockChange], actor: str = "", scope: Scope = EVERYTHING
 ) -> list[StockChangeResult]:
     """Apply up to BULK_MAX_CHANGES changes, each on its own (a savepoint each).
 
@@ -76,7 +77,7 @@ def stock_changes_apply(
     """
     if len(changes) > BULK_MAX_CHANGES:
         raise ValidationFailed({"items": [f"Send at most {BULK_MAX_CHANGES} items per call."]})
-    variants, warehouses = _resolve(changes, channel)
+    variants, warehouses = _resolve(changes, scope)
     level_ids = {
         (level.variant_id, level.warehouse_id): level.pk
         for level in StockLevel.objects.filter(
@@ -103,13 +104,13 @@ def stock_changes_apply(
 
 
 def _resolve(
-    changes: Sequence[StockChange], channel: Channel | None
+    changes: Sequence[StockChange], scope: Scope
 ) -> tuple[dict[str, ProductVariant], dict[str, Warehouse]]:
     """Look every SKU and warehouse code up at once (two queries)."""
     variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in={c.sku for c in changes})}
     warehouses = {
         w.code: w
-        for w in warehouse_list(channel=channel)
+        for w in warehouse_list(scope=scope)
         .prefetch_related(None)
         .filter(code__in={c.warehouse for c in changes})
     }

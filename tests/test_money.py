@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
-from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+from backoffice.exceptions import ValidationFailed
 from backoffice.money import (
     currency_minor_units,
     currency_problem,
@@ -79,9 +79,11 @@ def test_amounts_with_more_decimals_than_the_currency_are_refused():
 
 @pytest.mark.django_db
 def test_a_channel_needs_a_real_currency():
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         channel_create(code="moon", currency="ZZZ")
-    assert refused.value.message_dict == {"currency": ["'ZZZ' is not an ISO 4217 currency code."]}
+    assert refused.value.extra["errors"] == {
+        "currency": ["'ZZZ' is not an ISO 4217 currency code."]
+    }
     assert channel_create(code="tokyo", currency="jpy").currency == "JPY"
 
 

@@ -73,7 +73,7 @@ class WarehouseViewMixin:
     queryset = Warehouse.objects.none()  # the model, for the schema; get_queryset() serves
 
     def get_queryset(self):
-        return warehouse_list(channel=self.limited_channel)
+        return warehouse_list(scope=self.scope)
 
     def output(self, warehouse: Warehouse) -> dict:
         warehouse = warehouse_list().get(pk=warehouse.pk)
@@ -114,7 +114,7 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
     pagination_class = None
 
     def get_object(self, code: str) -> Warehouse:
-        warehouse = warehouse_get(code=code, channel=self.limited_channel)
+        warehouse = warehouse_get(code=code, scope=self.scope)
         if warehouse is None:
             raise Http404
         return warehouse
@@ -163,7 +163,7 @@ class StockLevelListView(AdminView):
     filterset_class = StockLevelFilter
 
     def get_queryset(self):
-        return stock_level_list(channel=self.limited_channel)
+        return stock_level_list(scope=self.scope)
 
     @extend_schema(
         operation_id="admin_stock_list", tags=TAGS, responses=StockLevelOutput(many=True)
@@ -178,7 +178,7 @@ class StockLevelDetailView(AdminView):
     pagination_class = None
 
     def get_target(self, warehouse_code: str, sku: str) -> tuple[Warehouse, ProductVariant]:
-        warehouse = warehouse_get(code=warehouse_code, channel=self.limited_channel)
+        warehouse = warehouse_get(code=warehouse_code, scope=self.scope)
         variant = ProductVariant.objects.filter(sku=sku).first()
         if warehouse is None or variant is None:
             raise Http404
@@ -230,7 +230,7 @@ class StockAdjustmentView(AdminView):
         payload = StockAdjustmentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         result = stock_change_apply(
-            change=payload.to_change(), actor=request.auth.actor, channel=self.limited_channel
+            change=payload.to_change(), actor=request.auth.actor, scope=self.scope
         )
         movement = stock_movement_list().get(pk=result.movement.pk)
         return Response(StockMovementOutput(movement).data, status=status.HTTP_201_CREATED)
@@ -265,7 +265,7 @@ class StockBulkView(AdminView):
         applied = stock_changes_apply(
             changes=[item.to_change() for _, item in valid],
             actor=request.auth.actor,
-            channel=self.limited_channel,
+            scope=self.scope,
         )
         for (index, _), result in zip(valid, applied, strict=True):
             results[index] = bulk_item_result(index, result)
@@ -293,7 +293,7 @@ class StockMovementListView(AdminView):
     filterset_class = StockMovementFilter
 
     def get_queryset(self):
-        return stock_movement_list(channel=self.limited_channel)
+        return stock_movement_list(scope=self.scope)
 
     @extend_schema(
         operation_id="admin_stock_movements_list",

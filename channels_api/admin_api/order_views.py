@@ -58,8 +58,7 @@ class OrderAdminView(AdminView):
 
     def order(self, pk: str, queryset=None) -> Order:
         queryset = order_detail_queryset() if queryset is None else queryset
-        if self.limited_channel is not None:
-            queryset = queryset.filter(channel=self.limited_channel)
+        queryset = self.scoped(queryset)
         order = queryset.filter(pk=int(pk)).first() if is_id(pk) else None
         if order is None:
             raise Http404
@@ -74,10 +73,7 @@ class OrderListView(AdminView):
     serializer_class = AdminOrderOutput
 
     def get_queryset(self):
-        orders = order_list()
-        if self.limited_channel is not None:
-            orders = orders.filter(channel=self.limited_channel)
-        return orders
+        return self.scoped(order_list())
 
     @extend_schema(operation_id="admin_orders_list", tags=TAGS)
     def get(self, request: Request) -> Response:
@@ -199,8 +195,7 @@ class ShippingMethodListView(AdminView):
 
     def get_queryset(self):
         methods = ShippingMethod.objects.select_related("channel", "pickup_warehouse")
-        if self.limited_channel is not None:
-            methods = methods.filter(channel=self.limited_channel)
+        methods = self.scoped(methods)
         return methods
 
     @extend_schema(operation_id="admin_shipping_methods_list", tags=TAGS)
