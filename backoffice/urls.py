@@ -20,6 +20,6 @@ urlpatterns = [
 ]
 
 handler400 = "channels_api.exceptions.handler400"
-handler403 = "channels_api.exceptions.handler403"
-handler404 = "channels_api.exceptions.handler404"
+handler403 = "staff.errors.handler403"
+handler404 = "staff.errors.handler404"
 handler500 = "channels_api.exceptions.handler500"

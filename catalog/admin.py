@@ -2,36 +2,37 @@
 
 from django.contrib import admin
 
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ScopedAdmin):
     list_display = ["code", "name", "kind", "currency", "active", "reservation_ttl_seconds"]
     list_filter = ["kind", "active", "currency"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ScopedAdmin):
     list_display = ["name", "slug", "parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(ScopedTabularInline):
     model = ProductVariant
     extra = 0
     fields = ["sku", "name", "options", "price", "weight_grams", "low_stock_threshold", "position"]
 
 
-class ListingInline(admin.TabularInline):
+class ListingInline(ScopedTabularInline):
     model = ProductListing
     extra = 0
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ScopedAdmin):
     list_display = ["name", "slug", "category", "updated_at"]
     list_filter = ["category", "listings__channel", "listings__published"]
     search_fields = ["name", "slug", "variants__sku"]
@@ -41,7 +42,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelPrice)
-class ChannelPriceAdmin(admin.ModelAdmin):
+class ChannelPriceAdmin(ScopedAdmin):
     list_display = ["variant", "channel", "price"]
     list_filter = ["channel"]
     search_fields = ["variant__sku"]
@@ -50,7 +51,7 @@ class ChannelPriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductVariant)
-class ProductVariantAdmin(admin.ModelAdmin):
+class ProductVariantAdmin(ScopedAdmin):
     list_display = ["sku", "product", "name", "price"]
     search_fields = ["sku", "name", "product__name"]
     list_select_related = ["product"]

@@ -61,6 +61,11 @@ class Channel(models.Model):
     unpaid_order_timeout_minutes = models.PositiveIntegerField(default=0)
     # Where a shop link lands, e.g. "https://shop.example.com/cart/{cart_id}".
     storefront_url_template = models.CharField(max_length=500, blank=True)
+    storefront_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="The storefront's home page (the admin's 'View site' for this channel's staff).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError
 from fulfillment import services
 from fulfillment.models import Fulfillment, FulfillmentLine, Notification, Return, ReturnLine
 
 
-class LineInline(admin.TabularInline):
+class LineInline(ScopedTabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["order_line", "quantity"]
@@ -39,7 +40,7 @@ def _each(modeladmin, request, queryset, service, label: str, **arguments) -> No
 
 
 @admin.register(Fulfillment)
-class FulfillmentAdmin(admin.ModelAdmin):
+class FulfillmentAdmin(ScopedAdmin):
     list_display = [
         "id",
         "order",
@@ -120,7 +121,7 @@ class ReturnLineInline(LineInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(ScopedAdmin):
     list_display = ["id", "order", "reason", "restock", "warehouse", "refund_amount", "created_at"]
     list_filter = ["restock", "warehouse"]
     search_fields = ["reason", "order__email"]
@@ -140,7 +141,7 @@ class ReturnAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ScopedAdmin):
     list_display = ["order", "kind", "recipient", "sent_at", "created_at"]
     list_filter = ["kind"]
     readonly_fields = ["order", "kind", "reference", "recipient", "sent_at", "created_at"]

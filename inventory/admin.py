@@ -10,26 +10,27 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from backoffice.admin_readonly import ReadOnlyAdmin
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError
 from inventory.models import StockLevel, StockMovement, Warehouse, WarehouseChannel
 from inventory.selectors import stock_level_filter_low, stock_level_list
 from inventory.services import MAX_ON_HAND, stock_adjust
 
 
-class WarehouseChannelInline(admin.TabularInline):
+class WarehouseChannelInline(ScopedTabularInline):
     model = WarehouseChannel
     extra = 0
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(admin.ModelAdmin):
+class WarehouseAdmin(ScopedAdmin):
     list_display = ["code", "name", "kind", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]
     inlines = [WarehouseChannelInline]
 
 
-class MovementInline(admin.TabularInline):
+class MovementInline(ScopedTabularInline):
     model = StockMovement
     extra = 0
     can_delete = False

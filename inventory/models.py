@@ -66,6 +66,7 @@ class StockLevel(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [("transfer_stock", "Can move stock between warehouses")]
         constraints = [
             models.UniqueConstraint(fields=["variant", "warehouse"], name="stock_unique"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),

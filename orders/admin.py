@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from backoffice.admin_readonly import ReadOnlyInline
+from backoffice.admin_scope import ScopedAdmin
 from backoffice.exceptions import DomainError
 from orders import services
 from orders.models import (
@@ -16,17 +18,6 @@ from orders.models import (
     ShippingMethod,
     Voucher,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -80,7 +71,7 @@ def _run_for_each(modeladmin, request, queryset, action, label: str) -> None:
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ScopedAdmin):
     list_display = [
         "number",
         "channel",
@@ -188,7 +179,7 @@ class CartLineInline(ReadOnlyInline):
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ScopedAdmin):
     list_display = ["id", "channel", "status", "email", "reserved_until", "created_at"]
     list_filter = ["status", "channel"]
     search_fields = ["id", "email"]
@@ -200,7 +191,7 @@ class CartAdmin(admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(ScopedAdmin):
     list_display = ["code", "kind", "value", "used_count", "usage_limit", "active", "ends_at"]
     list_filter = ["kind", "active", "channels"]
     search_fields = ["code"]
@@ -209,7 +200,7 @@ class VoucherAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
+class ShippingMethodAdmin(ScopedAdmin):
     list_display = ["code", "name", "channel", "kind", "price", "free_over", "active"]
     list_filter = ["channel", "kind", "active"]
     search_fields = ["code", "name"]

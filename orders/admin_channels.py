@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError
 from orders.fulfillers import fulfiller_access_create
 from orders.link_qr import link_public_url, link_qr_svg
@@ -36,7 +37,7 @@ def _staff(request: HttpRequest) -> str:
     return f"staff:{request.user.get_username()}"
 
 
-class ShopLinkLineInline(admin.TabularInline):
+class ShopLinkLineInline(ScopedTabularInline):
     model = ShopLinkLine
     extra = 1
     raw_id_fields = ["variant"]
@@ -47,7 +48,7 @@ class ShopLinkLineInline(admin.TabularInline):
 
 
 @admin.register(ShopLink)
-class ShopLinkAdmin(admin.ModelAdmin):
+class ShopLinkAdmin(ScopedAdmin):
     list_display = [
         "code",
         "name",
@@ -123,7 +124,7 @@ class ShopLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderMessage)
-class OrderMessageAdmin(admin.ModelAdmin):
+class OrderMessageAdmin(ScopedAdmin):
     """Staff read threads (bodies as written) and post as staff; the role is never chosen."""
 
     list_display = ["order", "author_role", "author_name", "short_body", "created_at"]
@@ -163,7 +164,7 @@ class OrderMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(FulfillerAccess)
-class FulfillerAccessAdmin(admin.ModelAdmin):
+class FulfillerAccessAdmin(ScopedAdmin):
     """The full token is shown once, in the message after creating it."""
 
     list_display = ["name", "prefix", "expires_at", "revoked_at", "created_at"]

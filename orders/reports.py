@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import quantize
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from catalog.models import Channel
 from orders.models import Order, ShopLinkClick
 
@@ -69,9 +70,15 @@ def report_period(*, date_from: str | None, date_to: str | None) -> tuple[date, 
 
 
 def sales_report(
-    *, date_from: date, date_to: date, group_by: str, channel: Channel | None = None
+    *,
+    date_from: date,
+    date_to: date,
+    group_by: str,
+    channel: Channel | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[SalesRow]:
-    """One row per channel (or per UTC day, every day of the period) and currency.
+    """One row per channel (or per UTC day, every day of the period) and currency, of the
+    orders and link clicks the scope reaches.
 
     Three queries: orders, link orders and clicks are each one aggregate.
     """
@@ -83,6 +90,7 @@ def sales_report(
         status=Order.Status.CANCELLED
     )
     clicks = ShopLinkClick.objects.filter(created_at__gte=start, created_at__lt=end)
+    orders, clicks = scope_filter(orders, scope), scope_filter(clicks, scope)
     if channel is not None:
         orders = orders.filter(channel=channel)
         clicks = clicks.filter(link__channel=channel)

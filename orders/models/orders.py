@@ -79,6 +79,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("capture_order", "Can capture an order's payment"),
+            ("refund_order", "Can refund an order"),
+            ("cancel_order", "Can cancel an order"),
+            ("fulfill_order", "Can plan an order's shipments"),
+        ]
         indexes = [
             models.Index(fields=["channel", "created_at"]),
             models.Index(fields=["status", "payment_status", "created_at"]),
