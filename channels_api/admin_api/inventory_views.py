@@ -25,6 +25,8 @@ from channels_api.admin_api.inventory_serializers import (
     StockLevelOutput,
     StockMovementOutput,
     StockSetInput,
+    StockTransferInput,
+    StockTransferOutput,
     WarehouseInput,
     WarehouseOutput,
     WarehouseUpdateInput,
@@ -41,7 +43,12 @@ from inventory.selectors import (
     warehouse_get,
     warehouse_list,
 )
-from inventory.services import stock_set_on_hand, warehouse_create, warehouse_update
+from inventory.services import (
+    stock_set_on_hand,
+    stock_transfer,
+    warehouse_create,
+    warehouse_update,
+)
 from inventory.sync import stock_change_apply, stock_changes_apply
 
 TAGS = ["admin: inventory"]
@@ -234,6 +241,55 @@ class StockAdjustmentView(AdminView):
         )
         movement = stock_movement_list().get(pk=result.movement.pk)
         return Response(StockMovementOutput(movement).data, status=status.HTTP_201_CREATED)
+
+
+class StockTransferView(AdminView):
+    serializer_class = StockTransferOutput
+
+    @extend_schema(
+        operation_id="admin_stock_transfer",
+        tags=TAGS,
+        request=StockTransferInput,
+        responses={201: StockTransferOutput},
+        description=(
+            "Move units nobody holds from one warehouse to another: a `transfer` line on "
+            "each side of the ledger, sharing one reference."
+        ),
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        payload = StockTransferInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        variant = ProductVariant.objects.filter(sku=data["sku"]).first()
+        source = warehouse_get(code=data["source"], scope=self.scope)
+        destination = warehouse_get(code=data["destination"], scope=self.scope)
+        errors = {
+            name: [message]
+            for name, missing, message in (
+                ("sku", variant is None, f"Unknown SKU '{data['sku']}'."),
+                ("source", source is None, f"Unknown warehouse '{data['source']}'."),
+                ("destination", destination is None, f"Unknown warehouse '{data['destination']}'."),
+            )
+            if missing
+        }
+        if errors:
+            raise ValidationFailed(errors)
+        transfer = stock_transfer(
+            variant=variant,
+            source=source,
+            destination=destination,
+            quantity=data["quantity"],
+            actor=request.auth.actor,
+            note=data["note"],
+        )
+        movements = stock_movement_list().in_bulk([transfer.out.pk, transfer.into.pk])
+        body = {
+            "reference": transfer.reference,
+            "out": StockMovementOutput(movements[transfer.out.pk]).data,
+            "into": StockMovementOutput(movements[transfer.into.pk]).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class StockBulkView(AdminView):

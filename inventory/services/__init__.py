@@ -13,7 +13,13 @@ from inventory.services.holds import (
     stock_reserve,
     stock_ship,
 )
-from inventory.services.ledger import stock_adjust, stock_level_for, stock_set_on_hand
+from inventory.services.ledger import (
+    Transfer,
+    stock_adjust,
+    stock_level_for,
+    stock_set_on_hand,
+    stock_transfer,
+)
 from inventory.services.placement import MAX_ON_HAND, Placement, StockLine
 from inventory.services.warehouses import (
     warehouse_create,
@@ -25,6 +31,7 @@ __all__ = [
     "MAX_ON_HAND",
     "Placement",
     "StockLine",
+    "Transfer",
     "reservations_purge_expired",
     "stock_adjust",
     "stock_allocate",
@@ -36,6 +43,7 @@ __all__ = [
     "stock_reserve",
     "stock_set_on_hand",
     "stock_ship",
+    "stock_transfer",
     "warehouse_create",
     "warehouse_set_channels",
     "warehouse_update",
