@@ -73,7 +73,7 @@ class Channel(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.code
+        return self.name or self.code
 
 
 class Category(models.Model):
@@ -136,7 +136,7 @@ class ProductVariant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.sku
+        return f"{self.sku} ({self.name})" if self.name else self.sku
 
 
 class ProductListing(models.Model):

@@ -33,7 +33,7 @@ class Warehouse(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.code
+        return self.name or self.code
 
 
 class WarehouseChannel(models.Model):
@@ -52,7 +52,7 @@ class WarehouseChannel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.warehouse_id} serves {self.channel_id} (priority {self.priority})"
+        return f"{self.warehouse} serves {self.channel} (priority {self.priority})"
 
 
 class StockLevel(models.Model):
@@ -79,7 +79,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.variant_id}@{self.warehouse_id}"
+        return f"{self.variant.sku} in {self.warehouse}"
 
 
 class Reservation(models.Model):
@@ -158,4 +158,4 @@ class StockMovement(models.Model):
         indexes = [models.Index(fields=["reference"])]
 
     def __str__(self) -> str:
-        return f"{self.delta:+d} {self.reason}"
+        return f"{self.get_reason_display()} {self.delta:+d}"

@@ -77,7 +77,7 @@ class ShopLinkLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.variant_id}"
+        return f"{self.quantity} x {self.variant.sku}"
 
 
 class ShopLinkClick(models.Model):
@@ -90,7 +90,7 @@ class ShopLinkClick(models.Model):
         indexes = [models.Index(fields=["link", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.link_id} at {self.created_at}"
+        return f"Click on {self.link} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class OrderMessage(models.Model):
@@ -115,7 +115,7 @@ class OrderMessage(models.Model):
         indexes = [models.Index(fields=["order", "id"])]
 
     def __str__(self) -> str:
-        return f"{self.author_role} on {self.order_id}"
+        return f"{self.get_author_role_display()} message on {self.order}"
 
 
 class FulfillerAccess(models.Model):

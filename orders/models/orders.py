@@ -92,7 +92,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number}"
+        return f"Order #{self.number}"
 
     @property
     def number(self) -> str:
@@ -213,7 +213,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_type_display()} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 # --- Channel features: shop links, order messages, fulfiller access -------------------
