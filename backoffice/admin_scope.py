@@ -12,7 +12,8 @@ from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.http import Http404
 
-from backoffice.scopes import Scope, scope_filter, scope_hides_everything_of, scope_of_user
+from backoffice.scopes import Scope, scope_filter, scope_hides_everything_of
+from backoffice.staff_policy import scope_of_user
 
 
 def viewer_scope(request) -> Scope:

@@ -16,9 +16,7 @@ imports no domain app.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 
@@ -162,28 +160,6 @@ def scope_allows(scope: Scope, obj: Model) -> bool:
 def scope_hides_everything_of(scope: Scope, model: type[Model]) -> bool:
     """Whether a kind of object is out of reach as a whole (developer tables for scoped staff)."""
     return not scope.unrestricted and model._meta.label_lower not in REACH
-
-
-def _superusers_only(user: Any) -> Scope:
-    return Scope.everything() if getattr(user, "is_superuser", False) else Scope.nothing()
-
-
-_user_scope: Callable[[Any], Scope] = _superusers_only
-
-
-def scope_user_resolver_set(resolver: Callable[[Any], Scope]) -> None:
-    """The staff app says how a user's scope is found (roles and profiles live there)."""
-    global _user_scope
-    _user_scope = resolver
-
-
-def scope_of_user(user: Any) -> Scope:
-    """A staff user's scope, looked up once per request (kept on the user object)."""
-    cached = getattr(user, "_backoffice_scope", None)
-    if cached is None:
-        cached = _user_scope(user)
-        user._backoffice_scope = cached
-    return cached
 
 
 def _is_multi_valued(model: type[Model], path: str) -> bool:

@@ -20,11 +20,17 @@ from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
 from fulfillment.errors import NothingToFulfill
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
+from fulfillment.selectors import order_planned_units
 from inventory.models import Allocation, Warehouse
 from inventory.services import StockLine, stock_ship
 from orders.events import order_domain_event, order_events_write
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
-from orders.services import order_capture, order_complete
+from orders.services import (
+    order_cancel,
+    order_cancel_effects,
+    order_capture,
+    order_complete,
+)
 from orders.services.validation import LineRequest  # the same {sku, quantity} ask
 
 
@@ -40,17 +46,6 @@ def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Ful
     if action not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
         raise InvalidTransition(entity="fulfillment", current=fulfillment.status, action=action)
     return order, fulfillment
-
-
-def _planned_quantities(order: Order) -> dict[int, int]:
-    """Units of each order line already in a fulfillment that is not cancelled."""
-    rows = (
-        FulfillmentLine.objects.filter(fulfillment__order=order)
-        .exclude(fulfillment__status=Fulfillment.Status.CANCELLED)
-        .values("order_line_id")
-        .annotate(total=Sum("quantity"))
-    )
-    return {row["order_line_id"]: row["total"] for row in rows}
 
 
 def _allocated_by_warehouse(order: Order) -> dict[int, dict[int, int]]:
@@ -97,7 +92,7 @@ def fulfillment_create(
         if "fulfill" not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(entity="order", current=order.status, action="fulfill")
         order_lines = list(order.lines.all())
-        planned = _planned_quantities(order)
+        planned = order_planned_units(order=order)
         open_units = {line.pk: line.quantity - planned.get(line.pk, 0) for line in order_lines}
         wanted = _wanted_units(order_lines, open_units, lines)
         if not any(wanted.values()):
@@ -213,9 +208,23 @@ def fulfillment_ship(
     actor: str = "",
 ) -> Fulfillment:
     """The parcel left: units come out of stock, the order's fulfillment_status moves,
-    `fulfillment.shipped` is recorded and the customer is emailed after commit."""
+    `fulfillment.shipped` is recorded and the customer is emailed after commit.
+
+    When the order's shipping method ships goods (not a pickup), a carrier and a tracking
+    number are required (ValidationFailed), so the customer can follow the parcel.
+    """
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
     with transaction.atomic():
         order, fulfillment = _lock_fulfillment(fulfillment, "ship")
+        method = order.shipping_method
+        if method is not None and method.ships_goods:
+            missing = {
+                name: ["A parcel needs this, so the customer can follow it."]
+                for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
+                if not value
+            }
+            if missing:
+                raise ValidationFailed(missing)
         lines = list(fulfillment.lines.select_related("order_line__variant"))
         stock_ship(
             holder=order.holder,
@@ -316,6 +325,17 @@ def fulfillment_cancel(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillm
             data={"note": f"Fulfillment {fulfillment.pk} cancelled."},
         )
     return fulfillment
+
+
+def order_cancel_with_shipments(*, order: Order, actor: str = "", reason: str = "") -> Order:
+    """Cancel an order and the shipments planned for it that have not left, in one go:
+    stock is released, money given back (`orders.services.order_cancel`), and no parcel
+    stays on a picker's list. Raises InvalidTransition once something has shipped."""
+    with transaction.atomic():
+        order = _lock_order(order)
+        order_cancel_effects(order=order)  # refuses early, before any shipment is touched
+        fulfillments_cancel_open(order=order, actor=actor)
+        return order_cancel(order=order, actor=actor, reason=reason)
 
 
 def fulfillments_cancel_open(*, order: Order, actor: str = "") -> int:

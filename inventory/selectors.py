@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import (
     F,
@@ -145,6 +146,23 @@ def stock_movement_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockMovement]
         "stock_level__variant", "stock_level__warehouse"
     ).order_by("-id")
     return scope_filter(movements, scope)
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    sku: str
+    warehouse: str
+    quantity: int
+
+
+def allocation_list(*, holder: str) -> list[AllocationView]:
+    """What a holder (an order) has allocated, per SKU and warehouse (by name)."""
+    rows = (
+        Allocation.objects.filter(holder=holder)
+        .order_by("stock_level__variant__sku", "stock_level__warehouse__name")
+        .values_list("stock_level__variant__sku", "stock_level__warehouse__name", "quantity")
+    )
+    return [AllocationView(sku=sku, warehouse=name, quantity=q) for sku, name, q in rows]
 
 
 def stock_check() -> list[str]:

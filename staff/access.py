@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from backoffice.exceptions import DomainError
 from backoffice.money import money_format
 from backoffice.scopes import Scope
+from backoffice.staff_policy import RefundNotAllowed
 from staff.models import StaffProfile
 from staff.roles import OWNER
-
-
-class RefundNotAllowed(DomainError):
-    """The staff member may not give this much back (their refund limit), or none at all."""
-
-    code = "refund_not_allowed"
-    status = 403
-    title = "This refund is over your limit."
 
 
 def is_owner(user) -> bool:
@@ -43,7 +35,7 @@ def staff_scope(user) -> Scope:
     return Scope(channel_ids=channels, warehouse_ids=warehouses)
 
 
-def refund_check(*, user, currency: str, amount: Decimal) -> None:
+def staff_refund_check(user, currency: str, amount: Decimal) -> None:
     """Refuse (RefundNotAllowed) a refund the staff member may not give: without the
     refund permission, or above their limit in that currency. Owners have no limit."""
     if not user.has_perm("orders.refund_order"):

@@ -12,11 +12,11 @@ class StaffConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from backoffice.scopes import scope_user_resolver_set
-        from staff.access import staff_scope
+        from backoffice.staff_policy import staff_policy_install
+        from staff.access import staff_refund_check, staff_scope
         from staff.roles import _after_migrate
 
-        scope_user_resolver_set(staff_scope)
+        staff_policy_install(scope_of=staff_scope, refund_check=staff_refund_check)
         # Groups and permissions are data Django itself creates after migrate: so are roles.
         post_migrate.connect(_after_migrate, dispatch_uid="staff-roles-sync")
 

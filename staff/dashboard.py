@@ -16,7 +16,8 @@ from django.utils.http import urlencode
 
 from backoffice.money import money_format
 from backoffice.outbox.models import WebhookEndpoint
-from backoffice.scopes import Scope, scope_filter, scope_of_user
+from backoffice.scopes import Scope, scope_filter
+from backoffice.staff_policy import scope_of_user
 from catalog.models import Channel
 from fulfillment.models import Fulfillment
 from inventory.models import StockLevel

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from backoffice.scopes import scope_of_user
+from backoffice.staff_policy import scope_of_user
 
 # Section: (title, models by label, then extra pages as (name, URL name, permission)).
 SECTIONS: list[tuple[str, str, list[str], list[tuple[str, str, str]]]] = [

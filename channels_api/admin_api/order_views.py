@@ -24,7 +24,7 @@ from channels_api.admin_api.order_serializers import (
     admin_order_data,
 )
 from channels_api.idempotency import idempotent
-from fulfillment.services import order_payment_capture
+from fulfillment.services import order_cancel_with_shipments, order_payment_capture
 from orders import services
 from orders.models import Order, ShippingMethod, Voucher
 from orders.selectors import order_detail_queryset, order_list, order_search
@@ -100,7 +100,7 @@ class OrderCancelView(OrderAdminView):
     def post(self, request: Request, pk: str) -> Response:
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.order_cancel(
+        order_cancel_with_shipments(
             order=self.order(pk, Order.objects),
             actor=request.auth.actor,
             reason=payload.validated_data["reason"],

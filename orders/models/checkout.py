@@ -39,6 +39,11 @@ class ShippingMethod(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.channel})"
 
+    @property
+    def ships_goods(self) -> bool:
+        """A carrier takes the parcel (so it needs an address, a carrier and a tracking number)."""
+        return self.kind == self.Kind.FLAT_RATE
+
 
 class Voucher(models.Model):
     """A discount code: a percentage or a fixed amount, with a window, channels and a usage cap."""

@@ -195,6 +195,7 @@ class OrderEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
         NOTE_ADDED = "note_added", "Note added"
+        ADDRESS_CHANGED = "address_changed", "Delivery address changed"
         FULFILLMENT_CREATED = "fulfillment_created", "Fulfillment created"
         PACKED = "packed", "Packed"
         SHIPPED = "shipped", "Shipped"

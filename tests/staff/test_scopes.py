@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backoffice.audit.models import AuditEntry
-from backoffice.scopes import REACH, Scope, scope_allows, scope_filter, scope_of_user
+from backoffice.scopes import REACH, Scope, scope_allows, scope_filter
+from backoffice.staff_policy import scope_of_user
 from channels_api.models import ApiKey
 from fulfillment.models import Fulfillment
 from inventory.models import StockLevel, StockMovement, Warehouse
