@@ -126,7 +126,7 @@ def shop(db) -> Shop:
 @pytest.fixture
 def staff(shop: Shop) -> dict[str, User]:
     support = staff_user("sam", SUPPORT, all_channels=True)
-    RefundLimit.objects.create(user=support, currency="USD", amount="25.00")
+    RefundLimit.objects.create(user=support, currency="USD", amount="20.00")
     return {
         "owner": staff_user("olive", OWNER),
         "support": support,
