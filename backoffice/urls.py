@@ -1,7 +1,9 @@
 """Top-level routes: the API, its schema and docs, the Django admin and health probes."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backoffice.health import healthz, readyz
@@ -18,6 +20,17 @@ urlpatterns = [
     re_path(r"^api/", ApiNotFoundView.as_view()),
     path("admin/", admin.site.urls),
 ]
+
+if settings.MEDIA_SERVE:
+    # Product pictures from the local media folder (`docs/admin.md`: serve them from object
+    # storage or the proxy in production and set MEDIA_SERVE=0).
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
 
 handler400 = "channels_api.exceptions.handler400"
 handler403 = "staff.errors.handler403"

@@ -114,6 +114,25 @@ class Product(models.Model):
         return self.name
 
 
+class ProductImage(models.Model):
+    """A picture of a product uploaded by staff, kept in Django's default storage (a local
+    media folder, or any storage backend in production); its URL is in `Product.media`."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/%Y/%m/")
+    alt_text = models.CharField(
+        max_length=200, help_text="What the picture shows, for people who cannot see it."
+    )
+    url = models.CharField(max_length=1000, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Picture of {self.product}: {self.alt_text}"
+
+
 class ProductVariant(models.Model):
     """A sellable, stockable unit with a unique SKU, e.g. "Tee, black, M"."""
 

@@ -48,6 +48,17 @@ from orders.models import ORDER_TRANSITIONS, Order, OrderMessage
 from orders.payments import ManualProvider
 from orders.services.validation import ADDRESS_FIELDS, LineRequest
 
+# How the address reads on a page (the form asks for it at more length).
+ADDRESS_NAMES = {
+    "name": "Name",
+    "line1": "Address",
+    "line2": "Address line 2",
+    "city": "City",
+    "postal_code": "Postal code",
+    "region": "Region",
+    "country": "Country",
+    "phone": "Phone",
+}
 ADDRESS_LABELS = {
     "name": "Name",
     "line1": "Address",
@@ -129,7 +140,7 @@ def order_page(model_admin, request, order: Order) -> TemplateResponse:
         ],
         "thread": thread,
         "address": [
-            (ADDRESS_LABELS[key], (order.shipping_address or {}).get(key, ""))
+            (ADDRESS_NAMES[key], (order.shipping_address or {}).get(key, ""))
             for key in ADDRESS_FIELDS
             if (order.shipping_address or {}).get(key)
         ],

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from backoffice.admin_pages import changelist_crumb, form_add_refusal, form_page, staff_actor
 from backoffice.exceptions import DomainError
 from fulfillment import services
-from fulfillment.admin_order import ADDRESS_LABELS
+from fulfillment.admin_order import ADDRESS_NAMES
 from fulfillment.models import Fulfillment
 from orders.services.validation import ADDRESS_FIELDS
 
@@ -49,7 +49,7 @@ def fulfillment_page(model_admin, request, fulfillment: Fulfillment) -> Template
         "breadcrumbs": [changelist_crumb(model_admin)],
         "method": order.shipping_method_name or "No shipping method",
         "pickup": method is not None and not method.ships_goods,
-        "address": [(ADDRESS_LABELS[k], address[k]) for k in ADDRESS_FIELDS if address.get(k)],
+        "address": [(ADDRESS_NAMES[k], address[k]) for k in ADDRESS_FIELDS if address.get(k)],
         "lines": list(fulfillment.lines.select_related("order_line")),
         "can_change": request.user.has_perm("fulfillment.change_fulfillment"),
         "steps": {

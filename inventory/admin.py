@@ -16,6 +16,9 @@ from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline, viewer_scope
 from backoffice.exceptions import DomainError
 from backoffice.scopes import scope_filter
+from catalog.admin import ProductAdmin
+from catalog.models import Product
+from inventory.admin_product import product_editor
 from inventory.admin_stock import stock_set_view, stock_transfer_view
 from inventory.models import StockLevel, StockMovement, Warehouse, WarehouseChannel
 from inventory.selectors import stock_level_filter_low, stock_level_list
@@ -277,3 +280,20 @@ class StockMovementAdmin(ReadOnlyAdmin):
     @admin.display(ordering="stock_level__warehouse__code", description="warehouse")
     def warehouse(self, movement: StockMovement) -> str:
         return str(movement.stock_level.warehouse)
+
+
+class ProductEditorAdmin(ProductAdmin):
+    """The product admin with its one-page editor (it receives stock, so it lives here)."""
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return product_editor(self, request, None)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        product = self.visible_object(request, object_id)
+        if not self.has_view_permission(request, product):
+            raise PermissionDenied
+        return product_editor(self, request, product)
+
+
+admin.site.unregister(Product)
+admin.site.register(Product, ProductEditorAdmin)

@@ -84,6 +84,19 @@ SECTIONS: list[tuple[str, str, list[str], list[tuple[str, str, str]]]] = [
 ]
 
 
+# What a merchant calls a table, where Django's name for it is a developer's.
+NAMES = {
+    "inventory.stockmovement": "Stock ledger",
+    "orders.salesreport": "Sales report",
+    "orders.fulfilleraccess": "Courier access",
+    "fulfillment.notification": "Customer emails",
+    "auth.user": "Staff accounts",
+    "auth.group": "Roles",
+    "admin.logentry": "Changes made in this admin",
+    "pos.possale": "Till uploads",
+}
+
+
 class BackofficeAdminSite(admin.AdminSite):
     site_header = "Backoffice"
     site_title = "Backoffice"
@@ -119,7 +132,8 @@ class BackofficeAdminSite(admin.AdminSite):
         models = {}
         for app in self._build_app_dict(request).values():
             for model in app["models"]:
-                models[model["model"]._meta.label_lower] = model
+                label = model["model"]._meta.label_lower
+                models[label] = {**model, "name": NAMES.get(label, model["name"])}
         sections = []
         placed: set[str] = set()
         for label, title, names, pages in SECTIONS:

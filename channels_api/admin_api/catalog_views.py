@@ -84,7 +84,9 @@ class ProductViewMixin:
         return product_list_admin()
 
     def output(self, product: Product) -> dict:
-        return ProductOutput(product, context={"limited_channel": self.limited_channel}).data
+        return ProductOutput(
+            product, context={"limited_channel": self.limited_channel, "request": self.request}
+        ).data
 
 
 class ProductListView(ProductViewMixin, AdminView):
@@ -94,7 +96,9 @@ class ProductListView(ProductViewMixin, AdminView):
     def get(self, request: Request) -> Response:
         products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = ProductOutput(
-            products, many=True, context={"limited_channel": self.limited_channel}
+            products,
+            many=True,
+            context={"limited_channel": self.limited_channel, "request": self.request},
         ).data
         return self.get_paginated_response(data)
 

@@ -20,6 +20,7 @@ from inventory.services.ledger import (
     stock_set_on_hand,
     stock_transfer,
 )
+from inventory.services.opening import OpeningStock, product_save_with_stock
 from inventory.services.placement import MAX_ON_HAND, Placement, StockLine
 from inventory.services.warehouses import (
     warehouse_create,
@@ -29,9 +30,11 @@ from inventory.services.warehouses import (
 
 __all__ = [
     "MAX_ON_HAND",
+    "OpeningStock",
     "Placement",
     "StockLine",
     "Transfer",
+    "product_save_with_stock",
     "reservations_purge_expired",
     "stock_adjust",
     "stock_allocate",
