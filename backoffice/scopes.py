@@ -105,8 +105,12 @@ REACH: dict[str, Reach] = {
     "orders.shoplink": Reach(channels=("channel",)),
     "orders.shoplinkline": Reach(via="link"),
     "orders.shoplinkclick": Reach(via="link"),
-    # Fulfillment: shipments of the viewer's orders or from the viewer's warehouses.
-    "fulfillment.fulfillment": Reach(channels=("order__channel",), warehouses=("warehouse",)),
+    # Fulfillment: shipments of the viewer's orders, from their warehouses or to be picked
+    # up there.
+    "fulfillment.fulfillment": Reach(
+        channels=("order__channel",),
+        warehouses=("warehouse", "order__shipping_method__pickup_warehouse"),
+    ),
     "fulfillment.fulfillmentline": Reach(via="fulfillment"),
     "fulfillment.return": Reach(via="order"),
     "fulfillment.returnline": Reach(via="return_request"),

@@ -24,13 +24,10 @@ urlpatterns = [
 if settings.MEDIA_SERVE:
     # Product pictures from the local media folder (`docs/admin.md`: serve them from object
     # storage or the proxy in production and set MEDIA_SERVE=0).
-    urlpatterns.append(
-        re_path(
-            rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    )
+    def media(request, path: str):
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.*)$", media))
 
 handler400 = "channels_api.exceptions.handler400"
 handler403 = "staff.errors.handler403"

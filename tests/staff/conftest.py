@@ -2,7 +2,7 @@
 
 - `web` ships from `main` (and may pick up at `soho`); each store has its own till channel.
 - Orders: a paid web order planned from `main`, a till sale at `soho`, one at `harbour`,
-  and a web order picked up at `soho`.
+  and a web order planned from `main` to be picked up at `soho`.
 """
 
 from __future__ import annotations
@@ -109,6 +109,8 @@ def shop(db) -> Shop:
         )
     web_order = _checkout(web, "TEE", "standard")
     fulfillment_create(order=web_order)  # the planner's job, done here at once
+    soho_pickup = _checkout(web, "MUG", "pickup")
+    fulfillment_create(order=soho_pickup)  # ships from main, to be picked up in Soho
     return Shop(
         web=web,
         till_soho=till_soho,
@@ -119,7 +121,7 @@ def shop(db) -> Shop:
         web_order=web_order,
         soho_sale=_till_sale(till_soho, "soho"),
         harbour_sale=_till_sale(till_harbour, "harbour"),
-        soho_pickup=_checkout(web, "MUG", "pickup"),
+        soho_pickup=soho_pickup,
     )
 
 
