@@ -24,8 +24,10 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
+## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them (the admin's
+## browser tests drive Debian's Chromium, installed with apt-get when missing)
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from backoffice.admin_pages import (
     changelist_crumb,
@@ -176,7 +177,8 @@ def _fulfillments(request, order: Order) -> list[dict]:
             {
                 "fulfillment": fulfillment,
                 "url": reverse("admin:fulfillment_fulfillment_change", args=[fulfillment.pk]),
-                "ship_url": reverse("admin:fulfillment_fulfillment_ship", args=[fulfillment.pk]),
+                "ship_url": reverse("admin:fulfillment_fulfillment_ship", args=[fulfillment.pk])
+                + f"?{urlencode({'next': order_url(order)})}",
                 "can_pack": fulfillment.status == Fulfillment.Status.PENDING,
                 "can_ship": fulfillment.status
                 in (Fulfillment.Status.PENDING, Fulfillment.Status.PACKED),

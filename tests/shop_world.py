@@ -1,4 +1,5 @@
-"""A shop with two stores and a warehouse, orders in each, and a staff member per role.
+"""A pytest plugin (see tests/conftest.py): a shop with two stores and a warehouse, orders in
+each, and a staff member per role, for the staff and browser tests.
 
 - `web` ships from `main` (and may pick up at `soho`); each store has its own till channel.
 - Orders: a paid web order planned from `main`, a till sale at `soho`, one at `harbour`,
@@ -83,9 +84,9 @@ def _till_sale(channel: Channel, store: str) -> Order:
 
 @pytest.fixture
 def shop(db) -> Shop:
-    web = make_channel("web", storefront_url="https://shop.example.com")
-    till_soho = make_channel("till-soho", kind=Channel.Kind.POS)
-    till_harbour = make_channel("till-harbour", kind=Channel.Kind.POS)
+    web = make_channel("web", name="Web store", storefront_url="https://shop.example.com")
+    till_soho = make_channel("till-soho", name="Soho till", kind=Channel.Kind.POS)
+    till_harbour = make_channel("till-harbour", name="Harbour till", kind=Channel.Kind.POS)
     main = make_warehouse("main", name="Main warehouse", channels=[web])
     soho = make_warehouse(
         "soho", name="Soho store", kind=Warehouse.Kind.STORE, channels=[till_soho, web]
