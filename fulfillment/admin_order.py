@@ -155,7 +155,9 @@ def order_page(model_admin, request, order: Order) -> TemplateResponse:
             "cancel": "cancel" in allowed
             and order.fulfillment_status == Order.FulfillmentStatus.UNFULFILLED
             and user.has_perm("orders.cancel_order"),
-            "fulfill": "fulfill" in allowed and user.has_perm("orders.fulfill_order"),
+            "fulfill": "fulfill" in allowed
+            and any(units > 0 for units in order_open_units(order=order).values())
+            and user.has_perm("orders.fulfill_order"),
             "address": order.status in (Order.Status.PENDING, Order.Status.CONFIRMED)
             and order.fulfillment_status == Order.FulfillmentStatus.UNFULFILLED
             and user.has_perm("orders.change_order"),
