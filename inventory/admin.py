@@ -22,7 +22,7 @@ from inventory.admin_product import product_editor
 from inventory.admin_stock import stock_set_view, stock_transfer_view
 from inventory.models import StockLevel, StockMovement, Warehouse, WarehouseChannel
 from inventory.selectors import stock_level_filter_low, stock_level_list
-from inventory.services import MAX_ON_HAND, stock_adjust
+from inventory.services import MAX_ON_HAND, stock_adjust, warehouse_create, warehouse_update
 
 
 class WarehouseChannelInline(ScopedTabularInline):
@@ -30,12 +30,89 @@ class WarehouseChannelInline(ScopedTabularInline):
     extra = 0
 
 
+WAREHOUSE_ADDRESS = ["line1", "line2", "city", "postal_code", "region", "country", "phone"]
+
+
+class WarehouseForm(forms.ModelForm):
+    """The address as fields (not JSON); the rest as the model has it."""
+
+    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
+    address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    address_city = forms.CharField(label="City", max_length=100, required=False)
+    address_postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    address_region = forms.CharField(label="Region or state", max_length=100, required=False)
+    address_country = forms.CharField(
+        label="Country (two letters, e.g. US)", max_length=2, required=False
+    )
+    address_phone = forms.CharField(label="Phone", max_length=32, required=False)
+
+    class Meta:
+        model = Warehouse
+        fields = ["code", "name", "kind", "active"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for key, value in (self.instance.address or {}).items():
+            if f"address_{key}" in self.fields:
+                self.initial[f"address_{key}"] = value
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if Warehouse.objects.filter(code__iexact=code).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"A warehouse with code '{code}' exists.")
+        return code
+
+    def address(self) -> dict[str, str]:
+        return {
+            key: self.cleaned_data[f"address_{key}"].strip()
+            for key in WAREHOUSE_ADDRESS
+            if self.cleaned_data.get(f"address_{key}", "").strip()
+        }
+
+
 @admin.register(Warehouse)
 class WarehouseAdmin(ScopedAdmin):
-    list_display = ["code", "name", "kind", "active"]
+    """Warehouses and stores, saved through the inventory services; the code stays once set."""
+
+    form = WarehouseForm
+    list_display = ["name", "code", "kind", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]
     inlines = [WarehouseChannelInline]
+
+    def get_fields(self, request, obj=None):
+        return [
+            "code",
+            "name",
+            "kind",
+            "active",
+            *(f"address_{key}" for key in WAREHOUSE_ADDRESS),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj else []
+
+    def save_model(self, request, obj: Warehouse, form, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            warehouse_update(
+                warehouse=obj,
+                fields={
+                    "name": data["name"],
+                    "kind": data["kind"],
+                    "active": data["active"],
+                    "address": form.address(),
+                },
+            )
+            return
+        created = warehouse_create(
+            code=data["code"],
+            name=data["name"],
+            kind=data["kind"],
+            active=data["active"],
+            address=form.address(),
+        )
+        obj.pk = created.pk
 
 
 class MovementInline(ScopedTabularInline):

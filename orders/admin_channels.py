@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -47,8 +48,52 @@ class ShopLinkLineInline(ScopedTabularInline):
         return obj is None  # lines (and their allotment) are fixed once the link exists
 
 
+CAMPAIGN = ["name", "source", "post"]
+
+
+class ShopLinkForm(forms.ModelForm):
+    """Campaign data as fields (not JSON); other keys a link was given stay as they are."""
+
+    campaign_name = forms.CharField(label="Campaign", max_length=200, required=False)
+    campaign_source = forms.CharField(
+        label="Source", max_length=200, required=False, help_text="e.g. instagram"
+    )
+    campaign_post = forms.CharField(
+        label="Post", max_length=200, required=False, help_text="The post's id or address."
+    )
+
+    class Meta:
+        model = ShopLink
+        fields = [
+            "channel",
+            "name",
+            "expires_at",
+            "allotment_until",
+            "usage_limit",
+            "voucher",
+            "active",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for key in CAMPAIGN:
+            self.initial.setdefault(f"campaign_{key}", (self.instance.campaign or {}).get(key, ""))
+
+    def save(self, commit: bool = True):
+        campaign = dict(self.instance.campaign or {})
+        for key in CAMPAIGN:
+            value = self.cleaned_data.get(f"campaign_{key}", "").strip()
+            if value:
+                campaign[key] = value
+            else:
+                campaign.pop(key, None)
+        self.instance.campaign = campaign
+        return super().save(commit)
+
+
 @admin.register(ShopLink)
 class ShopLinkAdmin(ScopedAdmin):
+    form = ShopLinkForm
     list_display = [
         "code",
         "name",

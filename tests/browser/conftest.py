@@ -16,10 +16,6 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, sync_playwright
 
-# Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
-# (setting up data, checking results) are plain synchronous code all the same.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 BROWSER = os.environ.get("BROWSER_EXECUTABLE", "/usr/bin/chromium")
 FLAGS = [
     "--no-sandbox",
@@ -41,9 +37,13 @@ BLOCKING = {"serious", "critical"}
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
+    """One Chromium per test module, stopped afterwards: while Playwright's sync API runs, it
+    keeps an event loop in this thread, which Django's ORM takes for async code."""
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # The tests' own ORM calls (setting up data, checking results) are synchronous code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=BROWSER, headless=True, args=FLAGS)
         yield chromium
         chromium.close()
