@@ -205,7 +205,15 @@ API_RATE_LIMIT = env_int("API_RATE_LIMIT", 6000)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",
-    "DESCRIPTION": "One channel-agnostic REST API for catalog, inventory, orders and fulfillment.",
+    "DESCRIPTION": (
+        "One channel-agnostic REST API for catalog, inventory, orders and fulfillment.\n\n"
+        "Send `Authorization: Bearer <key>`: a channel's publishable key (`pk_...`) for "
+        "`/store`, a secret key (`sk_...`) for `/admin`, a courier's token (`ft_...`) for "
+        "`/fulfiller`. Every error is `application/problem+json` (the `Problem` schema) with "
+        "a stable `code`; each operation lists the codes it can answer. A method a path does "
+        "not have answers 405 `method_not_allowed`. POSTs that list an `Idempotency-Key` "
+        "header are safe to retry with the same key."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -17,7 +17,14 @@ from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_re
 
 logger = logging.getLogger(__name__)
 
+# Exceptions other than DomainError, in the order they are matched: the status and code of
+# the problem each becomes. The OpenAPI schema reads the same table (`status_and_code`).
 _CODES: list[tuple[type[Exception], int, str]] = [
+    (exceptions.ValidationError, 400, "invalid"),
+    (DataError, 400, "invalid"),
+    (Http404, 404, "not_found"),
+    (PermissionDenied, 403, "permission_denied"),
+    (RequestDataTooBig, 413, "payload_too_large"),
     (exceptions.NotAuthenticated, 401, "not_authenticated"),
     (exceptions.AuthenticationFailed, 401, "not_authenticated"),
     (exceptions.PermissionDenied, 403, "permission_denied"),
@@ -28,6 +35,19 @@ _CODES: list[tuple[type[Exception], int, str]] = [
     (exceptions.Throttled, 429, "rate_limited"),
     (exceptions.ParseError, 400, "parse_error"),
 ]
+SERVER_ERROR = (500, "server_error")
+
+
+def status_and_code(exception_class: type[Exception]) -> tuple[int, str]:
+    """The status and code of the problem an exception of this class becomes."""
+    if issubclass(exception_class, DomainError):
+        return exception_class.status, exception_class.code
+    for known_class, status, code in _CODES:
+        if issubclass(exception_class, known_class):
+            return status, code
+    if issubclass(exception_class, exceptions.APIException):
+        return exception_class.status_code, exception_class.default_code
+    return SERVER_ERROR
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
@@ -66,35 +86,33 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     set_rollback()
     if isinstance(exc, DomainError):
         return _response(exc.status, exc.code, exc.detail, **exc.extra)
+    status, code = status_and_code(type(exc))
     if isinstance(exc, exceptions.ValidationError):
         return _response(
-            400, "invalid", "The request has invalid fields.", errors=_flatten(exc.detail)
+            status, code, "The request has invalid fields.", errors=_flatten(exc.detail)
         )
-    if isinstance(exc, Http404):
-        return _response(404, "not_found", "Not found.")
-    if isinstance(exc, PermissionDenied):
-        return _response(403, "permission_denied", "You do not have permission.")
     if isinstance(exc, DataError):
         # The database could not hold a value as sent (a NUL in a query, a date beyond range).
         logger.info("Refused input the database cannot store: %s", exc)
         return _response(
-            400, "invalid", "A value in the request cannot be stored as sent.", errors={}
+            status, code, "A value in the request cannot be stored as sent.", errors={}
         )
+    if isinstance(exc, Http404):
+        return _response(status, code, "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return _response(status, code, "You do not have permission.")
     if isinstance(exc, RequestDataTooBig):
-        return _response(413, "payload_too_large", "The request body is too large.")
-    for exception_class, status, code in _CODES:
-        if isinstance(exc, exception_class):
-            headers = {}
-            if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-                headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
-            auth_header = getattr(exc, "auth_header", None)
-            if auth_header:
-                headers["WWW-Authenticate"] = auth_header
-            return _response(status, code, str(exc.detail), headers=headers)
+        return _response(status, code, "The request body is too large.")
     if isinstance(exc, exceptions.APIException):
-        return _response(exc.status_code, exc.default_code, str(exc.detail))
+        headers = {}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        return _response(status, code, str(exc.detail), headers=headers)
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-    return _response(500, "server_error", "Something went wrong on our side.")
+    return _response(status, code, "Something went wrong on our side.")
 
 
 # Django-level handlers, for requests that never reach a DRF view.

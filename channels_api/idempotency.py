@@ -165,4 +165,5 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
                 _store(api_key_id, key, response)
             return response
 
+    wrapper.idempotent = True  # the OpenAPI schema declares the header for this operation
     return wrapper

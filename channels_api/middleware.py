@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from channels_api.exceptions import status_and_code
 from channels_api.problems import problem_response
 
 
@@ -29,9 +31,8 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             return problem_response(400, "bad_request", "Content-Length is not a number.")
         if too_big:
+            status, code = status_and_code(RequestDataTooBig)
             return problem_response(
-                413,
-                "payload_too_large",
-                f"The request body is over {limit} bytes.",
+                status, code, f"The request body is over {limit} bytes."
             )
         return self.get_response(request)

@@ -7,6 +7,10 @@ Standard library only. Run it against a server with a chatbot channel's publisha
 The conversation: the shopper asks for a product by free text, the bot searches the
 catalog, the shopper buys it in one message (one-shot checkout), and later asks where
 the order is (lookup by order number plus email, no token needed).
+
+`converse` talks through any client with the three calls of `StoreClient`;
+`examples/chatbot_generated_client.py` plays it through a client generated from the
+OpenAPI schema instead.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 
 class ApiError(Exception):
@@ -30,6 +34,16 @@ class ApiError(Exception):
         self.status = status
         self.code = problem.get("code")
         self.problem = problem
+
+
+class Store(Protocol):
+    """The three calls the conversation makes; answers are the API's JSON as dicts."""
+
+    def search(self, text: str) -> list[dict]: ...
+
+    def checkout(self, **order: Any) -> dict: ...
+
+    def lookup(self, number: str, email: str = "", phone: str = "") -> dict | None: ...
 
 
 class StoreClient:
@@ -73,8 +87,7 @@ class StoreClient:
 
 
 def converse(
-    base_url: str,
-    key: str,
+    client: Store,
     *,
     search: str = "tee",
     quantity: int = 1,
@@ -82,7 +95,6 @@ def converse(
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Play the example conversation; returns the placed order and the lookup's answer."""
-    client = StoreClient(base_url, key)
 
     say(f"Shopper: Hi! Do you have a {search}?")
     products = client.search(search)
@@ -134,7 +146,8 @@ def converse(
     return {"order": order, "lookup": found}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, client_class: type = StoreClient) -> int:
+    """Parse the command line and play the conversation with `client_class(base_url, key)`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--key", required=True, help="a publishable key (pk_...)")
@@ -144,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = converse(
-            args.base_url, args.key, search=args.search, quantity=args.quantity, email=args.email
+            client_class(args.base_url, args.key),
+            search=args.search,
+            quantity=args.quantity,
+            email=args.email,
         )
     except ApiError as error:
         print(f"API error: {error}", file=sys.stderr)

@@ -10,6 +10,7 @@ from backoffice.celery import app
 from catalog.models import Channel
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
+from tests.problem_guard import _record_answers, answers_match_the_schema  # noqa: F401
 
 # The shop with stores, orders and a staff member per role (`shop`, `staff`).
 pytest_plugins = ["tests.shop_world"]

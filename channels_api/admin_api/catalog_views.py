@@ -45,6 +45,10 @@ class ChannelListView(AdminView):
 
     @extend_schema(operation_id="admin_channels_list", tags=["admin: catalog"])
     def get(self, request: Request) -> Response:
+        """List sales channels.
+
+        A key limited to one channel sees only that one. Reads only.
+        """
         channels = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(ChannelOutput(channels, many=True).data)
 
@@ -56,6 +60,11 @@ class ChannelListView(AdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a sales channel.
+
+        A web store, Instagram shop, chatbot, till or marketplace, with its currency. Needs a key
+        not limited to one channel. Create its publishable key with `manage.py create_api_key`.
+        """
         self.require_unrestricted()
         payload = ChannelInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -94,6 +103,10 @@ class ProductListView(ProductViewMixin, AdminView):
 
     @extend_schema(operation_id="admin_products_list", tags=["admin: catalog"])
     def get(self, request: Request) -> Response:
+        """List products with their variants and channel listings.
+
+        Filter by `search`, `category`, `sku` or `channel`. Reads only.
+        """
         products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = ProductOutput(
             products,
@@ -110,6 +123,11 @@ class ProductListView(ProductViewMixin, AdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a product with its variants and channel listings.
+
+        Variant prices are in the default currency; a listing publishes the product in a channel,
+        optionally at its own prices. Needs a key not limited to one channel.
+        """
         self.require_unrestricted()
         payload = ProductInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -128,6 +146,10 @@ class ProductDetailView(ProductViewMixin, AdminView):
 
     @extend_schema(operation_id="admin_products_retrieve", tags=["admin: catalog"])
     def get(self, request: Request, pk: str) -> Response:
+        """Get a product by id.
+
+        Reads only.
+        """
         return Response(self.output(self.get_object(pk)))
 
     @extend_schema(
@@ -137,6 +159,11 @@ class ProductDetailView(ProductViewMixin, AdminView):
         responses={200: ProductOutput},
     )
     def patch(self, request: Request, pk: str) -> Response:
+        """Change a product, its variants or listings.
+
+        Only the fields sent change; variants and listings given are matched by SKU and channel.
+        Needs a key not limited to one channel.
+        """
         self.require_unrestricted()
         product = self.get_object(pk)
         payload = ProductInputSerializer(data=request.data, partial=True)
@@ -148,6 +175,11 @@ class ProductDetailView(ProductViewMixin, AdminView):
         operation_id="admin_products_destroy", tags=["admin: catalog"], responses={204: None}
     )
     def delete(self, request: Request, pk: str) -> Response:
+        """Delete a product.
+
+        Refused (400) while any of its variants has stock records: unpublish it instead. Needs a key
+        not limited to one channel.
+        """
         self.require_unrestricted()
         product_delete(product=self.get_object(pk), actor=request.auth.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

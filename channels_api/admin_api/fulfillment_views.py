@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice.exceptions import ValidationFailed
+from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.scopes import scope_allows
 from channels_api.admin_api.fulfillment_serializers import (
     FulfillmentCreateInput,
@@ -22,9 +22,12 @@ from channels_api.admin_api.fulfillment_serializers import (
 )
 from channels_api.admin_api.order_views import OrderAdminView
 from channels_api.idempotency import idempotent
+from channels_api.schema import raises
 from fulfillment import services
+from fulfillment.errors import NothingToFulfill
 from fulfillment.models import Fulfillment, Return
 from fulfillment.returns import return_create
+from inventory.errors import StockConflict
 from inventory.models import Warehouse
 from orders.models import Order
 
@@ -57,6 +60,10 @@ class OrderFulfillmentsView(OrderAdminView):
         responses={200: FulfillmentListOutput},
     )
     def get(self, request: Request, pk: str) -> Response:
+        """List an order's fulfillments.
+
+        Reads only.
+        """
         order = self.order(pk, Order.objects)
         return Response(
             {"results": [fulfillment_data(f) for f in _fulfillments(order)], "next": None}
@@ -67,11 +74,16 @@ class OrderFulfillmentsView(OrderAdminView):
         tags=TAGS,
         request=FulfillmentCreateInput,
         responses={201: FulfillmentListOutput},
-        description="Plan shipments; all unfulfilled units when `lines` is omitted, "
-        "one fulfillment per warehouse when `warehouse` is omitted.",
     )
+    @raises(InvalidTransition, NothingToFulfill)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Plan shipments for an order.
+
+        All unfulfilled units when `lines` is omitted, one fulfillment per warehouse holding them
+        when `warehouse` is omitted; `fulfillment.created` is sent to webhooks. 409
+        `nothing_to_fulfill` when every unit is already planned.
+        """
         payload = FulfillmentCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         created = services.fulfillment_create(
@@ -111,11 +123,15 @@ class FulfillmentDetailView(FulfillmentView):
         operation_id="admin_fulfillments_retrieve", tags=TAGS, responses={200: FulfillmentOutput}
     )
     def get(self, request: Request, pk: str) -> Response:
+        """Get a fulfillment.
+
+        Reads only.
+        """
         self.fulfillment(pk)
         return self.output(pk)
 
 
-def _action_view(action: str, service, request_serializer=None):
+def _action_view(action: str, service, doc: str, request_serializer=None, errors=()):
     class ActionView(FulfillmentView):
         @extend_schema(
             operation_id=f"admin_fulfillments_{action}",
@@ -123,6 +139,7 @@ def _action_view(action: str, service, request_serializer=None):
             request=request_serializer,
             responses={200: FulfillmentOutput},
         )
+        @raises(InvalidTransition, *errors)
         @idempotent
         def post(self, request: Request, pk: str) -> Response:
             arguments = {}
@@ -133,14 +150,49 @@ def _action_view(action: str, service, request_serializer=None):
             service(fulfillment=self.fulfillment(pk), actor=request.auth.actor, **arguments)
             return self.output(pk)
 
+        post.__doc__ = doc
+
     ActionView.__name__ = f"Fulfillment{action.title()}View"
     return ActionView
 
 
-FulfillmentPackView = _action_view("pack", services.fulfillment_pack)
-FulfillmentShipView = _action_view("ship", services.fulfillment_ship, ShipInput)
-FulfillmentDeliverView = _action_view("deliver", services.fulfillment_deliver)
-FulfillmentCancelView = _action_view("cancel", services.fulfillment_cancel)
+FulfillmentPackView = _action_view(
+    "pack",
+    services.fulfillment_pack,
+    """Mark a fulfillment packed.
+
+    The parcel is ready to leave the warehouse. 409 `invalid_transition` when it is not planned.
+    """,
+)
+FulfillmentShipView = _action_view(
+    "ship",
+    services.fulfillment_ship,
+    """Ship a fulfillment.
+
+    The parcel left with `carrier` and `tracking_number`: its units come out of stock, the
+    order's `fulfillment_status` moves on, `fulfillment.shipped` is sent to webhooks and the
+    customer is emailed the tracking.
+    """,
+    ShipInput,
+    errors=(StockConflict,),
+)
+FulfillmentDeliverView = _action_view(
+    "deliver",
+    services.fulfillment_deliver,
+    """Mark a fulfillment delivered.
+
+    `fulfillment.delivered` is sent to webhooks and the customer is emailed; when every unit was
+    delivered, a paid order completes.
+    """,
+)
+FulfillmentCancelView = _action_view(
+    "cancel",
+    services.fulfillment_cancel,
+    """Cancel a fulfillment that has not shipped.
+
+    Its units stay allocated to the order, to plan again.
+    """,
+)
 
 
 class OrderReturnsView(OrderAdminView):
@@ -148,6 +200,10 @@ class OrderReturnsView(OrderAdminView):
         operation_id="admin_order_returns_list", tags=TAGS, responses={200: ReturnOutput(many=True)}
     )
     def get(self, request: Request, pk: str) -> Response:
+        """List an order's returns.
+
+        Reads only.
+        """
         order = self.order(pk, Order.objects)
         returns = Return.objects.filter(order=order).select_related("order", "warehouse")
         returns = returns.prefetch_related("lines__order_line")
@@ -159,8 +215,14 @@ class OrderReturnsView(OrderAdminView):
         request=ReturnInput,
         responses={201: ReturnOutput},
     )
+    @raises(InvalidTransition)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Record a return of shipped units.
+
+        Units come back into stock when `restock` is true, the money is refunded when `refund` is
+        true, and `return.created` is sent to webhooks.
+        """
         payload = ReturnInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data

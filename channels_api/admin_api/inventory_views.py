@@ -34,6 +34,8 @@ from channels_api.admin_api.inventory_serializers import (
     bulk_item_result,
 )
 from channels_api.idempotency import idempotent
+from channels_api.schema import raises
+from inventory.errors import StockConflict
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import (
     stock_level_filter_low,
@@ -94,6 +96,10 @@ class WarehouseListView(WarehouseViewMixin, AdminView):
         operation_id="admin_warehouses_list", tags=TAGS, responses=WarehouseOutput(many=True)
     )
     def get(self, request: Request) -> Response:
+        """List warehouses and stores.
+
+        A key limited to one channel sees only those serving it. Reads only.
+        """
         warehouses = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = {"limited_channel": self.limited_channel}
         return self.get_paginated_response(
@@ -108,6 +114,11 @@ class WarehouseListView(WarehouseViewMixin, AdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a warehouse or store.
+
+        `code` is kept as typed and unique regardless of case; `channels` are the channels it sells
+        for. Needs a key not limited to one channel.
+        """
         self.require_unrestricted()
         payload = WarehouseInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -128,6 +139,10 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
 
     @extend_schema(operation_id="admin_warehouses_retrieve", tags=TAGS)
     def get(self, request: Request, code: str) -> Response:
+        """Get a warehouse by code (any case).
+
+        Reads only.
+        """
         return Response(self.output(self.get_object(code)))
 
     @extend_schema(
@@ -137,6 +152,10 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
         responses={200: WarehouseOutput},
     )
     def patch(self, request: Request, code: str) -> Response:
+        """Change a warehouse's name, kind, channels or active flag.
+
+        Needs a key not limited to one channel.
+        """
         self.require_unrestricted()
         warehouse = self.get_object(code)
         payload = WarehouseUpdateInput(data=request.data, partial=True)
@@ -176,6 +195,11 @@ class StockLevelListView(AdminView):
         operation_id="admin_stock_list", tags=TAGS, responses=StockLevelOutput(many=True)
     )
     def get(self, request: Request) -> Response:
+        """List stock levels.
+
+        Per SKU and warehouse: `on_hand`, `allocated` (to orders), `reserved` (by carts and links)
+        and `available`. Filter by `sku`, `warehouse` or `low`. Reads only.
+        """
         levels = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(StockLevelOutput(levels, many=True).data)
 
@@ -193,6 +217,10 @@ class StockLevelDetailView(AdminView):
 
     @extend_schema(operation_id="admin_stock_retrieve", tags=TAGS)
     def get(self, request: Request, warehouse_code: str, sku: str) -> Response:
+        """Get the stock of one SKU in one warehouse.
+
+        Reads only.
+        """
         warehouse, variant = self.get_target(warehouse_code, sku)
         level = stock_level_get(variant_id=variant.pk, warehouse_id=warehouse.pk)
         if level is None:
@@ -204,9 +232,14 @@ class StockLevelDetailView(AdminView):
         tags=TAGS,
         request=StockSetInput,
         responses={200: StockLevelOutput},
-        description="A stocktake: set the counted quantity; the ledger records the difference.",
     )
+    @raises(StockConflict)
     def put(self, request: Request, warehouse_code: str, sku: str) -> Response:
+        """Set the counted quantity of a SKU in a warehouse (a stocktake).
+
+        `on_hand` becomes the count and the ledger records the difference. 409 `stock_conflict` when
+        the count is below what orders and carts already hold. May send `stock.low` to webhooks.
+        """
         warehouse, variant = self.get_target(warehouse_code, sku)
         payload = StockSetInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -230,10 +263,16 @@ class StockAdjustmentView(AdminView):
         tags=TAGS,
         request=StockAdjustmentInput,
         responses={201: StockMovementOutput},
-        description="Add or remove units; `reason` is free text kept in the ledger line.",
     )
+    @raises(StockConflict)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Add or remove units of a SKU in a warehouse.
+
+        `delta` units in (positive) or out (negative), with a free-text `reason` kept in the ledger
+        line. 409 `stock_conflict` when removing units that orders or carts hold. May send
+        `stock.low` to webhooks.
+        """
         payload = StockAdjustmentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         result = stock_change_apply(
@@ -251,13 +290,17 @@ class StockTransferView(AdminView):
         tags=TAGS,
         request=StockTransferInput,
         responses={201: StockTransferOutput},
-        description=(
-            "Move units nobody holds from one warehouse to another: a `transfer` line on "
-            "each side of the ledger, sharing one reference."
-        ),
     )
+    @raises(StockConflict)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Move units of a SKU from one warehouse to another.
+
+        Only units nobody holds move: a `transfer` line leaves `source` and one enters
+        `destination` in the ledger, sharing one `reference`. 409 `stock_conflict` when
+        orders or carts hold the units; a channel-limited key names only the warehouses
+        serving its channel. May send `stock.low` to webhooks.
+        """
         payload = StockTransferInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -300,13 +343,14 @@ class StockBulkView(AdminView):
         tags=TAGS,
         request=StockBulkInput,
         responses={200: StockBulkOutput},
-        description=(
-            "Set or adjust many stock levels (an ERP or POS sync). Each item is applied on "
-            "its own: one refused item does not undo the others."
-        ),
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Set or adjust many stock levels (an ERP or POS sync).
+
+        Each item is applied on its own and answered in `results` in the same order: one refused
+        item does not undo the others.
+        """
         payload = StockBulkInput(data=request.data)
         payload.is_valid(raise_exception=True)
         results: list[dict | None] = []
@@ -357,5 +401,10 @@ class StockMovementListView(AdminView):
         responses=StockMovementOutput(many=True),
     )
     def get(self, request: Request) -> Response:
+        """List the stock ledger.
+
+        Every change to `on_hand`, newest first, with its reason, reference and who made it. Reads
+        only.
+        """
         movements = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(StockMovementOutput(movements, many=True).data)

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from channels_api.admin_api.base import AdminView
 from channels_api.idempotency import idempotent
 from channels_api.link_output import AdminLinkOutput, admin_link_data
+from channels_api.schema import raises
+from inventory.errors import InsufficientStock
 from orders.link_qr import link_public_url, link_qr_svg
 from orders.link_selectors import link_get, link_list, link_view
 from orders.links import LinkLineInput, link_create, link_deactivate
@@ -77,6 +79,10 @@ class LinkListView(LinkAdminView):
 
     @extend_schema(operation_id="admin_links_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List shop links with their counters.
+
+        Taps, carts and orders per link. Reads only.
+        """
         links = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(
             [admin_link_data(link_view(link=link), request) for link in links]
@@ -86,10 +92,17 @@ class LinkListView(LinkAdminView):
         operation_id="admin_links_create",
         tags=TAGS,
         request=LinkCreateInput,
-        responses={201: AdminLinkOutput, 409: OpenApiResponse(description="insufficient_stock")},
+        responses={201: AdminLinkOutput},
     )
+    @raises(InsufficientStock)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a shop link.
+
+        A short `url` that opens a ready cart with these lines (for a post, a QR code, a message);
+        `allotment` units are ring-fenced for the link at once (409 `insufficient_stock` when they
+        are not there).
+        """
         payload = LinkCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -106,6 +119,10 @@ class LinkListView(LinkAdminView):
 class LinkDetailView(LinkAdminView):
     @extend_schema(operation_id="admin_links_retrieve", tags=TAGS, responses={200: AdminLinkOutput})
     def get(self, request: Request, code: str) -> Response:
+        """Get a shop link with its counters.
+
+        Reads only.
+        """
         return self.link_response(self.link(code))
 
 
@@ -115,10 +132,13 @@ class LinkDeactivateView(LinkAdminView):
         tags=TAGS,
         request=None,
         responses={200: AdminLinkOutput},
-        description="Stop the link selling; its ring-fenced stock is released at once.",
     )
     @idempotent
     def post(self, request: Request, code: str) -> Response:
+        """Deactivate a shop link.
+
+        It stops selling at once and its ring-fenced stock is released.
+        """
         link = link_deactivate(link=self.link(code), actor=request.auth.actor)
         return self.link_response(link)
 
@@ -130,6 +150,10 @@ class LinkQrView(LinkAdminView):
         responses={(200, "image/svg+xml"): OpenApiResponse(description="The QR code (SVG).")},
     )
     def get(self, request: Request, code: str) -> HttpResponse:
+        """Get a shop link's QR code (SVG).
+
+        Reads only.
+        """
         link = self.link(code)
         response = HttpResponse(
             link_qr_svg(link_public_url(request, link.code)), content_type="image/svg+xml"

@@ -36,6 +36,10 @@ class OrderMessagesView(OrderAdminView):
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, pk: str) -> Response:
+        """Read an order's message thread as staff.
+
+        Messages oldest first, `after` a message id for the newer ones. Reads only.
+        """
         return thread_response(request, self.order(pk, Order.objects), viewer_role=STAFF)
 
     @extend_schema(
@@ -46,6 +50,11 @@ class OrderMessagesView(OrderAdminView):
     )
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Post a message to an order's thread as staff.
+
+        The customer and the courier see it in the same thread; `message.created` is sent to
+        webhooks.
+        """
         payload = StaffMessageInput(data=request.data)
         payload.is_valid(raise_exception=True)
         message = message_post(
@@ -117,6 +126,10 @@ class FulfillerListView(FulfillerAdminView):
 
     @extend_schema(operation_id="admin_fulfillers_list", tags=["admin: fulfillers"])
     def get(self, request: Request) -> Response:
+        """List couriers' fulfiller tokens.
+
+        Reads only; the tokens themselves are not shown.
+        """
         accesses = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([fulfiller_data(access) for access in accesses])
 
@@ -125,10 +138,14 @@ class FulfillerListView(FulfillerAdminView):
         tags=["admin: fulfillers"],
         request=FulfillerCreateInput,
         responses={201: FulfillerWithTokenOutput},
-        description="A courier's token for some orders; the full token is in this answer only.",
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Give a courier a token for some orders.
+
+        The courier reads those orders (contacts masked), talks in their threads and posts status
+        updates with it. The full token is in this answer only.
+        """
         payload = FulfillerCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -151,6 +168,10 @@ class FulfillerRevokeView(FulfillerAdminView):
     )
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Revoke a courier's fulfiller token.
+
+        It stops working at once.
+        """
         access = self.get_queryset().filter(pk=int(pk)).first() if is_id(pk) else None
         if access is None:
             raise Http404

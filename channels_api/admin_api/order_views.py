@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.exceptions import InvalidTransition
 from backoffice.ids import is_id
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.order_serializers import (
@@ -24,8 +25,10 @@ from channels_api.admin_api.order_serializers import (
     admin_order_data,
 )
 from channels_api.idempotency import idempotent
+from channels_api.schema import raises
 from fulfillment.services import order_cancel_with_shipments, order_payment_capture
 from orders import services
+from orders.errors import RefundExceedsCaptured
 from orders.models import Order, ShippingMethod, Voucher
 from orders.selectors import order_detail_queryset, order_list, order_search
 from orders.services.setup import shipping_method_create, voucher_create
@@ -77,6 +80,11 @@ class OrderListView(AdminView):
 
     @extend_schema(operation_id="admin_orders_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List orders.
+
+        Filter by `status`, `payment_status`, `fulfillment_status`, `channel`, `created_after`,
+        `created_before` or `search` (number, email, name). Reads only.
+        """
         orders = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response([admin_order_data(o, detail=False) for o in orders])
 
@@ -86,6 +94,10 @@ class OrderDetailView(OrderAdminView):
         operation_id="admin_orders_retrieve", tags=TAGS, responses={200: AdminOrderOutput}
     )
     def get(self, request: Request, pk: str) -> Response:
+        """Get an order with its payments, fulfillments and timeline.
+
+        Reads only.
+        """
         return self.detail(pk)
 
 
@@ -96,8 +108,14 @@ class OrderCancelView(OrderAdminView):
         request=CancelInput,
         responses={200: AdminOrderOutput},
     )
+    @raises(InvalidTransition)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Cancel an order.
+
+        Allowed until something ships: the stock is released, an authorization voided and what was
+        paid refunded; `order.cancelled` is sent to webhooks. 409 `invalid_transition` otherwise.
+        """
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
         order_cancel_with_shipments(
@@ -115,8 +133,15 @@ class OrderCaptureView(OrderAdminView):
         request=CaptureInput,
         responses={200: AdminOrderOutput},
     )
+    @raises(InvalidTransition)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Capture an order's payment.
+
+        Captures the authorization, or records a manual payment of the total (cash on delivery); a
+        pending order becomes confirmed. `order.paid` (and `order.confirmed`) is sent to webhooks.
+        409 `invalid_transition` when already paid or cancelled.
+        """
         payload = CaptureInput(data=request.data)
         payload.is_valid(raise_exception=True)
         order_payment_capture(
@@ -132,8 +157,14 @@ class OrderRefundView(OrderAdminView):
         request=RefundInput,
         responses={200: AdminOrderOutput},
     )
+    @raises(InvalidTransition, RefundExceedsCaptured)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Refund an order, fully or in part.
+
+        At most what was captured and not yet refunded (all of it when `amount` is omitted);
+        `refund.created` is sent to webhooks. 409 `refund_exceeds_captured` or `invalid_transition`.
+        """
         payload = RefundInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.order_refund(
@@ -154,6 +185,10 @@ class OrderNotesView(OrderAdminView):
     )
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Add a staff note to an order's timeline.
+
+        The answer is the order with the note.
+        """
         payload = NoteInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.order_note_add(
@@ -172,6 +207,10 @@ class VoucherListView(AdminView):
 
     @extend_schema(operation_id="admin_vouchers_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List vouchers.
+
+        Reads only.
+        """
         vouchers = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(VoucherOutput(vouchers, many=True).data)
 
@@ -183,6 +222,11 @@ class VoucherListView(AdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a voucher.
+
+        A code customers enter on a cart or checkout, for a percentage or fixed discount, limited to
+        channels, dates and a number of uses. Needs a key not limited to one channel.
+        """
         self.require_unrestricted()
         payload = VoucherInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -200,6 +244,10 @@ class ShippingMethodListView(AdminView):
 
     @extend_schema(operation_id="admin_shipping_methods_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List shipping methods.
+
+        A key limited to one channel sees only that channel's. Reads only.
+        """
         methods = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ShippingMethodAdminOutput(methods, many=True).data)
 
@@ -211,6 +259,10 @@ class ShippingMethodListView(AdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a shipping method for a channel.
+
+        Delivery at a price (free over an amount if set) or pickup at a store.
+        """
         payload = ShippingMethodInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)

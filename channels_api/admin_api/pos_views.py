@@ -33,5 +33,10 @@ class PosSaleListView(AdminView):
 
     @extend_schema(operation_id="admin_pos_sales_list", tags=["admin: point of sale"])
     def get(self, request: Request) -> Response:
+        """List till sales.
+
+        Recorded and `flagged` sales (offline sales that could not be made), by `status` or
+        `channel`. Reads only.
+        """
         sales = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response([admin_pos_sale_data(sale) for sale in sales])

@@ -64,9 +64,13 @@ class SalesReportView(AdminView):
             OpenApiParameter("channel", str, description="Only this channel."),
         ],
         responses={200: SalesReportOutput},
-        description="Orders placed in the period and not cancelled, by channel or UTC day.",
     )
     def get(self, request: Request) -> Response:
+        """Get the sales report.
+
+        Orders placed in the period and not cancelled, by channel or UTC day: orders, revenue,
+        average order value and shop-link conversion. Up to date at once. Reads only.
+        """
         params = request.query_params
         start, end = report_period(date_from=params.get("from"), date_to=params.get("to"))
         channel = self.limited_channel

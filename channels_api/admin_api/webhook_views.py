@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice.exceptions import NotFound
+from backoffice.exceptions import InvalidTransition, NotFound
 from backoffice.ids import is_id
 from backoffice.outbox.deliveries import delivery_replay
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
@@ -35,6 +35,7 @@ from channels_api.admin_api.webhook_serializers import (
     WebhookRotateSecretInput,
 )
 from channels_api.idempotency import idempotent
+from channels_api.schema import raises
 
 TAGS = ["admin: webhooks"]
 
@@ -76,6 +77,10 @@ class WebhookEndpointListView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_webhooks_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List webhook endpoints.
+
+        A key limited to one channel sees only its channel's endpoints. Reads only.
+        """
         endpoints = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(WebhookEndpointOutput(endpoints, many=True).data)
 
@@ -87,6 +92,11 @@ class WebhookEndpointListView(WebhookAdminView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a webhook endpoint.
+
+        Events of the chosen types are POSTed to `url`, signed with the endpoint's secret; the
+        answer shows the `secret` this once.
+        """
         payload = WebhookEndpointInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -109,6 +119,10 @@ class WebhookEndpointDetailView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_webhooks_retrieve", tags=TAGS)
     def get(self, request: Request, pk: str) -> Response:
+        """Get a webhook endpoint.
+
+        Reads only; the secret is not shown.
+        """
         return Response(WebhookEndpointOutput(self.get_endpoint(pk)).data)
 
     @extend_schema(
@@ -118,6 +132,7 @@ class WebhookEndpointDetailView(WebhookAdminView):
         responses={200: WebhookEndpointOutput},
     )
     def patch(self, request: Request, pk: str) -> Response:
+        """Change a webhook endpoint's URL, events, channel, description or active flag."""
         endpoint = self.get_endpoint(pk)
         payload = WebhookEndpointInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
@@ -134,6 +149,10 @@ class WebhookEndpointDetailView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_webhooks_destroy", tags=TAGS, responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
+        """Delete a webhook endpoint.
+
+        No more deliveries are made to it.
+        """
         webhook_endpoint_delete(endpoint=self.get_endpoint(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -150,6 +169,11 @@ class WebhookRotateSecretView(WebhookAdminView):
     )
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Rotate a webhook endpoint's signing secret.
+
+        The answer shows the new secret this once; the previous one still signs for
+        `previous_secret_valid_for` seconds, so receivers can switch without losing deliveries.
+        """
         endpoint = self.get_endpoint(pk)
         payload = WebhookRotateSecretInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -180,6 +204,10 @@ class WebhookDeliveryListView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_webhooks_deliveries_list", tags=TAGS)
     def get(self, request: Request, pk: str) -> Response:
+        """List an endpoint's deliveries.
+
+        Each attempt's status, answer code and next retry. Reads only.
+        """
         endpoint = self.get_endpoint(pk)
         deliveries = self.filter_queryset(self.get_queryset().filter(endpoint=endpoint))
         page = self.paginate_queryset(deliveries)
@@ -196,8 +224,13 @@ class WebhookDeliveryReplayView(WebhookAdminView):
         request=None,
         responses={202: WebhookDeliveryOutput},
     )
+    @raises(InvalidTransition)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
+        """Send a webhook delivery again.
+
+        Queues the same event (same `id`) for delivery now. 202: it is sent in the background.
+        """
         delivery = None
         if is_id(pk):
             delivery = webhook_delivery_list(channel_code=self.limited_code).filter(pk=pk).first()
@@ -230,6 +263,11 @@ class EventListView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_events_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List recorded events, oldest first.
+
+        Every event the webhooks carry, to reconcile what a receiver missed while it was down.
+        Reads only.
+        """
         events = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(OutboxEventOutput(events, many=True).data)
 
@@ -240,6 +278,10 @@ class EventDetailView(WebhookAdminView):
 
     @extend_schema(operation_id="admin_events_retrieve", tags=TAGS)
     def get(self, request: Request, pk: str) -> Response:
+        """Get a recorded event.
+
+        Reads only.
+        """
         try:
             event_id = uuid.UUID(pk)
         except ValueError:

@@ -106,6 +106,10 @@ class FulfillerOrderListView(FulfillerView):
 
     @extend_schema(operation_id="fulfiller_orders_list", tags=TAGS)
     def get(self, request: Request) -> Response:
+        """List the orders this token was issued for.
+
+        Contacts are masked. Reads only.
+        """
         orders = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([fulfiller_order_data(order) for order in orders])
 
@@ -120,6 +124,10 @@ class FulfillerOrderMessagesView(FulfillerView):
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, pk: str) -> Response:
+        """Read an order's message thread as the courier.
+
+        Messages oldest first, `after` a message id for the newer ones. Reads only.
+        """
         return thread_response(
             request, self.order(pk), viewer_role=FULFILLER, viewer_ref=self.access.actor
         )
@@ -131,6 +139,10 @@ class FulfillerOrderMessagesView(FulfillerView):
         responses={201: MessageOutput},
     )
     def post(self, request: Request, pk: str) -> Response:
+        """Post a message to an order's thread as the courier.
+
+        The customer and staff see it; `message.created` is sent to webhooks.
+        """
         payload = MessageInput(data=request.data)
         payload.is_valid(raise_exception=True)
         message = message_post(
@@ -154,9 +166,12 @@ class FulfillerOrderStatusView(FulfillerView):
         tags=TAGS,
         request=StatusInput,
         responses={201: MessageOutput},
-        description="A status or tracking update: a system message and a timeline entry.",
     )
     def post(self, request: Request, pk: str) -> Response:
+        """Post a status or tracking update as the courier.
+
+        Adds a system message to the thread and an entry to the order's timeline.
+        """
         payload = StatusInput(data=request.data)
         payload.is_valid(raise_exception=True)
         message = fulfiller_status_post(

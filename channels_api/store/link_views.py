@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,15 +14,17 @@ from channels_api.idempotency import idempotent
 from channels_api.link_output import StoreLinkOutput, store_link_data
 from channels_api.order_output import CartOutput
 from channels_api.problems import problem_response
+from channels_api.schema import raises
 from channels_api.store.order_views import CartMixin
 from channels_api.store.views import StoreView
+from inventory.errors import InsufficientStock
+from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
 from orders.link_counters import link_click_record
 from orders.link_selectors import link_get, link_view
 from orders.links import link_cart_create, link_check_usable
 from orders.models import ShopLink
 
 TAGS = ["store: links"]
-GONE = OpenApiResponse(description="link_expired, link_inactive, link_used_up")
 
 
 class LinkMixin(StoreView):
@@ -39,9 +41,15 @@ class StoreLinkView(LinkMixin):
     @extend_schema(
         operation_id="store_links_retrieve",
         tags=TAGS,
-        responses={200: StoreLinkOutput, 404: OpenApiResponse(description="not_found"), 410: GONE},
+        responses={200: StoreLinkOutput},
     )
+    @raises(LinkExpired, LinkInactive, LinkUsedUp)
     def get(self, request: Request, code: str) -> Response:
+        """Get a shop link's products.
+
+        The link's lines with channel prices and the units available now. 410 when the link expired,
+        was deactivated or was used up. Reads only (taps are counted by the public `/l/{code}`).
+        """
         link = self.link(code)
         link_check_usable(link=link)
         return Response(store_link_data(link_view(link=link)))
@@ -54,14 +62,16 @@ class StoreLinkCartView(LinkMixin, CartMixin):
         request=None,
         responses={
             201: CartOutput,
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="insufficient_stock (the allotment is used up)"),
-            410: GONE,
         },
-        description="A cart with the link's lines, reserved and attributed to the link.",
     )
+    @raises(LinkExpired, LinkInactive, LinkUsedUp, InsufficientStock)
     @idempotent
     def post(self, request: Request, code: str) -> Response:
+        """Make a cart from a shop link.
+
+        A cart with the link's lines, its stock reserved (from the link's allotment first); the
+        order it becomes is attributed to the link. 410 when the link can no longer be used.
+        """
         cart = link_cart_create(link=self.link(code))
         return self.cart_response(str(cart.id), status.HTTP_201_CREATED)
 

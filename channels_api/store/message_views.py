@@ -42,6 +42,11 @@ class StoreOrderMessagesView(StoreView):
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, token: str) -> Response:
+        """Read an order's message thread as the customer.
+
+        Messages oldest first, `after` a message id for the newer ones; staff's and the courier's
+        contacts are masked. Reads only.
+        """
         return thread_response(
             request, self.order(token), viewer_role=CUSTOMER, viewer_ref=CUSTOMER_REF
         )
@@ -54,6 +59,10 @@ class StoreOrderMessagesView(StoreView):
     )
     @idempotent
     def post(self, request: Request, token: str) -> Response:
+        """Post a message to an order's thread as the customer.
+
+        Staff and the courier see it in the same thread; `message.created` is sent to webhooks.
+        """
         payload = MessageInput(data=request.data)
         payload.is_valid(raise_exception=True)
         order = self.order(token)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.exceptions import NotFound
 from channels_api.idempotency import idempotent
 from channels_api.order_output import (
     CartOutput,
@@ -17,6 +18,7 @@ from channels_api.order_output import (
     order_data,
     shipping_method_data,
 )
+from channels_api.schema import raises
 from channels_api.store.checkout_serializers import (
     CartCompleteInput,
     CartCreateInput,
@@ -28,17 +30,13 @@ from channels_api.store.checkout_serializers import (
     to_lines,
 )
 from channels_api.store.views import StoreView
+from inventory.errors import InsufficientStock
 from orders import services
+from orders.errors import CartCompleted, LinkUsedUp, PaymentDeclined, VoucherUnavailable
 from orders.models import Cart, Order, ShippingMethod
 from orders.selectors import cart_get, order_get_by_token, order_lookup, shipping_method_list
 
 TAGS = ["store: checkout"]
-PROBLEMS = {
-    400: OpenApiResponse(description="invalid"),
-    402: OpenApiResponse(description="payment_declined"),
-    404: OpenApiResponse(description="not_found"),
-    409: OpenApiResponse(description="insufficient_stock, cart_completed, voucher_unavailable"),
-}
 
 
 class CartMixin(StoreView):
@@ -70,10 +68,17 @@ class CartListView(CartMixin):
         operation_id="store_carts_create",
         tags=TAGS,
         request=CartCreateInput,
-        responses={201: CartOutput, **PROBLEMS},
+        responses={201: CartOutput},
     )
+    @raises(InsufficientStock)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Create a cart that holds stock.
+
+        Each line reserves its units for the customer until `reserved_until` (the channel's hold
+        time). All or nothing: an unknown SKU is 400, a short one 409 `insufficient_stock` with what
+        is left per SKU, and then no cart is made and nothing is held.
+        """
         payload = CartCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -89,15 +94,25 @@ class CartListView(CartMixin):
 class CartDetailView(CartMixin):
     @extend_schema(operation_id="store_carts_retrieve", tags=TAGS, responses={200: CartOutput})
     def get(self, request: Request, cart_id: str) -> Response:
+        """Get a cart, priced now.
+
+        Lines and totals at today's channel prices, and until when its stock is held. Reads only.
+        """
         return self.cart_response(cart_id)
 
     @extend_schema(
         operation_id="store_carts_update",
         tags=TAGS,
         request=CartUpdateInput,
-        responses={200: CartOutput, **PROBLEMS},
+        responses={200: CartOutput},
     )
+    @raises(CartCompleted)
     def patch(self, request: Request, cart_id: str) -> Response:
+        """Set a cart's contact, address, shipping method or voucher.
+
+        Every field given is checked before any is saved. 409 `cart_completed` once the cart became
+        an order.
+        """
         payload = CartUpdateInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         services.cart_update(cart=self.cart(cart_id), **payload.validated_data)
@@ -109,10 +124,16 @@ class CartLinesView(CartMixin):
         operation_id="store_cart_lines_create",
         tags=TAGS,
         request=OrderLineInput,
-        responses={201: CartOutput, **PROBLEMS},
+        responses={201: CartOutput},
     )
+    @raises(CartCompleted, InsufficientStock)
     @idempotent
     def post(self, request: Request, cart_id: str) -> Response:
+        """Add units of a SKU to a cart.
+
+        Adds to the SKU's line when there is one, and reserves the extra units (409
+        `insufficient_stock` when they are not there, and nothing changes).
+        """
         payload = OrderLineInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.cart_line_add(cart=self.cart(cart_id), **payload.validated_data)
@@ -124,9 +145,14 @@ class CartLineDetailView(CartMixin):
         operation_id="store_cart_lines_update",
         tags=TAGS,
         request=CartLineQuantityInput,
-        responses={200: CartOutput, **PROBLEMS},
+        responses={200: CartOutput},
     )
+    @raises(CartCompleted, InsufficientStock)
     def patch(self, request: Request, cart_id: str, line_id: str) -> Response:
+        """Change a cart line's quantity.
+
+        The stock hold follows the new quantity (0 removes the line and releases its units).
+        """
         payload = CartLineQuantityInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.cart_line_update(
@@ -134,10 +160,13 @@ class CartLineDetailView(CartMixin):
         )
         return self.cart_response(cart_id)
 
-    @extend_schema(
-        operation_id="store_cart_lines_destroy", tags=TAGS, responses={200: CartOutput, **PROBLEMS}
-    )
+    @extend_schema(operation_id="store_cart_lines_destroy", tags=TAGS, responses={200: CartOutput})
+    @raises(CartCompleted)
     def delete(self, request: Request, cart_id: str, line_id: str) -> Response:
+        """Remove a line from a cart.
+
+        Its held units are released at once; the answer is the cart without it.
+        """
         services.cart_line_remove(cart=self.cart(cart_id), line_id=line_id)
         return self.cart_response(cart_id)
 
@@ -147,11 +176,16 @@ class CartReleaseView(CartMixin):
         operation_id="store_carts_release",
         tags=TAGS,
         request=None,
-        responses={200: CartOutput, **PROBLEMS},
-        description="Give the cart's held stock back now (the lines stay).",
+        responses={200: CartOutput},
     )
+    @raises(CartCompleted)
     @idempotent
     def post(self, request: Request, cart_id: str) -> Response:
+        """Release a cart's held stock now.
+
+        Gives the units back to the channel at once (a chat ended, a shopper left); the lines stay,
+        and completing the cart later takes the stock again while it lasts.
+        """
         services.cart_release(cart=self.cart(cart_id))
         return self.cart_response(cart_id)
 
@@ -161,11 +195,16 @@ class CartExtendView(CartMixin):
         operation_id="store_carts_extend",
         tags=TAGS,
         request=CartExtendInput,
-        responses={200: CartOutput, **PROBLEMS},
-        description="Hold the cart's stock for `seconds` more, up to the channel's maximum.",
+        responses={200: CartOutput},
     )
+    @raises(CartCompleted)
     @idempotent
     def post(self, request: Request, cart_id: str) -> Response:
+        """Hold a cart's stock longer.
+
+        Keeps the holds for `seconds` more from now, up to the channel's maximum. 400 when the cart
+        holds nothing any more.
+        """
         payload = CartExtendInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.cart_extend(cart=self.cart(cart_id), seconds=payload.validated_data["seconds"])
@@ -177,11 +216,19 @@ class CartCompleteView(CartMixin):
         operation_id="store_carts_complete",
         tags=TAGS,
         request=CartCompleteInput,
-        responses={201: StoreOrderOutput, 200: StoreOrderOutput, **PROBLEMS},
-        description="201 with the new order; completing again returns 200 with the same order.",
+        responses={201: StoreOrderOutput, 200: StoreOrderOutput},
     )
+    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp)
     @idempotent
     def post(self, request: Request, cart_id: str) -> Response:
+        """Place the order for a cart.
+
+        The cart's held units become the order's (re-taken from what is available if the hold
+        expired), the payment is taken when `payment` is sent, and `order.created` (and
+        `order.confirmed` when paid) is sent to webhooks; the customer is emailed. 201 with the new
+        order; completing the same cart again answers 200 with that order. 402 `payment_declined`
+        leaves no order.
+        """
         payload = CartCompleteInput(data=request.data)
         payload.is_valid(raise_exception=True)
         payment = payload.validated_data.get("payment")
@@ -202,10 +249,19 @@ class CheckoutView(StoreView):
         operation_id="store_checkout",
         tags=TAGS,
         request=CheckoutRequest,
-        responses={201: StoreOrderOutput, **PROBLEMS},
+        responses={201: StoreOrderOutput},
     )
+    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Place an order in one request.
+
+        For chatbots, links and tills: the lines' stock is allocated to the order at once, prices
+        come from the channel, `payment` (optional) is taken, and `order.created` (and
+        `order.confirmed` when paid) is sent to webhooks; the customer is emailed. Nothing is
+        created or held on any refusal: 409 `insufficient_stock` with what is left per SKU, 402
+        `payment_declined`, 400 for an unknown SKU or a bad address.
+        """
         payload = CheckoutRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         order = services.checkout_direct(
@@ -220,9 +276,14 @@ class StoreOrderView(StoreView):
     @extend_schema(
         operation_id="store_orders_retrieve",
         tags=TAGS,
-        responses={200: StoreOrderOutput, 404: OpenApiResponse(description="not_found")},
+        responses={200: StoreOrderOutput},
     )
     def get(self, request: Request, token: str) -> Response:
+        """Get an order by its token.
+
+        The customer's view of the order (status, lines, totals, timeline, tracking). The token is
+        unguessable and grants access to this order only. Reads only.
+        """
         order = order_get_by_token(channel=self.channel, token=token)
         if order is None:
             raise Http404
@@ -239,6 +300,10 @@ class ShippingMethodListView(StoreView):
         responses={200: ShippingMethodOutput(many=True)},
     )
     def get(self, request: Request) -> Response:
+        """List the channel's shipping methods.
+
+        Codes, names and prices to offer at checkout (`shipping_method`). Reads only.
+        """
         methods = shipping_method_list(channel=self.channel)
         return Response([shipping_method_data(m, self.channel.currency) for m in methods])
 
@@ -261,14 +326,17 @@ class OrderLookupView(StoreView):
         operation_id="store_orders_lookup",
         tags=TAGS,
         request=OrderLookupInput,
-        responses={200: StoreOrderOutput, 404: OpenApiResponse(description="not_found")},
-        description=(
-            "The order by its number plus the customer's email or phone (for chatbots). "
-            "Any mismatch is 404, the same answer as an unknown number."
-        ),
+        responses={200: StoreOrderOutput},
     )
+    @raises(NotFound)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Find an order by its number and the customer's email or phone.
+
+        For chatbots: no token needed. The email is compared ignoring case, a phone by its digits,
+        and every contact sent must match. Any mismatch, an order of another channel, or an unknown
+        number answers the same 404, so the lookup never tells whether an order exists. Reads only.
+        """
         payload = OrderLookupInput(data=request.data)
         payload.is_valid(raise_exception=True)
         order = order_lookup(channel=self.channel, **payload.validated_data)

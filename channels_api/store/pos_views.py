@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -16,8 +16,10 @@ from channels_api.pos_output import (
     bulk_result_data,
     pos_sale_data,
 )
+from channels_api.schema import raises
 from channels_api.store.checkout_serializers import LinesField, to_lines
 from channels_api.store.views import StoreView
+from inventory.errors import InsufficientStock, StockConflict
 from pos.services import PAYMENT_METHODS, PosSaleInput, pos_sale_record, pos_sales_bulk_record
 
 TAGS = ["store: point of sale"]
@@ -85,16 +87,18 @@ class PosSaleView(PosView):
         responses={
             201: PosSaleOutput,
             200: PosSaleOutput,
-            409: OpenApiResponse(description="insufficient_stock"),
         },
-        description=(
-            "A sale at the till: paid with `manual`, picked up, fulfilled and completed at "
-            "once from the store's stock. A repeat with the same `client_id` answers 200 "
-            "with the first sale."
-        ),
     )
+    @raises(InsufficientStock, StockConflict)
     @idempotent
     def post(self, request: Request) -> Response:
+        """Record a sale at the till.
+
+        Paid with `manual` (cash or card terminal), the order is placed, picked up, fulfilled and
+        completed at once from the store's stock, and `order.created` is sent to webhooks. A repeat
+        with the same `client_id` answers 200 with the first sale and records nothing new. Needs a
+        point-of-sale channel's key.
+        """
         payload = PosSaleRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         result = pos_sale_record(
@@ -110,13 +114,15 @@ class PosSaleBulkView(PosView):
         tags=TAGS,
         request=BulkSalesRequest,
         responses={200: BulkSalesOutput},
-        description=(
-            f"Up to {BULK_MAX} offline sales, each processed once by `client_id`. A sale that "
-            "can no longer be made is recorded as `flagged` for staff; the others go on."
-        ),
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Record offline till sales in bulk.
+
+        Each sale is processed once by its `client_id` (a repeat answers its first result). A sale
+        that can no longer be made (sold out meanwhile) is recorded as `flagged` for staff instead
+        of refused; the others go on. Needs a point-of-sale channel's key.
+        """
         payload = BulkSalesRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         inputs = [sale_input(sale) for sale in payload.validated_data["sales"]]

@@ -45,6 +45,11 @@ class StoreProductListView(StoreView):
 
     @extend_schema(operation_id="store_products_list", tags=["store"])
     def get(self, request: Request) -> Response:
+        """List the products the channel sells.
+
+        Published products with their variants, the channel's price and the units available now.
+        `search` matches every word against name, description, category and SKUs. Reads only.
+        """
         products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = StoreProductOutput(products, many=True, context=self.catalog_context(products)).data
         return self.get_paginated_response(data)
@@ -56,6 +61,10 @@ class StoreProductDetailView(StoreView):
 
     @extend_schema(operation_id="store_products_retrieve", tags=["store"])
     def get(self, request: Request, slug: str) -> Response:
+        """Get one product by its slug.
+
+        404 when the product is not published in this channel. Reads only.
+        """
         product = channel_product_get(channel=self.channel, slug=slug)
         if product is None:
             raise Http404

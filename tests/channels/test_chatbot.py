@@ -44,7 +44,11 @@ def test_the_example_chatbot_conversation_places_and_finds_an_order(
     )
 
     # Then it ends with a placed, paid order that the lookup found
-    transcript = capsys.readouterr().out.splitlines()
+    assert_two_tees_ordered_and_found(exit_code, capsys.readouterr().out.splitlines())
+
+
+def assert_two_tees_ordered_and_found(exit_code: int, transcript: list[str]) -> None:
+    """The example conversation for two classic tees: a paid order, found by the lookup."""
     order = Order.objects.get()
     assert exit_code == 0
     assert (order.channel.code, order.status, order.payment_status) == (

@@ -1,5 +1,7 @@
 """Schema fuzzing: schemathesis generates requests for every operation of the served schema,
-with a publishable and a secret key: no 5xx, responses match the schema, errors are problem+json.
+valid and invalid ones (Idempotency-Key included), with a publishable and a secret key: no
+5xx, every answer's status and body are the schema's, errors are problem+json with a code the
+schema lists for that operation and status.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from backoffice.wsgi import application
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key, make_product, make_warehouse, receive
+from tests.openapi import listed_codes, served_schema
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
 
@@ -29,6 +33,18 @@ def errors_are_problem_json(ctx, response, case) -> None:
         )
         body = response.json()
         assert body["status"] == response.status_code and body["code"], body
+
+
+@schemathesis.check
+def problem_code_is_listed(ctx, response, case) -> None:
+    if response.status_code < 400:
+        return
+    code = response.json()["code"]
+    operation = served_schema()["paths"][case.path].get(case.method.lower())
+    if operation is None:  # a method the path does not have (schemathesis tries TRACE): no
+        return  # operation to list codes; the answer is still problem+json (checked above)
+    listed = listed_codes(operation, response.status_code)
+    assert code in listed, f"{response.status_code} `{code}` is not listed; listed: {listed}"
 
 
 @pytest.fixture
@@ -60,5 +76,11 @@ def test_every_operation_holds_under_generated_input(case, keys):
     audience = "secret" if case.path.startswith("/api/v1/admin") else "publishable"
     case.call_and_validate(
         headers={"Authorization": f"Bearer {keys[audience]}"},
-        checks=[not_a_server_error, response_schema_conformance, errors_are_problem_json],
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            response_schema_conformance,
+            errors_are_problem_json,
+            problem_code_is_listed,
+        ],
     )
