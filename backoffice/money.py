@@ -20,9 +20,11 @@ from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
 from iso4217 import Currency
 
-# Amounts are stored as DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES).
+# Amounts are stored as DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES):
+# every stored amount is below AMOUNT_LIMIT.
 MAX_DIGITS = 14
 DECIMAL_PLACES = 3
+AMOUNT_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 
 
 def currency_minor_units(code: str) -> int:
@@ -66,13 +68,18 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise ValueError("Not a decimal amount.") from error
     if not amount.is_finite() or amount < 0:
         raise ValueError("Amounts must be zero or more.")
-    if amount >= Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES):
-        raise ValueError("Amount is too large.")
+    if not amount_storable(amount):
+        raise ValueError(f"Amounts must be below {AMOUNT_LIMIT}.")
     if amount != quantize(amount, currency):
         raise ValueError(
             f"{currency} allows at most {currency_minor_units(currency)} decimal places."
         )
     return quantize(amount, currency)
+
+
+def amount_storable(amount: Decimal) -> bool:
+    """Whether a money column can hold `amount` (below AMOUNT_LIMIT either way)."""
+    return abs(amount) < AMOUNT_LIMIT
 
 
 def money_dict(amount: Decimal, currency: str) -> dict[str, str]:

@@ -169,6 +169,9 @@ ADMIN_UPLOAD_MAX_BYTES = env_int("ADMIN_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # TLS is usually terminated by the proxy in front; set SECURE_SSL_REDIRECT=1 to redirect here too.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# How many proxies in front of the app append to X-Forwarded-For; 0 ignores the header
+# and takes the connection's address as the client's (backoffice/client_address.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -182,6 +185,10 @@ X_FRAME_OPTIONS = "DENY"
 # Bodies over this size are refused with 413 payload_too_large.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# JSON bodies nesting arrays and objects deeper than this are refused with 400 parse_error,
+# before anything parses them (the API's deepest shape nests 4 levels). Not from the
+# environment: far higher values would let bodies exhaust the parser's recursion again.
+API_MAX_JSON_DEPTH = 32
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -192,7 +199,8 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "channels_api.metadata.MinimalMetadata",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "channels_api.pagination.LimitPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["channels_api.query.StrictFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "channels_api.query.StrictContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "channels_api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "channels_api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -202,6 +210,11 @@ REST_FRAMEWORK = {
 API_PAGE_SIZE_MAX = 100
 # Requests per minute per API key; a key's own limit wins; 0 turns limiting off.
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 6000)
+# Order lookup by number and email or phone: failed lookups allowed per order number and
+# per client address in each window, whatever the key's own limit (0 turns one off).
+ORDER_LOOKUP_FAILURES_PER_NUMBER = env_int("ORDER_LOOKUP_FAILURES_PER_NUMBER", 10)
+ORDER_LOOKUP_FAILURES_PER_ADDRESS = env_int("ORDER_LOOKUP_FAILURES_PER_ADDRESS", 30)
+ORDER_LOOKUP_WINDOW_SECONDS = env_int("ORDER_LOOKUP_WINDOW_SECONDS", 900)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",

@@ -32,7 +32,5 @@ class RequestSizeLimitMiddleware:
             return problem_response(400, "bad_request", "Content-Length is not a number.")
         if too_big:
             status, code = status_and_code(RequestDataTooBig)
-            return problem_response(
-                status, code, f"The request body is over {limit} bytes."
-            )
+            return problem_response(status, code, f"The request body is over {limit} bytes.")
         return self.get_response(request)

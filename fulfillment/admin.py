@@ -1,7 +1,9 @@
 """Django admin for fulfillments and returns, and the order page with its tasks.
 
 Every task calls the same services as the API (`fulfillment.admin_order`,
-`fulfillment.admin_shipment`); pages and lists see through the viewer's scope.
+`fulfillment.admin_shipment`); pages and lists see through the viewer's scope. The order
+admin is extended here because its page plans and ships: `orders` may not import
+fulfillment.
 """
 
 from __future__ import annotations
@@ -23,6 +25,27 @@ from orders.models import Order
 
 class OrderWorkAdmin(OrderAdmin):
     """The order admin with its page and tasks (they start shipments, so they live here)."""
+
+    actions = [*OrderAdmin.actions, "plan_shipping"]
+
+    @admin.action(
+        description="Plan shipping (all unplanned units, one fulfillment per warehouse)",
+        permissions=["fulfill"],
+    )
+    def plan_shipping(self, request, queryset) -> None:
+        planned = 0
+        for order in queryset:
+            try:
+                fulfillments = services.fulfillment_create(order=order, actor=staff_actor(request))
+            except DomainError as error:  # e.g. no shipping address: it says what is missing
+                self.message_user(request, f"#{order.number}: {error.detail}", messages.ERROR)
+                continue
+            planned += len(fulfillments)
+        if planned:
+            self.message_user(request, f"Planned {planned} fulfillment(s).")
+
+    def has_fulfill_permission(self, request) -> bool:
+        return request.user.has_perm("orders.fulfill_order")
 
     def get_urls(self):
         def task(view):

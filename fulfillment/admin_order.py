@@ -44,6 +44,7 @@ from fulfillment.services import (
 from inventory.models import Warehouse
 from orders import services
 from orders.admin_timeline import event_summary
+from orders.delivery import order_shipping_problem
 from orders.messages import message_post
 from orders.models import ORDER_TRANSITIONS, Order, OrderMessage
 from orders.payments import ManualProvider
@@ -140,6 +141,10 @@ def order_page(model_admin, request, order: Order) -> TemplateResponse:
             for event in order.events.order_by("created_at", "id")
         ],
         "thread": thread,
+        "shipping_problem": order_shipping_problem(order)
+        if order.fulfillment_status == Order.FulfillmentStatus.UNFULFILLED
+        and order.status != Order.Status.CANCELLED
+        else "",
         "address": [
             (ADDRESS_NAMES[key], (order.shipping_address or {}).get(key, ""))
             for key in ADDRESS_FIELDS

@@ -17,6 +17,7 @@ from backoffice.exceptions import DomainError
 from fulfillment import services
 from fulfillment.admin_order import ADDRESS_NAMES
 from fulfillment.models import Fulfillment
+from orders.delivery import ships_goods
 from orders.services.validation import ADDRESS_FIELDS
 
 
@@ -48,7 +49,7 @@ def fulfillment_page(model_admin, request, fulfillment: Fulfillment) -> Template
         else "",
         "breadcrumbs": [changelist_crumb(model_admin)],
         "method": order.shipping_method_name or "No shipping method",
-        "pickup": method is not None and not method.ships_goods,
+        "pickup": not ships_goods(channel=order.channel, method=method),
         "address": [(ADDRESS_NAMES[k], address[k]) for k in ADDRESS_FIELDS if address.get(k)],
         "lines": list(fulfillment.lines.select_related("order_line")),
         "can_change": request.user.has_perm("fulfillment.change_fulfillment"),
@@ -84,9 +85,10 @@ def ship_view(model_admin, request, fulfillment: Fulfillment):
     if not request.user.has_perm("fulfillment.change_fulfillment"):
         raise PermissionDenied
     order = fulfillment.order
-    method = order.shipping_method
-    ships_goods = method is not None and method.ships_goods
-    form = ShipForm(request.POST or None, ships_goods=ships_goods)
+    form = ShipForm(
+        request.POST or None,
+        ships_goods=ships_goods(channel=order.channel, method=order.shipping_method),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.fulfillment_ship(

@@ -3,8 +3,13 @@
 Shipping takes the units out of stock through `inventory.services.stock_ship`
 (allocation and on_hand, with a ledger line) and moves the order's
 `fulfillment_status`; the order completes when everything was delivered.
-Every workflow locks the order row first, then the fulfillment, so two staff
-members (or a worker and a person) acting at once queue instead of racing.
+Every workflow locks the order row first, then the fulfillment, then the order's
+lines, and stock last (`fulfillment.locks`; docs/architecture.md, "Lock order"), so
+two staff members (or a worker and a person) acting at once queue instead of racing.
+
+An order whose goods ship needs a complete shipping address (`orders.delivery`):
+until it has one, nothing of it is planned or shipped (OrderNotShippable), and the
+automatic planner leaves a note on its timeline saying why, for staff to fix.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from django.utils import timezone
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
 from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
-from fulfillment.errors import NothingToFulfill
+from fulfillment.errors import NothingToFulfill, OrderNotShippable
+from fulfillment.locks import fulfillment_lock
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
 from fulfillment.selectors import order_planned_units
 from inventory.models import Allocation, Warehouse
 from inventory.services import StockLine, stock_ship
+from orders.delivery import order_shipping_problem, ships_goods
 from orders.events import order_domain_event, order_events_write
+from orders.locks import order_lock
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
 from orders.services import (
     order_cancel,
@@ -33,14 +41,17 @@ from orders.services import (
 )
 from orders.services.validation import LineRequest  # the same {sku, quantity} ask
 
+NOT_SHIPPABLE = "not_shippable"  # `reason` of the planner's timeline note
 
-def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+
+def _require_shippable(order: Order) -> None:
+    problem = order_shipping_problem(order)
+    if problem:
+        raise OrderNotShippable(problem)
 
 
 def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Fulfillment]:
-    order = _lock_order(fulfillment.order)
-    fulfillment = Fulfillment.objects.select_for_update().get(pk=fulfillment.pk)
+    order, fulfillment = fulfillment_lock(fulfillment)
     if order.status == Order.Status.CANCELLED and action != "cancel":
         raise InvalidTransition(entity="order", current=order.status, action=action)
     if action not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
@@ -84,13 +95,15 @@ def fulfillment_create(
 
     `lines` limits what is fulfilled (all unfulfilled units when omitted). Units
     must be allocated to the order in the chosen warehouse. Raises InvalidTransition
-    for an order that cannot ship, NothingToFulfill when everything is planned,
+    for an order whose status does not allow it, OrderNotShippable for goods to ship
+    without a complete shipping address, NothingToFulfill when everything is planned,
     ValidationFailed for unknown SKUs or too many units.
     """
     with transaction.atomic():
-        order = _lock_order(order)
+        order = order_lock(order)
         if "fulfill" not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(entity="order", current=order.status, action="fulfill")
+        _require_shippable(order)
         order_lines = list(order.lines.all())
         planned = order_planned_units(order=order)
         open_units = {line.pk: line.quantity - planned.get(line.pk, 0) for line in order_lines}
@@ -172,7 +185,10 @@ def _plan(
 
 
 def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
-    """The automatic plan when an order is confirmed: safe to run twice (plans only once)."""
+    """The automatic plan when an order is confirmed: safe to run twice (plans only once).
+
+    An order that cannot be shipped is skipped; its timeline says why, once.
+    """
     order = Order.objects.get(pk=order.pk)
     if order.status != Order.Status.CONFIRMED:
         return []
@@ -182,6 +198,23 @@ def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
         return fulfillment_create(order=order, actor="system:planner")
     except (NothingToFulfill, InvalidTransition):
         return []
+    except OrderNotShippable as refusal:
+        _note_not_shippable(order, refusal.detail)
+        return []
+
+
+def _note_not_shippable(order: Order, problem: str) -> None:
+    """The planner's note, once: under the order's lock, so two planners write one."""
+    with transaction.atomic():
+        order = order_lock(order)
+        noted = order.events.filter(type=OrderEvent.Type.NOTE_ADDED, data__reason=NOT_SHIPPABLE)
+        if not noted.exists():
+            order_events_write(
+                order=order,
+                types=[OrderEvent.Type.NOTE_ADDED],
+                actor="system:planner",
+                data={"note": f"Not planned for shipping. {problem}", "reason": NOT_SHIPPABLE},
+            )
 
 
 def fulfillment_pack(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
@@ -210,14 +243,14 @@ def fulfillment_ship(
     """The parcel left: units come out of stock, the order's fulfillment_status moves,
     `fulfillment.shipped` is recorded and the customer is emailed after commit.
 
-    When the order's shipping method ships goods (not a pickup), a carrier and a tracking
-    number are required (ValidationFailed), so the customer can follow the parcel.
+    Goods that travel to the customer (`orders.delivery.ships_goods`) need a carrier and a
+    tracking number, so the customer can follow the parcel (ValidationFailed), and a
+    complete address (OrderNotShippable).
     """
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     with transaction.atomic():
         order, fulfillment = _lock_fulfillment(fulfillment, "ship")
-        method = order.shipping_method
-        if method is not None and method.ships_goods:
+        if ships_goods(channel=order.channel, method=order.shipping_method):
             missing = {
                 name: ["A parcel needs this, so the customer can follow it."]
                 for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
@@ -225,7 +258,13 @@ def fulfillment_ship(
             }
             if missing:
                 raise ValidationFailed(missing)
+        _require_shippable(order)
         lines = list(fulfillment.lines.select_related("order_line__variant"))
+        # The order's lines before the stock rows (docs/architecture.md, "Lock order").
+        for line in sorted(lines, key=lambda line: line.order_line_id):
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_fulfilled=F("quantity_fulfilled") + line.quantity
+            )
         stock_ship(
             holder=order.holder,
             warehouse=fulfillment.warehouse,
@@ -235,10 +274,6 @@ def fulfillment_ship(
             actor=actor,
             reference=f"fulfillment:{fulfillment.pk}",
         )
-        for line in lines:
-            OrderLine.objects.filter(pk=line.order_line_id).update(
-                quantity_fulfilled=F("quantity_fulfilled") + line.quantity
-            )
         fulfillment.status = Fulfillment.Status.SHIPPED
         fulfillment.carrier, fulfillment.tracking_number = carrier, tracking_number
         fulfillment.tracking_url = tracking_url
@@ -332,7 +367,7 @@ def order_cancel_with_shipments(*, order: Order, actor: str = "", reason: str = 
     stock is released, money given back (`orders.services.order_cancel`), and no parcel
     stays on a picker's list. Raises InvalidTransition once something has shipped."""
     with transaction.atomic():
-        order = _lock_order(order)
+        order = order_lock(order)
         order_cancel_effects(order=order)  # refuses early, before any shipment is touched
         fulfillments_cancel_open(order=order, actor=actor)
         return order_cancel(order=order, actor=actor, reason=reason)

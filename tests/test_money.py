@@ -73,7 +73,7 @@ def test_amounts_with_more_decimals_than_the_currency_are_refused():
     assert parse_amount("19.99", "USD") == Decimal("19.99")
     with pytest.raises(ValueError, match="JPY allows at most 0 decimal places"):
         parse_amount("19.5", "JPY")
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(ValueError, match="Amounts must be below"):
         parse_amount("1e40", "USD")
 
 

@@ -7,15 +7,15 @@ own): the same table of reach that scopes staff in the Django admin decides what
 from __future__ import annotations
 
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.generics import GenericAPIView
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.scopes import Scope, scope_allows, scope_filter
 from catalog.models import Channel
 from channels_api.permissions import IsSecretKey
+from channels_api.views import ApiView
 
 
-class AdminView(GenericAPIView):
+class AdminView(ApiView):
     permission_classes = [IsSecretKey]
 
     @property

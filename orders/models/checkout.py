@@ -12,11 +12,16 @@ from inventory.models import Warehouse
 
 
 class ShippingMethod(models.Model):
-    """How an order reaches the customer: a flat rate (free over a threshold) or pickup."""
+    """How an order reaches the customer: shipped at a flat rate (free over a threshold),
+    picked up at a store, or delivered digitally (nothing is shipped, e.g. gift cards).
+
+    Only a flat rate ships goods, so only it needs a shipping address (`orders.delivery`).
+    """
 
     class Kind(models.TextChoices):
         FLAT_RATE = "flat_rate", "Flat rate"
         PICKUP = "pickup", "Pickup in store"
+        DIGITAL = "digital", "Digital delivery"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="shipping_methods")
     code = models.CharField(max_length=50, validators=[code_validator])
@@ -38,11 +43,6 @@ class ShippingMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.channel})"
-
-    @property
-    def ships_goods(self) -> bool:
-        """A carrier takes the parcel (so it needs an address, a carrier and a tracking number)."""
-        return self.kind == self.Kind.FLAT_RATE
 
 
 class Voucher(models.Model):

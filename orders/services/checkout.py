@@ -5,6 +5,10 @@ the cart's reservations into allocations (or allocate directly), authorize the
 payment, write the order, its lines, payment, timeline and domain events. Any
 failure (unknown SKU, no stock, voucher used up, card declined) rolls all of it
 back: no order, no held stock, no voucher use.
+
+Rows are locked in the system's one order (docs/architecture.md, "Lock order"): the
+cart (completing one), the voucher, the shop link's counter, then the stock rows, last
+because concurrent checkouts queue on them.
 """
 
 from __future__ import annotations
@@ -14,25 +18,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
-from orders.errors import VoucherUnavailable
+from orders.delivery import shipping_problem
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
+from orders.locks import cart_lock, voucher_use_count
 from orders.models import Cart, Order, OrderEvent, OrderLine, Payment, ShippingMethod, Voucher
 from orders.payments import provider_get
-from orders.pricing import PricedLine, compute_totals, price_line
+from orders.pricing import PricedLine, compute_totals, price_line, price_lines, totals_check
 from orders.selectors import variants_for_sale
 from orders.services.validation import (
     LineRequest,
     address_clean,
-    lines_check,
-    merge_lines,
+    lines_clean,
     phone_clean,
     shipping_method_find,
     voucher_find,
@@ -70,15 +73,12 @@ class _Placement:
 def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> Order:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
 
-    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined.
+    Raises ValidationFailed (also for goods to ship without a complete shipping address),
+    InsufficientStock, VoucherUnavailable, PaymentDeclined.
     """
-    lines_check(data.lines)
-    lines = merge_lines(data.lines)
+    lines = lines_clean(data.lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
-    priced = [
-        price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
-        for line in lines
-    ]
+    priced = price_lines(channel=channel, variants=variants, lines=lines)
     subtotal = sum(line.total for line in priced)
     # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
     stock_ensure_available(
@@ -109,15 +109,10 @@ def cart_complete(
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
+    A cart whose goods ship needs its shipping address set first (ValidationFailed).
     """
     with transaction.atomic():
-        # Lock the cart row only: a plain FOR UPDATE over the join would also lock the
-        # channel row and queue every cart of the channel behind this one.
-        cart = (
-            Cart.objects.select_for_update(of=("self",))
-            .select_related("channel", "shipping_method", "voucher")
-            .get(pk=cart.pk)
-        )
+        cart = cart_lock(cart, "channel", "shipping_method", "voucher")
         if cart.status == Cart.Status.COMPLETED:
             return Order.objects.select_related("channel").get(cart=cart), False
         lines = list(cart.lines.select_related("variant"))
@@ -158,15 +153,6 @@ def cart_complete(
     return order, True
 
 
-def _voucher_use(voucher: Voucher) -> None:
-    """Count one use, atomically: the conditional update cannot pass the limit under concurrency."""
-    used = Voucher.objects.filter(
-        Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")), pk=voucher.pk
-    ).update(used_count=F("used_count") + 1)
-    if not used:
-        raise VoucherUnavailable("This voucher has been used up.")
-
-
 def _release_payment(provider, authorization, amount) -> None:
     if authorization.captured:
         provider.refund(reference=authorization.reference, amount=amount)
@@ -175,14 +161,23 @@ def _release_payment(provider, authorization, amount) -> None:
 
 
 def _order_place(placement: _Placement) -> Order:
-    """Write the order; call inside a transaction, which any refusal here rolls back."""
+    """Write the order; call inside a transaction, which any refusal here rolls back.
+
+    An order that ships goods needs a complete shipping address (`orders.delivery`).
+    """
     channel = placement.channel
+    problem = shipping_problem(
+        channel=channel, method=placement.shipping_method, address=placement.shipping_address
+    )
+    if problem:
+        raise ValidationFailed({"shipping_address": [problem]})
     totals = compute_totals(
         channel=channel,
         lines=placement.lines,
         shipping_method=placement.shipping_method,
         voucher=placement.voucher,
     )
+    totals_check(lines=placement.lines, totals=totals)
     provider = None
     if placement.payment is not None:
         if not isinstance(placement.payment, dict):
@@ -191,7 +186,7 @@ def _order_place(placement: _Placement) -> Order:
     # Both callers hold a transaction (with its savepoint): no second savepoint here.
     with transaction.atomic(savepoint=False):
         if placement.voucher is not None:
-            _voucher_use(placement.voucher)
+            voucher_use_count(placement.voucher)
         order = Order(
             token=uuid.uuid4(),
             channel=channel,

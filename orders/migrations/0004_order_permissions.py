@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_channel_features'),
+        ('orders', '0003_shipping_method_digital'),
     ]
 
     operations = [
