@@ -10,7 +10,7 @@ from django.db import transaction
 from backoffice.exceptions import ValidationFailed
 from catalog.models import ProductVariant
 from inventory.errors import StockConflict
-from inventory.locks import stock_level_lock_or_create
+from inventory.locks import stock_level_lock_or_create, stock_levels_lock_pairs
 from inventory.models import (
     StockLevel,
     StockMovement,
@@ -113,7 +113,7 @@ def stock_transfer(
 
     Only units nobody holds can leave: refuses (StockConflict) what orders and carts hold
     in the source; (ValidationFailed) one warehouse twice, fewer than one unit, or a count
-    over MAX_ON_HAND. Both stock rows are locked together in id order, like every workflow.
+    over MAX_ON_HAND. Both stock rows are locked together (`stock_levels_lock_pairs`).
     """
     errors: dict[str, list[str]] = {}
     if source.pk == destination.pk:
@@ -124,16 +124,8 @@ def stock_transfer(
         raise ValidationFailed(errors)
     reference = f"transfer:{secrets.token_hex(6)}"
     with transaction.atomic():
-        StockLevel.objects.bulk_create(
-            [StockLevel(variant=variant, warehouse=w) for w in (source, destination)],
-            ignore_conflicts=True,
-        )
-        levels = {
-            level.warehouse_id: level
-            for level in StockLevel.objects.select_for_update()
-            .filter(variant=variant, warehouse__in=[source, destination])
-            .order_by("id")
-        }
+        locked = stock_levels_lock_pairs([(variant, source), (variant, destination)])
+        levels = {warehouse_id: level for (_, warehouse_id), level in locked.items()}
         leaving = levels[source.pk]
         held = leaving.allocated + _reserved_by_level([leaving.pk]).get(leaving.pk, 0)
         if quantity > leaving.on_hand - held:

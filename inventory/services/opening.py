@@ -8,6 +8,7 @@ from django.db import transaction
 
 from catalog.models import Product
 from catalog.services import ProductInput, product_create, product_update
+from inventory.locks import stock_levels_lock_pairs
 from inventory.models import StockMovement, Warehouse
 from inventory.services.ledger import stock_adjust
 
@@ -38,14 +39,16 @@ def product_save_with_stock(
         else:
             product = product_update(product=product, data=data, actor=actor)
         variants = {variant.sku: variant for variant in product.variants.all()}
-        for line in opening_stock:
-            if line.quantity > 0:
-                stock_adjust(
-                    variant=variants[line.sku],
-                    warehouse=line.warehouse,
-                    delta=line.quantity,
-                    reason=StockMovement.Reason.RECEIPT,
-                    actor=actor,
-                    note="Opening stock",
-                )
+        receipts = [line for line in opening_stock if line.quantity > 0]
+        # All the rows at once, in the one lock order, before changing any of them.
+        stock_levels_lock_pairs([(variants[line.sku], line.warehouse) for line in receipts])
+        for line in receipts:
+            stock_adjust(
+                variant=variants[line.sku],
+                warehouse=line.warehouse,
+                delta=line.quantity,
+                reason=StockMovement.Reason.RECEIPT,
+                actor=actor,
+                note="Opening stock",
+            )
     return product

@@ -33,10 +33,17 @@ from fulfillment.services import (
     fulfillment_create,
     fulfillment_deliver,
     fulfillment_ship,
+    order_cancel_with_shipments,
 )
 from inventory.models import Allocation, Reservation, Warehouse
 from inventory.selectors import stock_check
-from inventory.services import StockLine, reservations_purge_expired, stock_adjust, stock_reserve
+from inventory.services import (
+    StockLine,
+    reservations_purge_expired,
+    stock_adjust,
+    stock_reserve,
+    stock_transfer,
+)
 from inventory.sync import StockChange, stock_changes_apply
 from orders.links import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
@@ -271,6 +278,21 @@ def _stock_counts(round_: Round, index: int) -> Run:
     return lambda: stock_adjust(variant=world.b, warehouse=world.soho, delta=1, reason="receipt")
 
 
+def _stock_transfer(round_: Round, index: int) -> Run:
+    world = round_.world
+    source, destination = (world.main, world.soho) if index % 2 else (world.soho, world.main)
+    variant = world.a if round_.number % 2 else world.b
+    return lambda: stock_transfer(
+        variant=variant, source=source, destination=destination, quantity=1
+    )
+
+
+def _order_cancel_with_shipments(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world)
+    fulfillment_create(order=order)  # planned, not left: cancelled with the order
+    return lambda: order_cancel_with_shipments(order=order, actor="staff")
+
+
 def _reservation_purge(round_: Round, index: int) -> Run:
     world = round_.world
     holder = f"lapsed:{round_.number}:{index}"
@@ -327,6 +349,12 @@ WORKFLOWS = [
     _workflow("pos_live", "pos_sale stock allocation", _pos_live, threads=1),
     _workflow("pos_bulk", "pos_sale stock allocation", _pos_bulk, threads=1),
     _workflow("stock_counts", "stock", _stock_counts),
+    _workflow("stock_transfer", "stock", _stock_transfer),
+    _workflow(
+        "order_cancel_with_shipments",
+        "order fulfillment payment voucher stock allocation",
+        _order_cancel_with_shipments,
+    ),
     _workflow("reservation_purge", "reservation", _reservation_purge),
     _workflow("link_cart", "link stock reservation", _link_cart),
     _workflow("link_deactivate", "link reservation", _link_deactivate),
