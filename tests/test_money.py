@@ -99,7 +99,17 @@ def test_customer_emails_show_money_formatted():
     receive(variant, make_warehouse("main", channels=[web]), 5)
     order = checkout_direct(
         channel=web,
-        data=CheckoutInput(lines=[LineRequest(sku="TEE", quantity=2)], email="ada@example.com"),
+        data=CheckoutInput(
+            lines=[LineRequest(sku="TEE", quantity=2)],
+            email="ada@example.com",
+            shipping_address={
+                "name": "Ada",
+                "line1": "1 Main St",
+                "city": "Springfield",
+                "postal_code": "12345",
+                "country": "US",
+            },
+        ),
     )
     mail.outbox.clear()
 

@@ -158,7 +158,9 @@ class Round:
     @cached_property
     def shipped_order(self) -> Order:
         order = _checkout(self.world)
-        fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="DHL")
+        fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="DHL", tracking_number="T1"
+        )
         return order
 
     def client_id(self, index: int, suffix: str = "") -> str:
@@ -227,11 +229,13 @@ def _fulfillment(round_: Round, index: int) -> Run:
         planned = round_.planned
         if round_.number % 2:
             return lambda: fulfillment_cancel(fulfillment=planned)
-        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL")
+        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL", tracking_number="T2")
     order = round_.paid_order
 
     def plan_ship_deliver():
-        shipped = fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="UPS")
+        shipped = fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="UPS", tracking_number="T3"
+        )
         return fulfillment_deliver(fulfillment=shipped)
 
     return plan_ship_deliver
