@@ -1,11 +1,17 @@
-"""Admin task pages (a form, what it will do, one button) and the actor name of staff."""
+"""Admin task pages (a form, what it will do, one button): how they render, how a service's
+refusal is shown on them, and the actor name of staff."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+
+from backoffice.exceptions import DomainError
 
 
 def staff_actor(request) -> str:
@@ -65,3 +71,30 @@ def form_add_refusal(form, error) -> None:
         form.add_error(name if name in form.fields else None, texts)
     if not named:
         form.add_error(None, error.detail)
+
+
+def task_page(
+    request,
+    model_admin,
+    *,
+    form,
+    act: Callable[[dict], str],
+    done_url: str | Callable[[], str],
+    title: str,
+    submit_label: str,
+    **page: Any,
+):
+    """One admin task: a valid POST runs `act(cleaned_data)` (the service call), shows the
+    message it returns and goes to `done_url`; a refusal goes back on the form; any other
+    request shows the form (`form_page`)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = act(form.cleaned_data)
+        except DomainError as error:
+            form_add_refusal(form, error)
+        else:
+            model_admin.message_user(request, text, messages.SUCCESS)
+            return redirect(done_url() if callable(done_url) else done_url)
+    return form_page(
+        request, model_admin, title=title, form=form, submit_label=submit_label, **page
+    )

@@ -21,13 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from backoffice.admin_pages import (
-    changelist_crumb,
-    form_add_refusal,
-    form_page,
-    object_crumb,
-    staff_actor,
-)
+from backoffice.admin_pages import changelist_crumb, object_crumb, staff_actor, task_page
 from backoffice.admin_scope import viewer_scope
 from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.money import money_format, parse_amount
@@ -82,13 +76,16 @@ def _require(request, permission: str) -> None:
         raise PermissionDenied
 
 
-def _done(model_admin, request, order: Order, text: str):
-    model_admin.message_user(request, text, messages.SUCCESS)
-    return redirect(order_url(order))
-
-
-def _crumbs(model_admin, order: Order) -> list[dict]:
-    return [changelist_crumb(model_admin), object_crumb(order)]
+def _task(model_admin, request, order: Order, **page):
+    """A task of this order: back to the order page when done (or via "Back")."""
+    return task_page(
+        request,
+        model_admin,
+        done_url=order_url(order),
+        breadcrumbs=[changelist_crumb(model_admin), object_crumb(order)],
+        back_url=order_url(order),
+        **page,
+    )
 
 
 # --- The page ------------------------------------------------------------------------
@@ -211,38 +208,31 @@ class CaptureForm(forms.Form):
 
 def capture_view(model_admin, request, order: Order):
     _require(request, "orders.capture_order")
-
     authorized = order.payments.filter(status="authorized").exists()
     form = CaptureForm(request.POST or None)
     if authorized:
         form.fields.pop("method")
         form.fields.pop("reference")
-    if request.method == "POST" and form.is_valid():
-        try:
-            order_payment_capture(order=order, actor=staff_actor(request), **form.cleaned_data)
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(
-                model_admin,
-                request,
-                order,
-                f"Captured {money_format(order.total, order.currency)}.",
-            )
+    total = money_format(order.total, order.currency)
+
+    def act(data: dict) -> str:
+        order_payment_capture(order=order, actor=staff_actor(request), **data)
+        return f"Captured {total}."
+
     what = (
         "The card authorization is captured: the customer is charged"
         if authorized
         else "A payment taken outside Backoffice (cash, card terminal, transfer) is recorded"
     )
-    return form_page(
-        request,
+    return _task(
         model_admin,
-        title=f"Capture payment of order #{order.number}",
+        request,
+        order,
         form=form,
+        act=act,
+        title=f"Capture payment of order #{order.number}",
         submit_label="Capture",
-        breadcrumbs=_crumbs(model_admin, order),
-        consequences=[f"{what}: {money_format(order.total, order.currency)}."],
-        back_url=order_url(order),
+        consequences=[f"{what}: {total}."],
     )
 
 
@@ -317,56 +307,44 @@ class RefundForm(forms.Form):
 
 def refund_view(model_admin, request, order: Order):
     _require(request, "orders.refund_order")
+    refundable = services.order_refundable_amount(order=order)
 
-    form = RefundForm(request.POST or None, order=order)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    def act(data: dict) -> str:
         actor = staff_actor(request)
-        try:
-            if data["mode"] == "lines":
-                amount = return_refund_amount(order=order, lines=data["lines"])
-                refund_check(user=request.user, currency=order.currency, amount=amount)
-                record = return_create(
-                    order=order,
-                    lines=data["lines"],
-                    reason=data["reason"],
-                    restock=data["restock"],
-                    refund=True,
-                    actor=actor,
-                )
-                refunded = money_format(record.refund_amount, order.currency)
-                text = f"Return recorded; refunded {refunded}"
-                text += ", units back in stock." if data["restock"] else "."
-            else:
-                amount = data.get("amount_value") or services.order_refundable_amount(order=order)
-                refund_check(user=request.user, currency=order.currency, amount=amount)
-                services.order_refund(
-                    order=order,
-                    actor=actor,
-                    amount=data.get("amount") or None,
-                    reason=data["reason"],
-                )
-                text = f"Refunded {money_format(amount, order.currency)}."
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(model_admin, request, order, text)
-    return form_page(
-        request,
+        if data["mode"] == "lines":
+            amount = return_refund_amount(order=order, lines=data["lines"])
+            refund_check(user=request.user, currency=order.currency, amount=amount)
+            record = return_create(
+                order=order,
+                lines=data["lines"],
+                reason=data["reason"],
+                restock=data["restock"],
+                refund=True,
+                actor=actor,
+            )
+            refunded = money_format(record.refund_amount, order.currency)
+            restocked = ", units back in stock." if data["restock"] else "."
+            return f"Return recorded; refunded {refunded}{restocked}"
+        amount = data.get("amount_value") or refundable
+        refund_check(user=request.user, currency=order.currency, amount=amount)
+        services.order_refund(
+            order=order, actor=actor, amount=data.get("amount") or None, reason=data["reason"]
+        )
+        return f"Refunded {money_format(amount, order.currency)}."
+
+    return _task(
         model_admin,
+        request,
+        order,
+        form=RefundForm(request.POST or None, order=order),
+        act=act,
         title=f"Refund order #{order.number}",
-        form=form,
         submit_label="Refund",
         danger=True,
-        breadcrumbs=_crumbs(model_admin, order),
         facts=[
             ("Paid", money_format(order.total, order.currency)),
-            (
-                "Still refundable",
-                money_format(services.order_refundable_amount(order=order), order.currency),
-            ),
+            ("Still refundable", money_format(refundable, order.currency)),
         ],
-        back_url=order_url(order),
     )
 
 
@@ -415,7 +393,6 @@ def cancel_consequences(order: Order, request) -> tuple[list[str], Decimal]:
 
 def cancel_view(model_admin, request, order: Order):
     _require(request, "orders.cancel_order")
-
     try:
         consequences, refunded = cancel_consequences(order, request)
     except DomainError as error:
@@ -423,28 +400,23 @@ def cancel_view(model_admin, request, order: Order):
             request, f"This order cannot be cancelled: {error.detail}", messages.ERROR
         )
         return redirect(order_url(order))
-    form = CancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if refunded:
-                refund_check(user=request.user, currency=order.currency, amount=refunded)
-            order_cancel_with_shipments(
-                order=order, actor=staff_actor(request), reason=form.cleaned_data["reason"]
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(model_admin, request, order, f"Order #{order.number} cancelled.")
-    return form_page(
-        request,
+
+    def act(data: dict) -> str:
+        if refunded:
+            refund_check(user=request.user, currency=order.currency, amount=refunded)
+        order_cancel_with_shipments(order=order, actor=staff_actor(request), reason=data["reason"])
+        return f"Order #{order.number} cancelled."
+
+    return _task(
         model_admin,
+        request,
+        order,
+        form=CancelForm(request.POST or None),
+        act=act,
         title=f"Cancel order #{order.number}?",
-        form=form,
         submit_label="Yes, cancel the order",
         danger=True,
-        breadcrumbs=_crumbs(model_admin, order),
         consequences=consequences,
-        back_url=order_url(order),
     )
 
 
@@ -494,31 +466,24 @@ def fulfill_view(model_admin, request, order: Order):
         warehouses=warehouses,
         open_units=order_open_units(order=order),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            if not form.lines():
-                raise ValidationFailed({"__all__": ["Choose at least one unit to ship."]})
-            created = fulfillment_create(
-                order=order,
-                warehouse=form.cleaned_data["warehouse"],
-                lines=form.lines(),
-                actor=staff_actor(request),
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            places = ", ".join(str(f.warehouse) for f in created)
-            return _done(
-                model_admin, request, order, f"Planned {len(created)} shipment(s): {places}."
-            )
-    return form_page(
-        request,
+
+    def act(data: dict) -> str:
+        if not form.lines():
+            raise ValidationFailed({"__all__": ["Choose at least one unit to ship."]})
+        created = fulfillment_create(
+            order=order, warehouse=data["warehouse"], lines=form.lines(), actor=staff_actor(request)
+        )
+        places = ", ".join(str(f.warehouse) for f in created)
+        return f"Planned {len(created)} shipment(s): {places}."
+
+    return _task(
         model_admin,
-        title=f"Plan a shipment of order #{order.number}",
+        request,
+        order,
         form=form,
+        act=act,
+        title=f"Plan a shipment of order #{order.number}",
         submit_label="Create fulfillment",
-        breadcrumbs=_crumbs(model_admin, order),
-        back_url=order_url(order),
     )
 
 
@@ -537,24 +502,21 @@ class AddressForm(forms.Form):
 
 def address_view(model_admin, request, order: Order):
     _require(request, "orders.change_order")
-    form = AddressForm(request.POST or None, initial=order.shipping_address or {})
-    if request.method == "POST" and form.is_valid():
-        address = {key: value for key, value in form.cleaned_data.items() if value}
-        try:
-            services.order_address_update(order=order, address=address, actor=staff_actor(request))
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(model_admin, request, order, "Delivery address changed.")
-    return form_page(
-        request,
+
+    def act(data: dict) -> str:
+        address = {key: value for key, value in data.items() if value}
+        services.order_address_update(order=order, address=address, actor=staff_actor(request))
+        return "Delivery address changed."
+
+    return _task(
         model_admin,
+        request,
+        order,
+        form=AddressForm(request.POST or None, initial=order.shipping_address or {}),
+        act=act,
         title=f"Delivery address of order #{order.number}",
-        form=form,
         submit_label="Save address",
-        breadcrumbs=_crumbs(model_admin, order),
         intro="Until something ships. The old address stays on the timeline.",
-        back_url=order_url(order),
     )
 
 
@@ -578,50 +540,42 @@ class NoteForm(forms.Form):
 
 def reply_view(model_admin, request, order: Order):
     _require(request, "orders.add_ordermessage")
-    form = ReplyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = request.user
-        try:
-            message_post(
-                order=order,
-                role=OrderMessage.Role.STAFF,
-                author_name=user.get_short_name() or user.get_username(),
-                author_ref=staff_actor(request),
-                body=form.cleaned_data["body"],
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(model_admin, request, order, "Reply sent.")
-    return form_page(
-        request,
+    user = request.user
+
+    def act(data: dict) -> str:
+        message_post(
+            order=order,
+            role=OrderMessage.Role.STAFF,
+            author_name=user.get_short_name() or user.get_username(),
+            author_ref=staff_actor(request),
+            body=data["body"],
+        )
+        return "Reply sent."
+
+    return _task(
         model_admin,
+        request,
+        order,
+        form=ReplyForm(request.POST or None),
+        act=act,
         title=f"Reply on order #{order.number}",
-        form=form,
         submit_label="Send reply",
-        breadcrumbs=_crumbs(model_admin, order),
-        back_url=order_url(order),
     )
 
 
 def note_view(model_admin, request, order: Order):
     _require(request, "orders.change_order")
-    form = NoteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.order_note_add(
-                order=order, actor=staff_actor(request), note=form.cleaned_data["note"]
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            return _done(model_admin, request, order, "Note added.")
-    return form_page(
-        request,
+
+    def act(data: dict) -> str:
+        services.order_note_add(order=order, actor=staff_actor(request), note=data["note"])
+        return "Note added."
+
+    return _task(
         model_admin,
+        request,
+        order,
+        form=NoteForm(request.POST or None),
+        act=act,
         title=f"Note on order #{order.number}",
-        form=form,
         submit_label="Add note",
-        breadcrumbs=_crumbs(model_admin, order),
-        back_url=order_url(order),
     )

@@ -5,15 +5,12 @@ the same service as the API."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from backoffice.admin_pages import changelist_crumb, form_add_refusal, form_page, staff_actor
-from backoffice.exceptions import DomainError
+from backoffice.admin_pages import changelist_crumb, staff_actor, task_page
 from fulfillment import services
 from fulfillment.admin_order import ADDRESS_NAMES
 from fulfillment.models import Fulfillment
@@ -31,6 +28,21 @@ def _back(request, fulfillment: Fulfillment) -> str:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return fulfillment_url(fulfillment)
+
+
+def _task(model_admin, request, fulfillment: Fulfillment, **page):
+    """A step of this shipment: back where it was started from (the order page) when done."""
+    return task_page(
+        request,
+        model_admin,
+        done_url=lambda: _back(request, fulfillment),
+        breadcrumbs=[
+            changelist_crumb(model_admin),
+            {"text": str(fulfillment), "url": fulfillment_url(fulfillment)},
+        ],
+        back_url=fulfillment_url(fulfillment),
+        **page,
+    )
 
 
 def fulfillment_page(model_admin, request, fulfillment: Fulfillment) -> TemplateResponse:
@@ -89,43 +101,31 @@ def ship_view(model_admin, request, fulfillment: Fulfillment):
         request.POST or None,
         ships_goods=ships_goods(channel=order.channel, method=order.shipping_method),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.fulfillment_ship(
-                fulfillment=fulfillment, actor=staff_actor(request), **form.cleaned_data
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            model_admin.message_user(
-                request,
-                f"Fulfillment {fulfillment.pk} shipped; the customer is told by email.",
-                messages.SUCCESS,
-            )
-            return redirect(_back(request, fulfillment))
+
+    def act(data: dict) -> str:
+        services.fulfillment_ship(fulfillment=fulfillment, actor=staff_actor(request), **data)
+        return f"Fulfillment {fulfillment.pk} shipped; the customer is told by email."
+
     lines = ", ".join(
         f"{line.quantity} x {line.order_line.sku}" for line in fulfillment.lines.all()
     )
-    return form_page(
-        request,
+    return _task(
         model_admin,
-        title=f"Ship fulfillment {fulfillment.pk} of order #{order.number}",
+        request,
+        fulfillment,
         form=form,
+        act=act,
+        title=f"Ship fulfillment {fulfillment.pk} of order #{order.number}",
         submit_label="Ship",
-        breadcrumbs=[
-            changelist_crumb(model_admin),
-            {"text": str(fulfillment), "url": fulfillment_url(fulfillment)},
-        ],
         facts=[
             ("From", fulfillment.warehouse.name),
             ("Units", lines),
             ("Method", order.shipping_method_name or "No shipping method"),
         ],
         consequences=[
-            "The units leave the stock of " + fulfillment.warehouse.name + ".",
+            f"The units leave the stock of {fulfillment.warehouse.name}.",
             "The customer gets an email with the tracking number, and sees it with their order.",
         ],
-        back_url=fulfillment_url(fulfillment),
     )
 
 
@@ -134,30 +134,21 @@ def step_view(model_admin, request, fulfillment: Fulfillment, step: str):
     if not request.user.has_perm("fulfillment.change_fulfillment"):
         raise PermissionDenied
     service, label, done, consequence = STEPS[step]
-    form = forms.Form(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            service(fulfillment=fulfillment, actor=staff_actor(request))
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            model_admin.message_user(
-                request, f"Fulfillment {fulfillment.pk} {done}.", messages.SUCCESS
-            )
-            return redirect(_back(request, fulfillment))
-    return form_page(
-        request,
+
+    def act(data: dict) -> str:
+        service(fulfillment=fulfillment, actor=staff_actor(request))
+        return f"Fulfillment {fulfillment.pk} {done}."
+
+    return _task(
         model_admin,
+        request,
+        fulfillment,
+        form=forms.Form(request.POST or None),
+        act=act,
         title=f"{label}: fulfillment {fulfillment.pk} of order #{fulfillment.order.number}",
-        form=form,
         submit_label=label,
         danger=step == "cancel",
-        breadcrumbs=[
-            changelist_crumb(model_admin),
-            {"text": str(fulfillment), "url": fulfillment_url(fulfillment)},
-        ],
         consequences=[consequence],
-        back_url=fulfillment_url(fulfillment),
     )
 
 

@@ -7,14 +7,11 @@ Forms only collect what staff type; every change goes through `inventory.service
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
 from django.urls import reverse
 
-from backoffice.admin_pages import changelist_crumb, form_add_refusal, form_page, staff_actor
+from backoffice.admin_pages import staff_actor, task_page
 from backoffice.admin_scope import viewer_scope
-from backoffice.exceptions import DomainError
 from backoffice.scopes import scope_filter
 from catalog.models import ProductVariant
 from inventory.models import StockLevel, StockMovement, Warehouse
@@ -122,47 +119,44 @@ def stock_set_view(model_admin, request):
     """Set (a count) or adjust the stock of any SKU in any warehouse of the viewer's scope."""
     if not request.user.has_perm("inventory.change_stocklevel"):
         raise PermissionDenied
-    form = StockSetForm(
-        request.POST or None, initial=_initial(request), warehouses=_warehouses(request)
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    done: list[str] = []
+
+    def act(data: dict) -> str:
         variant, warehouse = data["sku"], data["warehouse"]
-        try:
-            if data["mode"] == "count":
-                movement = stock_set_on_hand(
-                    variant=variant,
-                    warehouse=warehouse,
-                    on_hand=data["quantity"],
-                    actor=staff_actor(request),
-                    note=data["note"],
-                )
-            else:
-                movement = stock_adjust(
-                    variant=variant,
-                    warehouse=warehouse,
-                    delta=data["quantity"],
-                    reason=data["kind"],
-                    actor=staff_actor(request),
-                    note=data["note"],
-                )
-        except DomainError as error:
-            form_add_refusal(form, error)
+        if data["mode"] == "count":
+            movement = stock_set_on_hand(
+                variant=variant,
+                warehouse=warehouse,
+                on_hand=data["quantity"],
+                actor=staff_actor(request),
+                note=data["note"],
+            )
         else:
-            if movement is None:
-                text = f"{variant.sku} in {warehouse}: the count matches, nothing changed."
-            else:
-                text = (
-                    f"{variant.sku} in {warehouse}: {movement.delta:+d} "
-                    f"({movement.get_reason_display()}), on hand now {movement.on_hand_after}."
-                )
-            model_admin.message_user(request, text, messages.SUCCESS)
-            return redirect(_level_url(variant, warehouse))
-    return form_page(
+            movement = stock_adjust(
+                variant=variant,
+                warehouse=warehouse,
+                delta=data["quantity"],
+                reason=data["kind"],
+                actor=staff_actor(request),
+                note=data["note"],
+            )
+        done.append(_level_url(variant, warehouse))
+        if movement is None:
+            return f"{variant.sku} in {warehouse}: the count matches, nothing changed."
+        return (
+            f"{variant.sku} in {warehouse}: {movement.delta:+d} "
+            f"({movement.get_reason_display()}), on hand now {movement.on_hand_after}."
+        )
+
+    return task_page(
         request,
         model_admin,
+        form=StockSetForm(
+            request.POST or None, initial=_initial(request), warehouses=_warehouses(request)
+        ),
+        act=act,
+        done_url=lambda: done[0],
         title="Set or adjust stock",
-        form=form,
         submit_label="Record",
         intro="Any SKU, in any warehouse or store you work with, including its first stock.",
         back_url=reverse("admin:inventory_stocklevel_changelist"),
@@ -173,39 +167,35 @@ def stock_transfer_view(model_admin, request):
     """Move units between two warehouses of the viewer's scope (both sides of the ledger)."""
     if not request.user.has_perm("inventory.transfer_stock"):
         raise PermissionDenied
-    form = StockTransferForm(
-        request.POST or None, initial=_initial(request), warehouses=_warehouses(request)
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            transfer = stock_transfer(
-                variant=data["sku"],
-                source=data["source"],
-                destination=data["destination"],
-                quantity=data["quantity"],
-                actor=staff_actor(request),
-                note=data["note"],
-            )
-        except DomainError as error:
-            form_add_refusal(form, error)
-        else:
-            model_admin.message_user(
-                request,
-                f"Moved {data['quantity']} x {data['sku'].sku} from {data['source']} to "
-                f"{data['destination']}: on hand {transfer.out.on_hand_after} and "
-                f"{transfer.into.on_hand_after} ({transfer.reference}).",
-                messages.SUCCESS,
-            )
-            ledger = reverse("admin:inventory_stockmovement_changelist")
-            return redirect(f"{ledger}?reference={transfer.reference}")
-    return form_page(
+    done: list[str] = []
+
+    def act(data: dict) -> str:
+        transfer = stock_transfer(
+            variant=data["sku"],
+            source=data["source"],
+            destination=data["destination"],
+            quantity=data["quantity"],
+            actor=staff_actor(request),
+            note=data["note"],
+        )
+        ledger = reverse("admin:inventory_stockmovement_changelist")
+        done.append(f"{ledger}?reference={transfer.reference}")
+        return (
+            f"Moved {data['quantity']} x {data['sku'].sku} from {data['source']} to "
+            f"{data['destination']}: on hand {transfer.out.on_hand_after} and "
+            f"{transfer.into.on_hand_after} ({transfer.reference})."
+        )
+
+    return task_page(
         request,
         model_admin,
+        form=StockTransferForm(
+            request.POST or None, initial=_initial(request), warehouses=_warehouses(request)
+        ),
+        act=act,
+        done_url=lambda: done[0],
         title="Move stock between warehouses",
-        form=form,
         submit_label="Move stock",
         intro="Only units that no order or cart holds can move.",
-        breadcrumbs=[changelist_crumb(model_admin)],
         back_url=reverse("admin:inventory_stocklevel_changelist"),
     )
