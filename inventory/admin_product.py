@@ -312,6 +312,7 @@ def product_editor(model_admin, request, product: Product | None):
         "option_slots": range(1, OPTION_SLOTS + 1),
         "pictures": pictures,
         "editable": editable,
+        "can_delete": product is not None and model_admin.has_delete_permission(request, product),
         "adding": adding,
         "default_currency": settings.DEFAULT_CURRENCY,
         "media": model_admin.media,
