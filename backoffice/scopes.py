@@ -53,13 +53,17 @@ EVERYTHING = Scope.everything()
 class Reach:
     """How one kind of object reaches channels and warehouses.
 
-    `channels` and `warehouses` are ORM paths ending at a channel or a warehouse;
-    `via` names a relation whose object decides instead (a line is visible with its
-    order); `shared` objects (categories) are visible to every viewer.
+    `channels` and `warehouses` are ORM paths ending at a channel or a warehouse, any of
+    which may reach; an entry that is a tuple of paths reaches only when all of them do
+    (stock: a warehouse serving the channel, of a product the channel lists). `open_when`
+    names a to-many path: an object with nothing on it is for everyone (a voucher valid
+    in every channel). `via` names a relation whose object decides instead (a line is
+    visible with its order); `shared` objects (categories) are visible to every viewer.
     """
 
-    channels: tuple[str, ...] = ()
+    channels: tuple[str | tuple[str, ...], ...] = ()
     warehouses: tuple[str, ...] = ()
+    open_when: str = ""
     via: str = ""
     shared: bool = False
 
@@ -84,10 +88,14 @@ REACH: dict[str, Reach] = {
     "catalog.productimage": Reach(via="product"),
     "catalog.productlisting": Reach(channels=("channel",), warehouses=("channel__warehouses",)),
     "catalog.channelprice": Reach(channels=("channel",), warehouses=("channel__warehouses",)),
-    # Inventory: the viewer's warehouses, and those serving the viewer's channels.
+    # Inventory: the viewer's warehouses, and those serving the viewer's channels (there,
+    # the stock of the products those channels list).
     "inventory.warehouse": Reach(channels=("channels",), warehouses=("pk",)),
     "inventory.warehousechannel": Reach(channels=("channel",), warehouses=("warehouse",)),
-    "inventory.stocklevel": Reach(channels=("warehouse__channels",), warehouses=("warehouse",)),
+    "inventory.stocklevel": Reach(
+        channels=(("warehouse__channels", "variant__product__listings__channel"),),
+        warehouses=("warehouse",),
+    ),
     "inventory.stockmovement": Reach(via="stock_level"),
     "inventory.reservation": Reach(via="stock_level"),
     "inventory.allocation": Reach(via="stock_level"),
@@ -101,7 +109,7 @@ REACH: dict[str, Reach] = {
     "orders.cart": Reach(channels=("channel",)),
     "orders.cartline": Reach(via="cart"),
     "orders.shippingmethod": Reach(channels=("channel",), warehouses=("pickup_warehouse",)),
-    "orders.voucher": Reach(channels=("channels",)),
+    "orders.voucher": Reach(channels=("channels",), open_when="channels"),
     "orders.shoplink": Reach(channels=("channel",)),
     "orders.shoplinkline": Reach(via="link"),
     "orders.shoplinkclick": Reach(via="link"),
@@ -135,19 +143,25 @@ def scope_filter(queryset: QuerySet, scope: Scope) -> QuerySet:
         return queryset.filter(**{f"{reach.via}__in": visible.values("pk")})
     condition = Q(pk__in=[])
     multi_valued = False
-    for ids, paths in (
-        (scope.channel_ids, reach.channels),
-        (scope.warehouse_ids, reach.warehouses),
-    ):
-        if not paths:
+    if reach.open_when and scope.channel_ids:
+        # Valid in every channel, so in the viewer's too.
+        condition |= Q(**{f"{reach.open_when}__isnull": True})
+        multi_valued = True
+    dimensions = ((scope.channel_ids, reach.channels), (scope.warehouse_ids, reach.warehouses))
+    for ids, entries in dimensions:
+        if not entries:
             continue
         if ids is None:
             return queryset  # every channel (or warehouse): whatever reaches one is visible
         if not ids:
             continue
-        for path in paths:
-            condition |= Q(**{f"{path}__in": sorted(ids)})
-            multi_valued = multi_valued or _is_multi_valued(model, path)
+        for entry in entries:
+            paths = entry if isinstance(entry, tuple) else (entry,)
+            group = Q()
+            for path in paths:  # all must reach (usually one)
+                group &= Q(**{f"{path}__in": sorted(ids)})
+                multi_valued = multi_valued or _is_multi_valued(model, path)
+            condition |= group
     if not multi_valued:
         return queryset.filter(condition)
     # A path through a to-many relation would repeat rows: ask for the ids instead.

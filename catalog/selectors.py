@@ -9,6 +9,7 @@ from operator import and_
 from django.conf import settings
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from backoffice.sql import placeholders, table
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 
@@ -144,10 +145,21 @@ def category_descendant_ids(*, category: Category) -> list[int]:
     return found
 
 
-def product_list_admin() -> QuerySet[Product]:
-    """Every product with variants, listings and channel prices, for staff."""
+def variant_list_admin(*, scope: Scope = EVERYTHING) -> QuerySet[ProductVariant]:
+    """Every variant the scope reaches (a channel-limited key: those of its catalog, the
+    products the channel lists, published or not)."""
+    return scope_filter(ProductVariant.objects.all(), scope)
+
+
+def product_list_admin(*, scope: Scope = EVERYTHING) -> QuerySet[Product]:
+    """Every product the scope reaches, with variants, listings and channel prices, for staff.
+
+    A channel-limited key reaches its channel's catalog: the products the channel lists,
+    published or not (`backoffice.scopes`).
+    """
+    products = scope_filter(Product.objects.all(), scope)
     return (
-        Product.objects.select_related("category")
+        products.select_related("category")
         .prefetch_related(
             "variants",
             Prefetch("listings", queryset=ProductListing.objects.select_related("channel")),

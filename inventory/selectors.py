@@ -22,6 +22,7 @@ from django.utils import timezone
 from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
+from inventory.codes import code_is
 from inventory.models import (
     Allocation,
     Reservation,
@@ -112,14 +113,15 @@ def warehouse_list(*, scope: Scope = EVERYTHING) -> QuerySet[Warehouse]:
 
 
 def warehouse_get(*, code: str, scope: Scope = EVERYTHING) -> Warehouse | None:
-    """One warehouse by code, if it exists and the scope reaches it."""
-    return warehouse_list(scope=scope).filter(code=code).first()
+    """One warehouse by code in any case, if it exists and the scope reaches it."""
+    return warehouse_list(scope=scope).filter(code_is(code)).first()
 
 
 def stock_level_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockLevel]:
     """Stock levels with variant and warehouse, `reserved` and `available`, for staff.
 
-    `available` is never below zero. Only the levels the scope reaches.
+    `available` is never below zero. Only the levels the scope reaches (a channel-limited
+    key: its catalog in the warehouses serving it).
     """
     levels = (
         stock_levels_with_reserved()
@@ -141,7 +143,7 @@ def stock_level_get(*, variant_id: int, warehouse_id: int) -> StockLevel | None:
 
 
 def stock_movement_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockMovement]:
-    """The ledger, newest first; only the lines the scope reaches."""
+    """The ledger, newest first; only the lines the scope reaches (as `stock_level_list`)."""
     movements = StockMovement.objects.select_related(
         "stock_level__variant", "stock_level__warehouse"
     ).order_by("-id")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.scopes import EVERYTHING, Scope
 from catalog.models import ProductVariant
+from catalog.selectors import variant_list_admin
+from inventory.codes import code_in, code_key
 from inventory.locks import stock_lock_rank
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
@@ -60,7 +62,8 @@ def stock_change_apply(
     """Apply one change. Raises ValidationFailed (unknown SKU or warehouse, bad numbers)
     or StockConflict (less than held), and then nothing changed.
 
-    Only the warehouses the scope reaches exist for the caller.
+    Only the variants and warehouses the scope reaches exist for the caller (a
+    channel-limited key: its catalog in the warehouses serving it).
     """
     variants, warehouses = _resolve([change], scope)
     return _apply(change, variants, warehouses, actor)
@@ -89,7 +92,7 @@ def stock_changes_apply(
 
     def lock_order(index: int) -> tuple:
         change = changes[index]
-        variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+        variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
         if variant is None or warehouse is None:
             return (1, index)
         rank = stock_lock_rank(level_ids.get((variant.pk, warehouse.pk)), variant.pk, warehouse.pk)
@@ -108,12 +111,13 @@ def _resolve(
     changes: Sequence[StockChange], scope: Scope
 ) -> tuple[dict[str, ProductVariant], dict[str, Warehouse]]:
     """Look every SKU and warehouse code up at once (two queries)."""
-    variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in={c.sku for c in changes})}
+    skus = {c.sku for c in changes}
+    variants = {v.sku: v for v in variant_list_admin(scope=scope).filter(sku__in=skus)}
     warehouses = {
-        w.code: w
+        code_key(w.code): w
         for w in warehouse_list(scope=scope)
         .prefetch_related(None)
-        .filter(code__in={c.warehouse for c in changes})
+        .filter(code_in(c.warehouse for c in changes))
     }
     return variants, warehouses
 
@@ -125,7 +129,7 @@ def _apply(
     actor: str,
 ) -> StockChangeResult:
     errors: dict[str, list[str]] = {}
-    variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+    variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
     if variant is None:
         errors["sku"] = [f"Unknown SKU '{change.sku}'."]
     if warehouse is None:

@@ -6,9 +6,6 @@ Imported by `orders.admin`; every change goes through the services in `orders`.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
@@ -17,8 +14,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
-from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline, viewer_scope
 from backoffice.exceptions import DomainError
+from backoffice.money import money_format
+from catalog.models import Channel
 from orders.fulfillers import fulfiller_access_create
 from orders.link_qr import link_public_url, link_qr_svg
 from orders.links import link_allotment_apply, link_deactivate
@@ -31,7 +30,13 @@ from orders.models import (
     ShopLinkLine,
 )
 from orders.report_chart import sales_chart_svg
-from orders.reports import GROUPS, report_period, sales_report
+from orders.reports import (
+    GROUPS,
+    report_period,
+    sales_report,
+    sales_report_csv,
+    sales_report_filename,
+)
 
 
 def _staff(request: HttpRequest) -> str:
@@ -256,6 +261,21 @@ class FulfillerAccessAdmin(ScopedAdmin):
         self.message_user(request, f"Revoked {count} token(s).")
 
 
+MONEY_COLUMNS = ("gross", "discounts", "revenue", "refunds", "net", "average_order_value")
+
+
+def _shown(row, names: dict[str, str]) -> dict:
+    """A report row as the page shows it: amounts with the currency's symbol, channel names."""
+    return {
+        "group": names.get(row.group, row.group),
+        "orders": row.orders,
+        **{name: money_format(getattr(row, name), row.currency) for name in MONEY_COLUMNS},
+        "link_clicks": row.link_clicks,
+        "link_orders": row.link_orders,
+        "link_conversion": row.link_conversion,
+    }
+
+
 @admin.register(SalesReport)
 class SalesReportAdmin(ReadOnlyAdmin):
     """Sales by channel or day for a period: a table, an inline SVG chart and a CSV download."""
@@ -267,6 +287,7 @@ class SalesReportAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         group_by = request.GET.get("group_by") or "channel"
+        scope = viewer_scope(request)  # a store manager's report is their store's
         errors: list[str] = []
         try:
             start, end = report_period(
@@ -274,18 +295,19 @@ class SalesReportAdmin(ReadOnlyAdmin):
             )
             if group_by not in GROUPS:
                 group_by = "channel"
-            rows = sales_report(date_from=start, date_to=end, group_by=group_by)
+            rows = sales_report(date_from=start, date_to=end, group_by=group_by, scope=scope)
         except DomainError as error:
             errors = [f"{field}: {' '.join(text)}" for field, text in error.extra["errors"].items()]
             start, end = report_period(date_from=None, date_to=None)
-            rows = sales_report(date_from=start, date_to=end, group_by=group_by)
+            rows = sales_report(date_from=start, date_to=end, group_by=group_by, scope=scope)
         if request.GET.get("format") == "csv":
             return self.csv_response(rows, group_by, start, end)
+        names = dict(Channel.objects.values_list("code", "name")) if group_by == "channel" else {}
         context = {
             **self.admin_site.each_context(request),
-            "title": "Sales by channel",
+            "title": "Sales report",
             "opts": self.model._meta,
-            "rows": rows,
+            "rows": [_shown(row, names) for row in rows],
             "group_by": group_by,
             "groups": GROUPS,
             "date_from": start,
@@ -299,36 +321,9 @@ class SalesReportAdmin(ReadOnlyAdmin):
 
     @staticmethod
     def csv_response(rows, group_by: str, start, end) -> HttpResponse:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                group_by,
-                "currency",
-                "orders",
-                "revenue",
-                "average_order_value",
-                "link_clicks",
-                "link_orders",
-                "link_conversion",
-            ]
+        response = HttpResponse(
+            sales_report_csv(rows, group_by), content_type="text/csv; charset=utf-8"
         )
-        for row in rows:
-            conversion = row.link_conversion
-            writer.writerow(
-                [
-                    row.group,
-                    row.currency,
-                    row.orders,
-                    row.revenue,
-                    row.average_order_value,
-                    row.link_clicks,
-                    row.link_orders,
-                    "" if conversion is None else conversion,
-                ]
-            )
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="sales-by-{group_by}-{start}-{end}.csv"'
-        )
+        filename = sales_report_filename(group_by, start, end)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -9,9 +9,10 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from catalog.models import Channel, ProductListing, ProductVariant
 from catalog.selectors import variants_for_sale_by_sku, variants_with_channel_price
-from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod
+from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod, Voucher
 
 
 def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, ProductVariant]:
@@ -131,3 +132,11 @@ def order_lookup(
         if not wanted or wanted not in known - {""}:
             return None
     return order
+
+
+def voucher_list(*, scope: Scope = EVERYTHING) -> QuerySet[Voucher]:
+    """Vouchers by code that the scope reaches (a channel-limited key: those valid there,
+    for every channel or for it), with only the channels the scope reaches prefetched."""
+    vouchers = scope_filter(Voucher.objects.order_by("code"), scope)
+    channels = scope_filter(Channel.objects.all(), scope)
+    return vouchers.prefetch_related(Prefetch("channels", queryset=channels))

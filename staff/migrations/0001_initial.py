@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0004_channel_storefront_url'),
-        ('inventory', '0002_alter_stocklevel_options'),
+        ('inventory', '0003_stock_transfer_permission'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
