@@ -17,6 +17,7 @@ PICTURES = {
     "product.png": ("03-product-add.png", 1817),
     "order.png": ("07-order-shipped.png", 1285),
     "cancel.png": ("10-cancel-confirmation.png", 760),
+    "refund.png": ("08-refund-a-line.png", 760),
 }
 WIDTH = 1000
 
