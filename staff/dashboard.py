@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -188,12 +187,9 @@ def _flagged_pos_sales(scope: Scope) -> Card:
 
 
 def _failing_webhooks(scope: Scope) -> Card:
-    failing = scope_filter(
-        WebhookEndpoint.objects.filter(
-            Q(consecutive_failures__gt=0) | Q(disabled_at__isnull=False)
-        ),
-        scope,
-    )
+    # An endpoint the deliveries turned off keeps its failure count; one staff turned off
+    # by hand, with none, is not failing.
+    failing = scope_filter(WebhookEndpoint.objects.filter(consecutive_failures__gt=0), scope)
     return Card(
         title="Failing webhook endpoints",
         count=failing.count(),
@@ -203,7 +199,9 @@ def _failing_webhooks(scope: Scope) -> Card:
             Item(
                 endpoint.url,
                 _change(endpoint),
-                "disabled" if endpoint.disabled_at else f"{endpoint.consecutive_failures} failures",
+                "turned off"
+                if not endpoint.active
+                else f"{endpoint.consecutive_failures} failures",
             )
             for endpoint in failing.order_by("-consecutive_failures")[:LIST_LENGTH]
         ],

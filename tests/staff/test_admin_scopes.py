@@ -130,3 +130,33 @@ def test_the_home_page_counts_only_what_the_viewer_may_see(client, soho, shop, s
     assert owner_cards["To pack"] == 2  # the web order from main, the Soho pickup
     assert soho_cards["To pack"] == 1
     assert "Failing webhook endpoints" not in soho_cards
+
+
+def test_every_home_card_links_to_the_list_of_what_it_counts(client, shop, staff):
+    from django.utils import timezone
+
+    from backoffice.outbox.models import WebhookEndpoint
+    from catalog.models import ProductVariant
+    from pos.models import PosSale
+
+    WebhookEndpoint.objects.create(url="https://hooks.example/down", consecutive_failures=3)
+    WebhookEndpoint.objects.create(  # turned off by staff, not failing
+        url="https://hooks.example/off", active=False, disabled_at=timezone.now()
+    )
+    PosSale.objects.create(
+        channel=shop.till_soho, client_id="till-7", store=shop.soho, status="flagged"
+    )
+    ProductVariant.objects.filter(sku="TEE").update(low_stock_threshold=100)
+    client.force_login(staff["owner"])
+
+    home = client.get("/admin/").context["dashboard"]
+    counted = {card.title: card.count for card in home["cards"]}
+    listed = {card.title: client.get(card.url).context["cl"].result_count for card in home["cards"]}
+
+    assert counted == listed
+    assert counted["Failing webhook endpoints"] == 1
+    assert counted["Till sales to check"] == 1
+    assert counted["To pack"] == 2
+    assert counted["Low stock"] == 3  # TEE in each warehouse
+    today = client.get(home["sales"]["all_url"]).context["cl"].result_count
+    assert today == sum(row["orders"] for row in home["sales"]["rows"]) > 0
