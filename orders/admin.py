@@ -9,11 +9,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 
-from backoffice.admin_readonly import ReadOnlyInline
+from backoffice.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
 from backoffice.admin_scope import ScopedAdmin
 from backoffice.money import money_format, money_plain
 from orders.models import Cart, CartLine, Order, ShippingMethod, Voucher
 from orders.selectors import order_search
+from orders.services.validation import ADDRESS_FIELDS
 
 
 @admin.register(Order)
@@ -111,15 +112,32 @@ class CartLineInline(ReadOnlyInline):
 
 
 @admin.register(Cart)
-class CartAdmin(ScopedAdmin):
+class CartAdmin(ReadOnlyAdmin):
+    """A customer's checkout in progress: staff read it; only the customer's channel changes it
+    (through the checkout services, which keep its reservations right)."""
+
     list_display = ["__str__", "channel", "status", "email", "reserved_until", "created_at"]
     list_filter = ["status", "channel"]
     search_fields = ["id", "email"]
     inlines = [CartLineInline]
-    readonly_fields = ["id", "channel", "status", "reserved_until", "attribution", "created_at"]
+    fields = [
+        "id",
+        "channel",
+        "status",
+        "email",
+        "phone",
+        "delivery_address",
+        "shipping_method",
+        "voucher",
+        "reserved_until",
+        "created_at",
+        "updated_at",
+    ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    @admin.display(description="delivery address")
+    def delivery_address(self, cart: Cart) -> str:
+        address = cart.shipping_address or {}
+        return ", ".join(str(address[key]) for key in ADDRESS_FIELDS if address.get(key)) or "-"
 
 
 @admin.register(Voucher)

@@ -15,13 +15,13 @@ from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline, viewer_scope
-from backoffice.exceptions import DomainError
+from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.money import money_format
 from catalog.models import Channel
 from orders.fulfillers import fulfiller_access_create
 from orders.link_qr import link_public_url, link_qr_svg
 from orders.links import link_allotment_apply, link_deactivate
-from orders.messages import message_post
+from orders.messages import MAX_ATTACHMENTS, attachments_clean, message_post
 from orders.models import (
     FulfillerAccess,
     OrderMessage,
@@ -173,10 +173,32 @@ class ShopLinkAdmin(ScopedAdmin):
         self.message_user(request, f"Deactivated {queryset.count()} link(s).")
 
 
+class OrderMessageForm(forms.ModelForm):
+    """A staff message: its attachments as links, one a line (not JSON)."""
+
+    attachments = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Up to {MAX_ATTACHMENTS} https links to files or pictures, one a line.",
+    )
+
+    class Meta:
+        model = OrderMessage
+        fields = ["order", "body", "attachments"]
+
+    def clean_attachments(self) -> list[str]:
+        urls = [line.strip() for line in self.cleaned_data["attachments"].splitlines()]
+        try:
+            return attachments_clean(url for url in urls if url)
+        except ValidationFailed as error:
+            raise forms.ValidationError(error.errors["attachments"]) from error
+
+
 @admin.register(OrderMessage)
 class OrderMessageAdmin(ScopedAdmin):
     """Staff read threads (bodies as written) and post as staff; the role is never chosen."""
 
+    form = OrderMessageForm
     list_display = ["order", "author_role", "author_name", "short_body", "created_at"]
     list_filter = ["author_role"]
     search_fields = ["order__id", "body"]

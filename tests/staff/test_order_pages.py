@@ -155,6 +155,32 @@ def test_reply_note_and_address_go_through_the_services(owner_client, shop):
     ]
 
 
+def test_a_staff_message_takes_its_attachments_as_links_one_a_line(owner_client, shop):
+    add = reverse("admin:orders_ordermessage_add")
+    order = shop.web_order
+
+    refused = owner_client.post(
+        add, {"order": order.pk, "body": "Photo", "attachments": "ftp://files.example/a.png"}
+    )
+    posted = owner_client.post(
+        add,
+        {
+            "order": order.pk,
+            "body": "Photos of the parcel",
+            "attachments": "https://files.example/a.png\n\n https://files.example/b.png \n",
+        },
+    )
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors["attachments"] == [
+        "Each attachment is an https URL."
+    ]
+    assert posted.status_code == 302
+    [message] = OrderMessage.objects.filter(order=order)
+    assert message.author_role == "staff"
+    assert message.attachments == ["https://files.example/a.png", "https://files.example/b.png"]
+
+
 def test_the_fulfillment_page_says_where_it_goes(client, shop, staff):
     client.force_login(staff["picker"])
     fulfillment = shop.web_order.fulfillments.get()

@@ -11,6 +11,7 @@ from fulfillment.models import Fulfillment
 from inventory.models import StockLevel, StockMovement, WarehouseChannel
 from orders.models import OrderEvent, OrderLine, Payment, ShippingMethod
 from staff.roles import ROLES
+from tests.shop_world import ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,36 @@ def test_roles_are_groups_kept_in_step_after_migrate(db):
         "change_fulfillment",
     }
     assert not picker.permissions.filter(codename__in=["view_order", "refund_order"]).exists()
+
+
+def test_no_admin_form_asks_for_json(client, shop, staff):
+    """Addresses, options, attributes and the rest are fields; JSON is never typed by hand."""
+    from django.contrib import admin
+    from django.forms import JSONField
+    from django.urls import reverse
+
+    from orders.models import Cart
+
+    cart = Cart.objects.create(channel=shop.web, email="ada@example.com", shipping_address=ADDRESS)
+    client.force_login(staff["owner"])
+    asking = []
+    for model in admin.site._registry:
+        info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages = [reverse(f"{info}_add")]
+        first = model._default_manager.first()
+        if first is not None:
+            pages.append(reverse(f"{info}_change", args=[first.pk]))
+        for page in pages:
+            response = client.get(page)
+            form = response.context and response.context.get("adminform")
+            if response.status_code != 200 or not form:
+                continue
+            asking += [
+                f"{page} {name}"
+                for name, field in form.form.fields.items()
+                if isinstance(field, JSONField)
+            ]
+
+    assert asking == []
+    cart_page = client.get(reverse("admin:orders_cart_change", args=[cart.pk])).content.decode()
+    assert "Ada Lovelace, 1 Main St, Springfield, 12345, US" in cart_page
