@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 
-from backoffice.money import DECIMAL_PLACES, MAX_DIGITS, currency_problem, money_format
-
-code_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9_-]{0,49}$",
-    "Use lowercase letters, digits, '-' and '_' (at most 50).",
-)
-
-
-def currency_validator(value: str) -> None:
-    """An ISO 4217 code (upper case, such as USD) whose amounts the database can hold."""
-    if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
-        raise ValidationError("Use an ISO 4217 code such as USD.")
-    problem = currency_problem(value)
-    if problem:
-        raise ValidationError(problem)
-
-
-def money_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+from backoffice.fields import code_validator, currency_validator, money_field
+from backoffice.money import money_format
 
 
 class Channel(models.Model):

@@ -18,10 +18,10 @@ from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline, viewer_scop
 from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.money import money_format
 from catalog.models import Channel
-from orders.fulfillers import fulfiller_access_create
-from orders.link_qr import link_public_url, link_qr_svg
-from orders.links import link_allotment_apply, link_deactivate
-from orders.messages import MAX_ATTACHMENTS, attachments_clean, message_post
+from orders.courier_access.services import fulfiller_access_create
+from orders.links.qr import link_public_url, link_qr_svg
+from orders.links.services import link_allotment_apply, link_deactivate
+from orders.messages.services import MAX_ATTACHMENTS, attachments_clean, message_post
 from orders.models import (
     FulfillerAccess,
     OrderMessage,
@@ -29,8 +29,8 @@ from orders.models import (
     ShopLink,
     ShopLinkLine,
 )
-from orders.report_chart import sales_chart_svg
-from orders.reports import (
+from orders.reports.chart import sales_chart_svg
+from orders.reports.sales import (
     GROUPS,
     report_period,
     sales_report,

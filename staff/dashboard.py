@@ -22,7 +22,7 @@ from fulfillment.models import Fulfillment
 from inventory.models import StockLevel
 from inventory.selectors import stock_level_filter_low, stock_level_list
 from orders.models import Order
-from orders.reports import sales_report
+from orders.reports.sales import sales_report
 from pos.models import PosSale
 
 LIST_LENGTH = 5

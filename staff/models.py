@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from catalog.models import Channel, currency_validator, money_field
+from backoffice.fields import currency_validator, money_field
+from catalog.models import Channel
 from inventory.models import Warehouse
 
 

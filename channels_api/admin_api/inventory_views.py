@@ -48,12 +48,13 @@ from inventory.selectors import (
     warehouse_list,
 )
 from inventory.services import (
+    stock_change_apply,
+    stock_changes_apply,
     stock_set_on_hand,
     stock_transfer,
     warehouse_create,
     warehouse_update,
 )
-from inventory.sync import stock_change_apply, stock_changes_apply
 
 TAGS = ["admin: inventory"]
 

@@ -15,7 +15,7 @@ from fulfillment.services import (
 )
 from inventory.models import Warehouse
 from orders import services
-from orders.messages import message_post
+from orders.messages.services import message_post
 from orders.models import Order, OrderMessage
 from orders.services.validation import ADDRESS_FIELDS, LineRequest
 

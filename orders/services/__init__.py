@@ -11,7 +11,7 @@ from orders.services.carts import (
     cart_totals,
     cart_update,
 )
-from orders.services.checkout import CheckoutInput, cart_complete, checkout_direct
+from orders.services.checkout import CheckoutInput, PlacedOrder, cart_complete, checkout_direct
 from orders.services.lifecycle import (
     CancelEffects,
     order_address_update,
@@ -29,6 +29,7 @@ __all__ = [
     "CancelEffects",
     "CartLineInput",
     "CheckoutInput",
+    "PlacedOrder",
     "cart_complete",
     "cart_create",
     "cart_extend",
