@@ -7,6 +7,7 @@ What a role may do is its permissions; where it may do it is each person's scope
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS, connections
 
 OWNER = "Owner"
 SUPPORT = "Support"
@@ -83,9 +84,13 @@ def roles_sync() -> None:
             group.permissions.set([by_name[n] for n in names if n in by_name])
 
 
-def _after_migrate(sender, **kwargs) -> None:
-    """post_migrate runs once per app: sync after the last one, when every permission exists."""
+def _after_migrate(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_migrate runs once per app: sync after the last one, when every permission exists
+    (and not at all while the auth tables do not, e.g. after migrating one app alone)."""
     from django.apps import apps
 
-    if sender.name == list(apps.get_app_configs())[-1].name:
+    if sender.name != list(apps.get_app_configs())[-1].name:
+        return
+    tables = set(connections[using].introspection.table_names())
+    if {Group._meta.db_table, Permission._meta.db_table} <= tables:
         roles_sync()

@@ -70,7 +70,7 @@ def _checkout(channel: Channel, sku: str, method: str, **payment) -> Order:
             shipping_method=method,
             payment=payment or {"provider": "test", "token": "tok_approve"},
         ),
-    )
+    ).order
 
 
 def _till_sale(channel: Channel, store: str) -> Order:

@@ -110,7 +110,7 @@ def test_customer_emails_show_money_formatted():
                 "country": "US",
             },
         ),
-    )
+    ).order
     mail.outbox.clear()
 
     assert notification_send(order_id=order.pk, kind="placed") is True
