@@ -41,8 +41,11 @@ class Placement:
     quantity: int
 
 
-def _lock_channel_levels(*, channel: Channel, variant_ids: Iterable[int]) -> tuple[dict, list[int]]:
-    """Lock (in id order) the variants' stock rows in the channel's active warehouses.
+def _lock_channel_levels(
+    *, channel: Channel, variant_ids: Iterable[int], warehouse_id: int | None = None
+) -> tuple[dict, list[int]]:
+    """Lock (in id order) the variants' stock rows in the channel's active warehouses
+    (or in the one `warehouse_id`).
 
     Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
     priority order, from one query: the hot path of every checkout, so written out.
@@ -50,7 +53,9 @@ def _lock_channel_levels(*, channel: Channel, variant_ids: Iterable[int]) -> tup
     variant_ids = list(variant_ids)
     if not variant_ids:
         return {}, []
-    tables, params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
+    tables, params = channel_levels_sql(
+        channel=channel, variant_ids=variant_ids, warehouse_id=warehouse_id
+    )
     levels = list(
         StockLevel.objects.raw(
             "SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at, "

@@ -12,11 +12,13 @@ from inventory.models import Warehouse
 
 
 class ShippingMethod(models.Model):
-    """How an order reaches the customer: a flat rate (free over a threshold) or pickup."""
+    """How an order reaches the customer: a flat rate (free over a threshold), pickup, or
+    on-demand delivery by couriers (`local_delivery`: the delivery zone sets the fee)."""
 
     class Kind(models.TextChoices):
         FLAT_RATE = "flat_rate", "Flat rate"
         PICKUP = "pickup", "Pickup in store"
+        LOCAL_DELIVERY = "local_delivery", "On-demand delivery"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="shipping_methods")
     code = models.CharField(max_length=50, validators=[code_validator])

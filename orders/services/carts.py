@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -12,12 +13,13 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from backoffice.exceptions import NotFound, ValidationFailed
+from backoffice.exceptions import DomainError, NotFound, ValidationFailed
 from catalog.models import Channel
 from inventory.models import Reservation
 from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
+from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, ShippingMethod
 from orders.pricing import PricedLine, Totals, compute_totals, price_line
 from orders.selectors import variants_for_sale, variants_sellable
 from orders.services.validation import (
@@ -60,13 +62,36 @@ def cart_totals(*, cart: Cart) -> CartView:
         )
         for line in lines
     ]
+    lines_priced = [p for _, p in priced if p is not None]
     totals = compute_totals(
         channel=cart.channel,
-        lines=[p for _, p in priced if p is not None],
+        lines=lines_priced,
         shipping_method=cart.shipping_method,
         voucher=cart.voucher,
+        delivery_fee=_delivery_fee(cart, lines_priced),
     )
     return CartView(cart=cart, lines=priced, totals=totals)
+
+
+def _delivery_fee(cart: Cart, lines: list[PricedLine]) -> Decimal | None:
+    """The zone's fee for an on-demand delivery cart; None (the method's price) while the
+    cart cannot be delivered yet (no address, outside every zone, below the minimum...)."""
+    method = cart.shipping_method
+    if method is None or method.kind != ShippingMethod.Kind.LOCAL_DELIVERY:
+        return None
+    try:
+        return (
+            delivery_planner()
+            .quote(
+                channel=cart.channel,
+                address=cart.shipping_address,
+                subtotal=sum((line.total for line in lines), Decimal(0)),
+                cart=cart,
+            )
+            .fee
+        )
+    except DomainError:
+        return None
 
 
 def _refresh_reserved_until(cart: Cart) -> None:

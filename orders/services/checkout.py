@@ -21,6 +21,7 @@ from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
+from orders.delivery_hook import DeliveryQuote, delivery_planner
 from orders.errors import VoucherUnavailable
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
@@ -49,6 +50,7 @@ class CheckoutInput:
     voucher_code: str | None = None
     payment: dict[str, Any] | None = None
     attribution: dict[str, Any] = field(default_factory=dict)
+    delivery_slot: str | None = None
 
 
 @dataclass
@@ -65,12 +67,18 @@ class _Placement:
     attribution: dict[str, Any]
     actor: str
     cart: Cart | None = None
+    delivery: DeliveryQuote | None = None
+
+
+def _delivers(method: ShippingMethod | None) -> bool:
+    return method is not None and method.kind == ShippingMethod.Kind.LOCAL_DELIVERY
 
 
 def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> Order:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
 
-    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined.
+    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined, and for
+    an on-demand delivery the delivery planner's refusals (`orders.delivery_hook`).
     """
     lines_check(data.lines)
     lines = merge_lines(data.lines)
@@ -85,18 +93,25 @@ def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -
         channel=channel,
         lines=[StockLine(variant=line.variant, quantity=line.quantity) for line in priced],
     )
+    address = address_clean(data.shipping_address, field="shipping_address")
+    method = shipping_method_find(channel=channel, code=data.shipping_method)
     placement = _Placement(
         channel=channel,
         lines=priced,
         email=data.email,
         phone=phone_clean(data.phone),
-        shipping_address=address_clean(data.shipping_address, field="shipping_address"),
-        shipping_method=shipping_method_find(channel=channel, code=data.shipping_method),
+        shipping_address=address,
+        shipping_method=method,
         voucher=voucher_find(channel=channel, code=data.voucher_code, subtotal=subtotal),
         payment=data.payment,
         source="checkout",
         attribution=data.attribution,
         actor=actor,
+        delivery=delivery_planner().quote(
+            channel=channel, address=address, subtotal=subtotal, slot=data.delivery_slot
+        )
+        if _delivers(method)
+        else None,
     )
     with transaction.atomic():
         return _order_place(placement)
@@ -136,6 +151,14 @@ def cart_complete(
                 code=cart.voucher.code,
                 subtotal=sum(line.total for line in priced),
             )
+        delivery = None
+        if _delivers(cart.shipping_method):
+            delivery = delivery_planner().quote(
+                channel=channel,
+                address=cart.shipping_address,
+                subtotal=sum(line.total for line in priced),
+                cart=cart,
+            )
         order = _order_place(
             _Placement(
                 channel=channel,
@@ -150,6 +173,7 @@ def cart_complete(
                 attribution=cart.attribution,
                 actor=actor,
                 cart=cart,
+                delivery=delivery,
             )
         )
         cart.status = Cart.Status.COMPLETED
@@ -182,6 +206,7 @@ def _order_place(placement: _Placement) -> Order:
         lines=placement.lines,
         shipping_method=placement.shipping_method,
         voucher=placement.voucher,
+        delivery_fee=placement.delivery.fee if placement.delivery else None,
     )
     provider = None
     if placement.payment is not None:
@@ -190,6 +215,10 @@ def _order_place(placement: _Placement) -> Order:
         provider = provider_get(str(placement.payment.get("provider") or ""))
     # Both callers hold a transaction (with its savepoint): no second savepoint here.
     with transaction.atomic(savepoint=False):
+        if placement.delivery is not None:
+            delivery_planner().hold(
+                quote=placement.delivery
+            )  # a slot's capacity, before the voucher
         if placement.voucher is not None:
             _voucher_use(placement.voucher)
         order = Order(
@@ -267,6 +296,13 @@ def _order_place(placement: _Placement) -> Order:
         events = order_events_write(
             order=order, types=timeline, actor=placement.actor, data={"source": placement.source}
         )
+        order.delivery_placed = None  # what the response shows: no query to find out
+        if placement.delivery is not None:
+            record = delivery_planner().record(
+                order=order, quote=placement.delivery, actor=placement.actor
+            )
+            order.delivery_placed = record.delivery
+            events = [*events, *record.events]
         domain_events = ["order.created"]
         if order.status == Order.Status.CONFIRMED:
             domain_events.append("order.confirmed")
@@ -286,6 +322,8 @@ def _order_place(placement: _Placement) -> Order:
                     for line in placement.lines
                 ],
                 reservation_holder=placement.cart.holder if placement.cart else None,
+                # A delivery leaves from its zone's store: the stock must be there.
+                warehouse_id=placement.delivery.warehouse_id if placement.delivery else None,
             )
         except InsufficientStock:
             # Our rows roll back; a gateway's authorization does not: give the money back.

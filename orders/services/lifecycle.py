@@ -18,6 +18,7 @@ from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from backoffice.money import money_dict, parse_amount
 from inventory.services import stock_deallocate
+from orders.delivery_hook import delivery_planner_installed
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment, Voucher
@@ -175,6 +176,9 @@ def order_cancel(
             raise InvalidTransition(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
+        planner = delivery_planner_installed()
+        if planner is not None:  # its delivery, courier and slot: before payments (Lock order)
+            planner.order_cancelling(order=order, actor=actor)
         stock_deallocate(holder=order.holder)
         payments = list(order.payments.select_for_update().order_by("id"))
         for payment in payments:
