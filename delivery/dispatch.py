@@ -322,11 +322,11 @@ def deliveries_dispatch_sweep(*, now: datetime | None = None, limit: int = 500) 
     )
     due = (
         Delivery.objects.filter(dispatch_at__lte=now, provider=OWN_COURIERS)
+        .annotate(has_pending=Exists(pending))
         .filter(
             Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SCHEDULED])
             | Q(status=Delivery.Status.OFFERED, has_pending=False)
         )
-        .annotate(has_pending=Exists(pending))
         .order_by("dispatch_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
