@@ -56,7 +56,7 @@ def delivery_pin(delivery):
 
 
 def test_a_declined_offer_goes_to_the_next_courier_at_once(shop):
-    sam, sam_api = shop.courier("Sam")
+    _sam, sam_api = shop.courier("Sam")
     kim, _ = shop.courier("Kim")
     delivery = delivery_of(shop.checkout())
     offer = delivery_dispatch(delivery_id=delivery.pk)
@@ -120,7 +120,7 @@ def test_a_sweep_expires_lost_offers_and_offers_deliveries_whose_message_was_los
 
 
 def test_a_courier_who_drops_a_delivery_puts_it_back_in_the_queue(shop):
-    sam, sam_api = shop.courier("Sam")
+    _sam, sam_api = shop.courier("Sam")
     kim, _ = shop.courier("Kim")
     answer = shop.checkout()
     delivery = delivery_of(answer)
@@ -143,7 +143,7 @@ def test_a_courier_who_drops_a_delivery_puts_it_back_in_the_queue(shop):
 
 
 def test_staff_assign_a_courier_by_hand_and_the_open_offer_is_withdrawn(shop, admin_api):
-    sam, _ = shop.courier("Sam")
+    _sam, _ = shop.courier("Sam")
     kim, kim_api = shop.courier("Kim", available=False)
     delivery = delivery_of(shop.checkout())
     offer = delivery_dispatch(delivery_id=delivery.pk)
@@ -177,7 +177,7 @@ def test_no_free_courier_leaves_the_delivery_queued_until_one_becomes_available(
 
 
 def test_a_courier_going_unavailable_withdraws_their_open_offer(shop):
-    sam, sam_api = shop.courier("Sam")
+    _sam, sam_api = shop.courier("Sam")
     kim, _ = shop.courier("Kim")
     delivery = delivery_of(shop.checkout())
     offer = delivery_dispatch(delivery_id=delivery.pk)
