@@ -96,3 +96,17 @@ def shop(db, web) -> Shop:
         },
     )
     return Shop(channel=web, zone=zone, api=Api(make_key(web)[1]))
+
+
+def assigned(shop: Shop, name: str = "Sam", **checkout) -> tuple[dict, Delivery, Courier, Api]:
+    """A checkout whose delivery was offered to a new courier, who accepted it."""
+    from delivery.dispatch import delivery_dispatch
+
+    courier, api = shop.courier(name)
+    answer = shop.checkout(**checkout)
+    delivery = delivery_of(answer)
+    offer = delivery_dispatch(delivery_id=delivery.pk)
+    accepted = api.post(f"/api/v1/fulfiller/offers/{offer.pk}/accept")
+    assert accepted.status_code == 200, accepted.json()
+    delivery.refresh_from_db()
+    return answer, delivery, courier, api
