@@ -13,9 +13,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 django_application = get_asgi_application()
 
-from django.utils.module_loading import import_string  # noqa: E402 (after Django is set up)
+import importlib  # noqa: E402 (after Django is set up)
 
-_streams = import_string("channels_api.streams.asgi")
+_streams = importlib.import_module("channels_api.streams.asgi")
 
 
 async def application(scope, receive, send):

@@ -100,6 +100,10 @@ class RedisBroker:
         entries = self.client.xrange(key, min=f"({after}", count=settings.STREAM_LOG_LENGTH)
         return [_entry(entry_id, fields) for entry_id, fields in entries]
 
+    def latest(self, topic: str) -> Event | None:
+        entries = self.client.xrevrange(KEY_PREFIX + topic, count=1)
+        return _entry(*entries[0]) if entries else None
+
     def hub(self) -> Hub:
         return RedisHub(self.url)
 
@@ -139,6 +143,11 @@ class LocalBroker:
         if log and _id_key(after) < _id_key(log[0].id) and not any(e.id == after for e in log):
             return None
         return [event for event in log if id_after(event.id, after)]
+
+    def latest(self, topic: str) -> Event | None:
+        with self.lock:
+            log = self.logs.get(topic)
+            return log[-1] if log else None
 
     def hub(self) -> Hub:
         return self.local_hub

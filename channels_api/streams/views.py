@@ -92,7 +92,8 @@ class StreamMixin:
             snapshot = grant.snapshot()
             if snapshot is not None:
                 parts.append(sse_snapshot(snapshot))
-            events = []
+            # The newest event again, so that the client has an id to resume from.
+            events = [e for e in map(realtime.broker().latest, grant.topics) if e is not None]
         parts.extend(sse_event(e) for e in sorted(events, key=lambda e: e.id) if grant.accept(e))
         response = HttpResponse(b"".join(parts), content_type=CONTENT_TYPE)
         for name, value in HEADERS.items():
