@@ -14,6 +14,7 @@ from delivery.setup import zone_create
 from orders.models import Order
 from orders.services.setup import shipping_method_create
 from tests.conftest import Api
+from tests.delivery.streams import asgi_server  # noqa: F401 (a fixture)
 from tests.factories import make_key, make_product, make_warehouse, receive
 
 STORE = (52.5200, 13.4050)  # Berlin, Alexanderplatz

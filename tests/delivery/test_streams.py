@@ -10,7 +10,7 @@ import pytest
 
 from channels_api.models import ApiKey
 from tests.delivery.conftest import assigned
-from tests.delivery.streams import asgi_server, open_stream  # noqa: F401
+from tests.delivery.streams import open_stream
 from tests.factories import make_key
 from tests.openapi import listed_codes, operation_at
 
