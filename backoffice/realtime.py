@@ -320,7 +320,14 @@ def broker() -> RedisBroker | LocalBroker:
         with _broker_lock:
             if _broker is None:
                 url = settings.STREAM_REDIS_URL
-                _broker = RedisBroker(url) if url else LocalBroker()
+                if url:
+                    _broker = RedisBroker(url)
+                else:
+                    logger.warning(
+                        "Live streams run in this process only (no STREAM_REDIS_URL or Redis "
+                        "CACHE_URL): events published by other processes are not seen."
+                    )
+                    _broker = LocalBroker()
     return _broker
 
 
