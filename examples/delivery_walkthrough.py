@@ -3,7 +3,7 @@
 Standard library only. Run it against `make run` with the web channel's publishable key and
 the admin secret key (both in var/demo-keys.txt):
 
-    python3 examples/delivery_walkthrough.py --base-url http://127.0.0.1:8000 --pk pk_... --sk sk_...
+    python3 examples/delivery_walkthrough.py --pk pk_... --sk sk_...
 
 What it does (docs/delivery.md tells the same story with curl): staff add a courier, who
 says they are available; the storefront asks which delivery options an address has and
