@@ -11,13 +11,15 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from backoffice.client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 
 def _keys(request: HttpRequest | None, username: str | None) -> list[str]:
     keys = [f"login-failures:user:{(username or '').strip().lower()}"]
     if request is not None:
-        keys.append(f"login-failures:ip:{request.META.get('REMOTE_ADDR', '')}")
+        keys.append(f"login-failures:ip:{client_address(request)}")
     return keys
 
 

@@ -152,6 +152,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # TLS is usually terminated by the proxy in front; set SECURE_SSL_REDIRECT=1 to redirect here too.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# How many proxies in front of the app append to X-Forwarded-For; 0 ignores the header
+# and takes the connection's address as the client's (backoffice/client_address.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -185,6 +188,11 @@ REST_FRAMEWORK = {
 API_PAGE_SIZE_MAX = 100
 # Requests per minute per API key; a key's own limit wins; 0 turns limiting off.
 API_RATE_LIMIT = env_int("API_RATE_LIMIT", 6000)
+# Order lookup by number and email or phone: failed lookups allowed per order number and
+# per client address in each window, whatever the key's own limit (0 turns one off).
+ORDER_LOOKUP_FAILURES_PER_NUMBER = env_int("ORDER_LOOKUP_FAILURES_PER_NUMBER", 10)
+ORDER_LOOKUP_FAILURES_PER_ADDRESS = env_int("ORDER_LOOKUP_FAILURES_PER_ADDRESS", 30)
+ORDER_LOOKUP_WINDOW_SECONDS = env_int("ORDER_LOOKUP_WINDOW_SECONDS", 900)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backoffice API",

@@ -27,9 +27,10 @@ from backoffice.jobs import enqueue_after_commit
 from delivery import jobs
 from delivery.errors import CourierBusy, OfferUnavailable
 from delivery.events import delivery_announce, delivery_pin, estimate_apply, timeline_write
-from delivery.locks import couriers_lock, delivery_lock, order_row_lock
+from delivery.locks import couriers_lock, delivery_lock
 from delivery.models import DELIVERY_TRANSITIONS, Courier, Delivery, DeliveryOffer
 from delivery.promise import BUSY, promise_now
+from orders.locks import order_lock
 from orders.messages import message_post
 from orders.models import Order, OrderEvent, OrderMessage
 
@@ -192,7 +193,7 @@ def offer_accept(*, offer: DeliveryOffer, now: datetime | None = None) -> Delive
     now = now or timezone.now()
     with transaction.atomic():
         order_id = Delivery.objects.values_list("order_id", flat=True).get(pk=offer.delivery_id)
-        order = order_row_lock(order_id)
+        order = order_lock(Order(pk=order_id))
         delivery = delivery_lock(offer.delivery_id)
         courier = couriers_lock([offer.courier_id])[offer.courier_id]
         offer = DeliveryOffer.objects.select_for_update().get(pk=offer.pk)
@@ -258,7 +259,7 @@ def delivery_drop(*, delivery: Delivery, courier: Courier, reason: str = "") -> 
     (without them for a while)."""
     now = timezone.now()
     with transaction.atomic():
-        order_row_lock(delivery.order_id)
+        order_lock(Order(pk=delivery.order_id))
         delivery = delivery_lock(delivery.pk)
         if delivery.courier_id != courier.pk:
             raise InvalidTransition(entity="delivery", current="not yours", action="drop")
@@ -274,7 +275,7 @@ def delivery_assign(*, delivery: Delivery, courier: Courier, actor: str) -> Deli
     """Staff assign a courier by hand (any open offer is withdrawn). Raises CourierBusy."""
     now = timezone.now()
     with transaction.atomic():
-        order = order_row_lock(delivery.order_id)
+        order = order_lock(Order(pk=delivery.order_id))
         delivery = delivery_lock(delivery.pk)
         _require(delivery, "assign")
         ids = [courier.pk] + ([delivery.courier_id] if delivery.courier_id else [])
@@ -299,7 +300,7 @@ def delivery_requeue(*, delivery: Delivery, actor: str, reason: str = "") -> Del
     """Staff take the delivery from its courier (or its open offer) and queue it again."""
     now = timezone.now()
     with transaction.atomic():
-        order_row_lock(delivery.order_id)
+        order_lock(Order(pk=delivery.order_id))
         delivery = delivery_lock(delivery.pk)
         _require(delivery, "requeue")
         DeliveryOffer.objects.filter(delivery=delivery, status=DeliveryOffer.Status.PENDING).update(

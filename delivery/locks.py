@@ -12,14 +12,6 @@ from django.db.models import F
 
 from delivery.errors import DeliverySlotFull
 from delivery.models import Courier, Delivery, DeliverySlot
-from orders.models import Order
-
-
-def order_row_lock(order_id: int) -> Order:
-    """Lock the order's row only (`OF self`): every delivery workflow that writes the order's
-    timeline takes it first, as the lock order asks (an insert referring to the order would
-    otherwise wait on it while holding the delivery)."""
-    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
 
 
 def delivery_lock(delivery_id: int) -> Delivery:

@@ -30,12 +30,13 @@ from delivery.events import (
     location_announce,
     timeline_write,
 )
-from delivery.locks import delivery_lock, order_row_lock
+from delivery.locks import delivery_lock
 from delivery.models import DELIVERY_TRANSITIONS, Courier, Delivery, DeliveryLocation, DeliveryZone
 from delivery.promise import promise_now
 from fulfillment.models import Fulfillment
 from fulfillment.services import fulfillment_create, fulfillment_deliver, fulfillment_ship
 from orders.events import order_events_write
+from orders.locks import order_lock
 from orders.models import Order, OrderEvent
 
 _https = URLValidator(schemes=["https"])
@@ -47,7 +48,7 @@ def _require(delivery: Delivery, action: str) -> None:
 
 
 def _locked_for_courier(delivery: Delivery, courier: Courier | None) -> tuple[Order, Delivery]:
-    order = order_row_lock(delivery.order_id)
+    order = order_lock(Order(pk=delivery.order_id))
     delivery = delivery_lock(delivery.pk)
     if courier is not None and delivery.courier_id != courier.pk:
         raise InvalidTransition(entity="delivery", current="assigned to another", action="act")

@@ -10,10 +10,12 @@ from django.db.models import F
 from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.money import quantize
 from fulfillment.models import Fulfillment, Return, ReturnLine
-from fulfillment.services import LineRequest, _lock_order, _refresh_fulfillment_status
+from fulfillment.services import LineRequest, _refresh_fulfillment_status
+from inventory.locks import stock_levels_lock_pairs
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust
 from orders.events import order_domain_event, order_events_write
+from orders.locks import order_lines_lock, order_lock
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_refund
 
@@ -39,12 +41,12 @@ def return_create(
     if not reason.strip():
         raise ValidationFailed({"reason": ["Say why the units came back."]})
     with transaction.atomic():
-        order = _lock_order(order)
+        order = order_lock(order)
         if order.fulfillment_status == Order.FulfillmentStatus.UNFULFILLED:
             raise InvalidTransition(
                 entity="order", current=order.fulfillment_status, action="return"
             )
-        by_sku = {line.sku: line for line in order.lines.select_for_update().order_by("id")}
+        by_sku = {line.sku: line for line in order_lines_lock(order)}
         returned: dict[int, tuple[OrderLine, int]] = {}
         errors = []
         for request in lines:
@@ -86,16 +88,6 @@ def return_create(
             OrderLine.objects.filter(pk=line.pk).update(
                 quantity_returned=F("quantity_returned") + quantity
             )
-            if restock and line.variant is not None:
-                stock_adjust(
-                    variant=line.variant,
-                    warehouse=warehouse,
-                    delta=quantity,
-                    reason=StockMovement.Reason.RETURN,
-                    actor=actor,
-                    reference=f"return:{record.pk}",
-                    note=reason[:200],
-                )
         _refresh_fulfillment_status(order)
         data = {
             "return_id": str(record.pk),
@@ -119,4 +111,33 @@ def return_create(
                 )
                 record.refund_amount = amount
                 record.save(update_fields=["refund_amount"])
+        if restock:
+            _restock(record, returned, warehouse, actor, reason)
     return record
+
+
+def _restock(
+    record: Return,
+    returned: dict[int, tuple[OrderLine, int]],
+    warehouse: Warehouse,
+    actor: str,
+    reason: str,
+) -> None:
+    """Put the returned units back on the shelf, with a `return` ledger line each.
+
+    Stock last, after the refund's payment call (docs/architecture.md, "Lock order"),
+    and every row locked at once in the lock order first: restocking line by line in
+    the order's own line order could deadlock with a checkout of the same SKUs.
+    """
+    lines = [(line, quantity) for line, quantity in returned.values() if line.variant is not None]
+    stock_levels_lock_pairs((line.variant, warehouse) for line, _ in lines)
+    for line, quantity in lines:
+        stock_adjust(
+            variant=line.variant,
+            warehouse=warehouse,
+            delta=quantity,
+            reason=StockMovement.Reason.RETURN,
+            actor=actor,
+            reference=f"return:{record.pk}",
+            note=reason[:200],
+        )

@@ -3,8 +3,9 @@
 Shipping takes the units out of stock through `inventory.services.stock_ship`
 (allocation and on_hand, with a ledger line) and moves the order's
 `fulfillment_status`; the order completes when everything was delivered.
-Every workflow locks the order row first, then the fulfillment, so two staff
-members (or a worker and a person) acting at once queue instead of racing.
+Every workflow locks the order row first, then the fulfillment, then the order's
+lines, and stock last (`fulfillment.locks`; docs/architecture.md, "Lock order"), so
+two staff members (or a worker and a person) acting at once queue instead of racing.
 """
 
 from __future__ import annotations
@@ -19,22 +20,19 @@ from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
 from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
 from fulfillment.errors import NothingToFulfill
+from fulfillment.locks import fulfillment_lock
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
 from inventory.models import Allocation, Warehouse
 from inventory.services import StockLine, stock_ship
 from orders.events import order_domain_event, order_events_write
+from orders.locks import order_lock
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
 from orders.services import order_capture, order_complete
 from orders.services.validation import LineRequest  # the same {sku, quantity} ask
 
 
-def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
-
-
 def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Fulfillment]:
-    order = _lock_order(fulfillment.order)
-    fulfillment = Fulfillment.objects.select_for_update().get(pk=fulfillment.pk)
+    order, fulfillment = fulfillment_lock(fulfillment)
     if order.status == Order.Status.CANCELLED and action != "cancel":
         raise InvalidTransition(entity="order", current=order.status, action=action)
     if action not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
@@ -93,7 +91,7 @@ def fulfillment_create(
     ValidationFailed for unknown SKUs or too many units.
     """
     with transaction.atomic():
-        order = _lock_order(order)
+        order = order_lock(order)
         if "fulfill" not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(entity="order", current=order.status, action="fulfill")
         order_lines = list(order.lines.all())
@@ -217,6 +215,11 @@ def fulfillment_ship(
     with transaction.atomic():
         order, fulfillment = _lock_fulfillment(fulfillment, "ship")
         lines = list(fulfillment.lines.select_related("order_line__variant"))
+        # The order's lines before the stock rows (docs/architecture.md, "Lock order").
+        for line in sorted(lines, key=lambda line: line.order_line_id):
+            OrderLine.objects.filter(pk=line.order_line_id).update(
+                quantity_fulfilled=F("quantity_fulfilled") + line.quantity
+            )
         stock_ship(
             holder=order.holder,
             warehouse=fulfillment.warehouse,
@@ -226,10 +229,6 @@ def fulfillment_ship(
             actor=actor,
             reference=f"fulfillment:{fulfillment.pk}",
         )
-        for line in lines:
-            OrderLine.objects.filter(pk=line.order_line_id).update(
-                quantity_fulfilled=F("quantity_fulfilled") + line.quantity
-            )
         fulfillment.status = Fulfillment.Status.SHIPPED
         fulfillment.carrier, fulfillment.tracking_number = carrier, tracking_number
         fulfillment.tracking_url = tracking_url

@@ -4,8 +4,8 @@ An allotment is a set of Reservation rows held by e.g. "link:<code>" that expire
 the allotment ends; since reservations are subtracted from availability, no other
 holder can take those units meanwhile. `allotment_transfer` moves units from such a
 hold to another holder (a cart) with the discipline of `inventory.services`: the
-StockLevel rows are locked with one `SELECT ... FOR UPDATE ORDER BY id` and the
-decision is taken on the holds read under that lock.
+StockLevel rows are locked with one `SELECT ... FOR UPDATE ORDER BY id`
+(`inventory.locks`) and the decision is taken on the holds read under that lock.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from django.utils import timezone
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
-from inventory.models import Reservation, StockLevel
+from inventory.locks import stock_levels_lock_by_id
+from inventory.models import Reservation
 from inventory.services import StockLine, stock_reserve
 
 
@@ -74,12 +75,7 @@ def allotment_transfer(
         level_ids = Reservation.objects.filter(
             holder=source, stock_level__variant_id__in=list(wanted)
         ).values("stock_level_id")
-        levels = {
-            level.pk: level
-            for level in StockLevel.objects.select_for_update()
-            .filter(pk__in=level_ids)
-            .order_by("id")
-        }
+        levels = stock_levels_lock_by_id(level_ids)
         # Read again under the locks: a concurrent transfer may have taken units meanwhile.
         holds: dict[int, list[Reservation]] = defaultdict(list)
         for hold in Reservation.objects.filter(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
 from catalog.models import Channel, ProductVariant
+from inventory.locks import stock_lock_rank
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
 from inventory.services import stock_adjust, stock_set_on_hand
@@ -70,9 +71,9 @@ def stock_changes_apply(
     """Apply up to BULK_MAX_CHANGES changes, each on its own (a savepoint each).
 
     One refused change does not undo the others; the results come back in the
-    order of `changes`. Existing stock rows are changed in id order, the order
-    every workflow locks them in, so a sync running inside one transaction
-    cannot deadlock with checkouts.
+    order of `changes`. Stock rows are changed in the order every workflow locks
+    them in (`inventory.locks.stock_lock_rank`: existing rows by id, then new ones),
+    so a sync running inside one transaction cannot deadlock with checkouts.
     """
     if len(changes) > BULK_MAX_CHANGES:
         raise ValidationFailed({"items": [f"Send at most {BULK_MAX_CHANGES} items per call."]})
@@ -89,9 +90,9 @@ def stock_changes_apply(
         change = changes[index]
         variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
         if variant is None or warehouse is None:
-            return (2, index)
-        level_id = level_ids.get((variant.pk, warehouse.pk))
-        return (0, level_id, index) if level_id else (1, variant.pk, warehouse.pk, index)
+            return (1, index)
+        rank = stock_lock_rank(level_ids.get((variant.pk, warehouse.pk)), variant.pk, warehouse.pk)
+        return (0, *rank, index)
 
     results: dict[int, StockChangeResult] = {}
     for index in sorted(range(len(changes)), key=lock_order):

@@ -1,5 +1,8 @@
 """Shop-link counters (clicks, carts, orders), each one atomic `F()` update.
 
+Each update holds the link's row until its transaction commits, so it is a lock
+step: after the voucher, before any stock row (docs/architecture.md, "Lock order").
+
 Kept apart from `orders.links` so that checkout can count an order without importing
 the cart workflows (which import checkout).
 """

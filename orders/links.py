@@ -27,6 +27,7 @@ from inventory.models import Reservation
 from inventory.services import StockLine, stock_release
 from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
 from orders.link_counters import link_cart_record
+from orders.locks import link_lock
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
 from orders.selectors import variants_for_sale
 from orders.services.carts import cart_create, cart_update
@@ -183,6 +184,9 @@ def link_cart_create(*, link: ShopLink) -> Cart:
     attribution = {"link": link.code, "campaign": link.campaign}
     channel = link.channel
     with transaction.atomic():
+        # The link's row before the stock rows, as an order placed through it counts it
+        # (docs/architecture.md, "Lock order").
+        link_cart_record(link=link)
         if link_is_fenced(link):
             cart = _fenced_cart_create(link=link, requests=requests, attribution=attribution)
         else:
@@ -193,7 +197,6 @@ def link_cart_create(*, link: ShopLink) -> Cart:
                     cart = cart_update(cart=cart, voucher_code=link.voucher.code)
             except ValidationFailed:
                 pass  # the voucher stopped applying; the cart still sells at the normal price
-        link_cart_record(link=link)
     return cart
 
 
@@ -222,7 +225,7 @@ def _fenced_cart_create(
 def link_deactivate(*, link: ShopLink, actor: str = "") -> ShopLink:
     """Stop the link selling; its ring-fenced units go back to general stock at once."""
     with transaction.atomic():
-        link = ShopLink.objects.select_for_update().get(pk=link.pk)
+        link = link_lock(link)
         if link.active:
             link.active = False
             link.deactivated_at = timezone.now()

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import event_record
 from backoffice.timefmt import rfc3339
+from orders.locks import order_lock
 from orders.masking import contacts_mask
 from orders.models import Order, OrderMessage
 
@@ -81,7 +82,7 @@ def message_post(
     if len(body) > MAX_BODY_CHARACTERS:
         raise ValidationFailed({"body": [f"At most {MAX_BODY_CHARACTERS} characters."]})
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
+        order = order_lock(order)
         message = OrderMessage.objects.create(
             order=order,
             author_role=role,

@@ -98,6 +98,14 @@ def _digits(text: str) -> str:
     return "".join(character for character in text if character.isdigit())
 
 
+def order_number_parse(number: object) -> int | None:
+    """An order number as a customer types it ("#100042", " 100042") as an integer, or None."""
+    text = str(number).strip().lstrip("#")
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def order_lookup(
     *, channel: Channel, number: str, email: str = "", phone: str = ""
 ) -> Order | None:
@@ -105,12 +113,13 @@ def order_lookup(
 
     Every contact given must match: email case-insensitively, phone by its digits alone
     (the order's phone or its shipping address's). Any mismatch is None, exactly like
-    an unknown number, so the answer never tells whether a number exists.
+    an unknown number, so the answer never tells whether a number exists. (Guessing is
+    limited by the API: `channels_api.throttling.order_lookup_attempt`.)
     """
-    text = str(number).strip().lstrip("#")
-    if not (email or phone) or not (text.isascii() and text.isdigit()) or len(text) > 18:
+    parsed = order_number_parse(number)
+    if not (email or phone) or parsed is None:
         return None
-    order = order_detail_queryset().filter(pk=int(text) - ORDER_NUMBER_OFFSET, channel=channel)
+    order = order_detail_queryset().filter(pk=parsed - ORDER_NUMBER_OFFSET, channel=channel)
     order = order.first()
     if order is None:
         return None

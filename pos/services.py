@@ -5,9 +5,11 @@ terminal), picked up at the store and fulfilled and completed at once from the s
 own stock (`fulfillment.services.order_fulfill_at_once`), all in one transaction.
 
 Each till sale carries the till's `client_id`; a `PosSale` row keyed by (channel,
-client_id) makes it happen once however often it is sent. In a bulk upload each sale
-runs in its own savepoint: a sale that can no longer be made (sold out meanwhile, an
-unknown SKU) is recorded as `flagged` with the reason, for staff, and the others go on.
+client_id) makes it happen once however often it is sent, live or in an upload, even
+both at once: the row is claimed before any stock is locked (`pos.locks`). In a bulk
+upload each sale runs in its own savepoint: a sale that can no longer be made (sold
+out meanwhile, an unknown SKU) is recorded as `flagged` with the reason, for staff,
+and the others go on.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from backoffice.exceptions import DomainError, ValidationFailed
-from catalog.models import Channel
+from catalog.models import Channel, ProductVariant
 from fulfillment.services import order_fulfill_at_once
+from inventory.locks import stock_levels_lock_in_channel
 from inventory.models import Warehouse
 from orders.models import Order, ShippingMethod
 from orders.selectors import order_detail_queryset
 from orders.services import CheckoutInput, checkout_direct
 from orders.services.validation import LineRequest
+from pos.errors import PosSaleNotRecorded
+from pos.locks import pos_sale_claim, pos_sale_lock
 from pos.models import PosSale
 
 PAYMENT_METHODS = ("cash", "card_terminal")
@@ -120,35 +125,54 @@ def _existing(channel: Channel, client_id: str) -> PosSale | None:
     )
 
 
+def _claim(channel: Channel, data: PosSaleInput) -> tuple[PosSale, bool]:
+    """Claim the sale's row, as `flagged` until it is rung up in the same transaction."""
+    return pos_sale_claim(
+        channel=channel,
+        client_id=data.client_id,
+        defaults={
+            "status": PosSale.Status.FLAGGED,
+            "reason": "Being processed.",
+            "payload": data.raw,
+            "sold_at": data.sold_at,
+        },
+    )
+
+
+def _recorded(sale: PosSale, placed: PosSaleResult) -> PosSaleResult:
+    sale.status = PosSale.Status.RECORDED
+    sale.reason = ""
+    sale.order = placed.order
+    sale.store = placed.store
+    sale.save(update_fields=["status", "reason", "order", "store"])
+    return PosSaleResult(sale=sale, order=placed.order, store=placed.store)
+
+
 def pos_sale_record(*, channel: Channel, data: PosSaleInput, actor: str = "") -> PosSaleResult:
     """A live till sale. With a `client_id` it happens once: a repeat returns the first sale.
 
-    Errors are raised to the till (nothing is recorded), so it can fix and resend.
+    Errors are raised to the till (nothing is recorded), so it can fix and resend. A
+    `client_id` that an offline upload recorded without an order (flagged, or resolved
+    by staff) raises PosSaleNotRecorded. The sale's row is claimed before any stock is
+    locked, as in a bulk upload, so the two may carry the same sale at the same moment:
+    the second waits for the first and replays it (docs/architecture.md, "Lock order").
     """
     if not data.client_id:
         return pos_sale_place(channel=channel, data=data, actor=actor)
-    existing = _existing(channel, data.client_id)
-    if existing is not None:
-        return _replay(existing)
-    try:
+    sale = _existing(channel, data.client_id)
+    if sale is None:
         with transaction.atomic():
-            result = pos_sale_place(channel=channel, data=data, actor=actor)
-            sale = PosSale.objects.create(
-                channel=channel,
-                client_id=data.client_id,
-                store=result.store,
-                status=PosSale.Status.RECORDED,
-                order=result.order,
-                payload=data.raw,
-                sold_at=data.sold_at,
-            )
-    except IntegrityError:
-        # The same sale arrived twice at once; the other one committed first.
-        existing = _existing(channel, data.client_id)
-        if existing is None:
-            raise
-        return _replay(existing)
-    return PosSaleResult(sale=sale, order=result.order, store=result.store)
+            sale, created = _claim(channel, data)
+            if created:
+                return _recorded(sale, pos_sale_place(channel=channel, data=data, actor=actor))
+    if sale.order_id is None:
+        raise PosSaleNotRecorded(
+            f"Sale {sale.client_id} was uploaded before and is {sale.status}: {sale.reason}",
+            client_id=sale.client_id,
+            sale_status=sale.status,
+            reason=sale.reason,
+        )
+    return _replay(sale)
 
 
 def pos_sales_bulk_record(
@@ -158,38 +182,46 @@ def pos_sales_bulk_record(
 
     A sale that cannot be made is recorded as `flagged` with the reason (never dropped);
     a `client_id` seen before returns its first outcome (`replayed`).
+
+    One transaction, locking in the system's order (docs/architecture.md, "Lock order"):
+    first every new `client_id` is claimed (in `client_id` order), then the stock rows
+    of every SKU in the upload are locked at once (in id order), and only then are the
+    sales rung up one by one. Ringing them up one by one with their locks piling up in
+    the upload's order could deadlock with a live sale or a checkout of the same SKUs.
     """
-    results = []
-    for data in sales:
-        with transaction.atomic():
-            sale, created = PosSale.objects.get_or_create(
-                channel=channel,
-                client_id=data.client_id,
-                defaults={
-                    "status": PosSale.Status.FLAGGED,
-                    "reason": "Being processed.",
-                    "payload": data.raw,
-                    "sold_at": data.sold_at,
-                },
-            )
-            if not created:
+    with transaction.atomic():
+        claims: dict[str, tuple[PosSale, bool]] = {}
+        first_of_each = {data.client_id: data for data in reversed(sales)}
+        for client_id in sorted(first_of_each):
+            claims[client_id] = _claim(channel, first_of_each[client_id])
+        skus = {line.sku for data in sales if claims[data.client_id][1] for line in data.lines}
+        stock_levels_lock_in_channel(
+            channel=channel,
+            variant_ids=ProductVariant.objects.filter(sku__in=skus).values_list("pk", flat=True),
+        )
+        results = []
+        rung_up: set[str] = set()
+        for data in sales:
+            sale, created = claims[data.client_id]
+            if not created or data.client_id in rung_up:
                 results.append(_replay(sale))
                 continue
-            try:
-                with transaction.atomic():
-                    placed = pos_sale_place(channel=channel, data=data, actor=actor)
-            except DomainError as error:
-                sale.reason = _reason(error)
-                sale.save(update_fields=["reason"])
-                results.append(PosSaleResult(sale=sale, order=None, store=None))
-                continue
-            sale.status = PosSale.Status.RECORDED
-            sale.reason = ""
-            sale.order = placed.order
-            sale.store = placed.store
-            sale.save(update_fields=["status", "reason", "order", "store"])
-            results.append(PosSaleResult(sale=sale, order=placed.order, store=placed.store))
+            rung_up.add(data.client_id)
+            results.append(_bulk_sale_place(channel, sale, data, actor))
     return results
+
+
+def _bulk_sale_place(
+    channel: Channel, sale: PosSale, data: PosSaleInput, actor: str
+) -> PosSaleResult:
+    try:
+        with transaction.atomic():
+            placed = pos_sale_place(channel=channel, data=data, actor=actor)
+    except DomainError as error:
+        sale.reason = _reason(error)
+        sale.save(update_fields=["reason"])
+        return PosSaleResult(sale=sale, order=None, store=None)
+    return _recorded(sale, placed)
 
 
 def _reason(error: DomainError) -> str:
@@ -209,7 +241,7 @@ def _reason(error: DomainError) -> str:
 def pos_sale_resolve(*, sale: PosSale, actor: str) -> PosSale:
     """Staff dealt with a flagged sale (refunded the customer, entered it by hand...)."""
     with transaction.atomic():
-        sale = PosSale.objects.select_for_update().get(pk=sale.pk)
+        sale = pos_sale_lock(sale)
         if sale.status != PosSale.Status.FLAGGED:
             return sale
         sale.status = PosSale.Status.RESOLVED

@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.client_address import client_address
 from backoffice.exceptions import NotFound
 from channels_api.idempotency import idempotent
 from channels_api.order_output import (
@@ -31,6 +32,7 @@ from channels_api.store.checkout_serializers import (
     to_lines,
 )
 from channels_api.store.views import StoreView
+from channels_api.throttling import order_lookup_attempt
 from delivery.checkout import cart_delivery_update
 from delivery.errors import (
     BelowDeliveryMinimum,
@@ -44,7 +46,13 @@ from inventory.errors import InsufficientStock
 from orders import services
 from orders.errors import CartCompleted, LinkUsedUp, PaymentDeclined, VoucherUnavailable
 from orders.models import Cart, Order, ShippingMethod
-from orders.selectors import cart_get, order_get_by_token, order_lookup, shipping_method_list
+from orders.selectors import (
+    cart_get,
+    order_get_by_token,
+    order_lookup,
+    order_number_parse,
+    shipping_method_list,
+)
 from orders.services.validation import address_clean
 
 TAGS = ["store: checkout"]
@@ -353,7 +361,24 @@ class OrderLookupInput(serializers.Serializer):
 
 
 class OrderLookupView(StoreView):
+    """Guessing is limited per order number and per client address, whatever the key's own
+    limit (`order_lookup_attempt`). The place is taken before the idempotency layer, so a
+    replay counts like the request it repeats, and settled on the final answer."""
+
     pagination_class = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # the key, its permission and its own limit
+        number = request.data.get("number") if isinstance(request.data, dict) else None
+        self.lookup_attempt = order_lookup_attempt(
+            number=order_number_parse(number), address=client_address(request)
+        )
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        attempt = getattr(self, "lookup_attempt", None)
+        if attempt is not None:
+            attempt.settle(missed=response.status_code == status.HTTP_404_NOT_FOUND)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         operation_id="store_orders_lookup",
@@ -369,6 +394,12 @@ class OrderLookupView(StoreView):
         For chatbots: no token needed. The email is compared ignoring case, a phone by its digits,
         and every contact sent must match. Any mismatch, an order of another channel, or an unknown
         number answers the same 404, so the lookup never tells whether an order exists. Reads only.
+
+        Guessing is limited whatever the key allows: after `ORDER_LOOKUP_FAILURES_PER_NUMBER`
+        (10) misses on one order number, or `ORDER_LOOKUP_FAILURES_PER_ADDRESS` (30) from one
+        client address, in a window of `ORDER_LOOKUP_WINDOW_SECONDS` (900), every lookup of that
+        number, or from that address, answers 429 `rate_limited` with `Retry-After`, a right one
+        too. Right answers never count; an idempotent replay counts like the lookup it repeats.
         """
         payload = OrderLookupInput(data=request.data)
         payload.is_valid(raise_exception=True)

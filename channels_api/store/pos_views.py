@@ -20,6 +20,7 @@ from channels_api.schema import raises
 from channels_api.store.checkout_serializers import LinesField, to_lines
 from channels_api.store.views import StoreView
 from inventory.errors import InsufficientStock, StockConflict
+from pos.errors import PosSaleNotRecorded
 from pos.services import PAYMENT_METHODS, PosSaleInput, pos_sale_record, pos_sales_bulk_record
 
 TAGS = ["store: point of sale"]
@@ -89,14 +90,16 @@ class PosSaleView(PosView):
             200: PosSaleOutput,
         },
     )
-    @raises(InsufficientStock, StockConflict)
+    @raises(InsufficientStock, StockConflict, PosSaleNotRecorded)
     @idempotent
     def post(self, request: Request) -> Response:
         """Record a sale at the till.
 
         Paid with `manual` (cash or card terminal), the order is placed, picked up, fulfilled and
         completed at once from the store's stock, and `order.created` is sent to webhooks. A repeat
-        with the same `client_id` answers 200 with the first sale and records nothing new. Needs a
+        with the same `client_id` answers 200 with the first sale and records nothing new, also when
+        the first came in an offline upload, at the same moment too; one that an upload flagged
+        answers 409 `pos_sale_not_recorded` with its `sale_status` and `reason`. Needs a
         point-of-sale channel's key.
         """
         payload = PosSaleRequest(data=request.data)
@@ -119,9 +122,10 @@ class PosSaleBulkView(PosView):
     def post(self, request: Request) -> Response:
         """Record offline till sales in bulk.
 
-        Each sale is processed once by its `client_id` (a repeat answers its first result). A sale
-        that can no longer be made (sold out meanwhile) is recorded as `flagged` for staff instead
-        of refused; the others go on. Needs a point-of-sale channel's key.
+        Each sale is processed once by its `client_id` (a repeat answers its first result), all of
+        them in one transaction. A sale that can no longer be made (sold out meanwhile) is recorded
+        as `flagged` for staff instead of refused; the others go on. Needs a point-of-sale
+        channel's key.
         """
         payload = BulkSalesRequest(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -1,6 +1,6 @@
 """Inventory workflows: receive, adjust, count, reserve, allocate, release and ship.
 
-Every workflow locks the stock rows it decides on in id order (see `placement`).
+Every workflow locks the stock rows it decides on in id order (`inventory.locks`).
 """
 
 from inventory.services.holds import (

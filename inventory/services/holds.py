@@ -14,6 +14,13 @@ from django.utils import timezone
 from backoffice.sql import execute, placeholders, table
 from catalog.models import Channel
 from inventory.errors import InsufficientStock, StockConflict
+from inventory.locks import (
+    allocations_lock,
+    reservations_lock_expired,
+    stock_levels_lock,
+    stock_levels_lock_by_id,
+    stock_levels_lock_in_channel,
+)
 from inventory.models import (
     Allocation,
     Reservation,
@@ -26,8 +33,6 @@ from inventory.services.placement import (
     Placement,
     StockLine,
     _free_units,
-    _lock_channel_levels,
-    _lock_levels,
     _merge,
     _place,
     _record_low_stock,
@@ -48,7 +53,7 @@ def stock_reserve(
     merged = _merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
-        levels, warehouse_ids = _lock_channel_levels(channel=channel, variant_ids=merged)
+        levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
         others, own = _reserved_split([level.pk for level in levels.values()], holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
@@ -119,7 +124,7 @@ def stock_allocate(
     # the rows are locked. On its own, it is a transaction of its own.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
-        levels, warehouse_ids = _lock_channel_levels(
+        levels, warehouse_ids = stock_levels_lock_in_channel(
             channel=channel, variant_ids=merged, warehouse_id=warehouse_id
         )
         # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
@@ -192,10 +197,7 @@ def stock_deallocate(*, holder: str) -> int:
         )
         if not level_ids:
             return 0
-        levels = {
-            lv.pk: lv
-            for lv in StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("id")
-        }
+        levels = stock_levels_lock_by_id(level_ids)
         # Read again under the locks: a concurrent cancel or shipment of the same holder may
         # have changed them since, and subtracting a stale list would release units twice.
         allocations = list(Allocation.objects.filter(holder=holder, stock_level_id__in=levels))
@@ -223,13 +225,8 @@ def stock_ship(
     """
     merged = _merge(lines)
     with transaction.atomic():
-        levels = _lock_levels(variant_ids=merged, warehouse_ids=[warehouse.pk])
-        allocations = {
-            a.stock_level_id: a
-            for a in Allocation.objects.select_for_update().filter(
-                holder=holder, stock_level_id__in=[lv.pk for lv in levels.values()]
-            )
-        }
+        levels = stock_levels_lock(variant_ids=merged, warehouse_ids=[warehouse.pk])
+        allocations = allocations_lock(holder=holder, level_ids=[lv.pk for lv in levels.values()])
         movements = []
         for variant_id, line in merged.items():
             level = levels.get((variant_id, warehouse.pk))
@@ -259,7 +256,20 @@ def stock_ship(
         return StockMovement.objects.bulk_create(movements)
 
 
-def reservations_purge_expired(*, before: datetime | None = None) -> int:
-    """Delete reservations that have expired (they already stopped counting); returns rows."""
-    deleted, _ = Reservation.objects.filter(expires_at__lte=before or timezone.now()).delete()
-    return deleted
+def reservations_purge_expired(*, before: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete reservations that have expired (they already stopped counting); returns rows.
+
+    In short transactions of at most `batch_size` rows, each skipping the rows another
+    transaction holds (a checkout deleting its cart's holds): the purge never waits, so
+    it never deadlocks and never holds up a checkout; what it skipped goes next time.
+    """
+    before = before or timezone.now()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = reservations_lock_expired(before=before, limit=batch_size)
+            if ids:
+                Reservation.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            return deleted

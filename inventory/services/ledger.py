@@ -7,6 +7,7 @@ from django.db import transaction
 from backoffice.exceptions import ValidationFailed
 from catalog.models import ProductVariant
 from inventory.errors import StockConflict
+from inventory.locks import stock_level_lock_or_create
 from inventory.models import (
     StockLevel,
     StockMovement,
@@ -23,22 +24,6 @@ from inventory.services.placement import (
 def stock_level_for(*, variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
     """The stock row of a variant in a warehouse, created empty when missing."""
     level, _ = StockLevel.objects.get_or_create(variant=variant, warehouse=warehouse)
-    return level
-
-
-def _lock_level(variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
-    """Lock the stock row of a variant in a warehouse, creating it empty when missing.
-
-    Call inside a transaction: a refused change then leaves no empty row behind.
-    A concurrent creator makes the insert wait and do nothing; the lock then finds its row.
-    """
-    rows = StockLevel.objects.select_for_update().filter(variant=variant, warehouse=warehouse)
-    level = rows.first()
-    if level is None:
-        StockLevel.objects.bulk_create(
-            [StockLevel(variant=variant, warehouse=warehouse)], ignore_conflicts=True
-        )
-        level = rows.get()
     return level
 
 
@@ -70,7 +55,7 @@ def stock_adjust(
     if delta == 0:
         raise ValidationFailed({"delta": ["A movement must change the count."]})
     with transaction.atomic():
-        level = _lock_level(variant, warehouse)
+        level = stock_level_lock_or_create(variant, warehouse)
         return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
 
 
@@ -94,7 +79,7 @@ def stock_set_on_hand(
     if on_hand > MAX_ON_HAND:
         raise ValidationFailed({"on_hand": [f"Must be at most {MAX_ON_HAND}."]})
     with transaction.atomic():
-        level = _lock_level(variant, warehouse)
+        level = stock_level_lock_or_create(variant, warehouse)
         if on_hand == level.on_hand:
             return None
         delta = on_hand - level.on_hand

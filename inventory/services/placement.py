@@ -1,9 +1,9 @@
-"""Where stock comes from: lock the rows, count what is free, place each line.
+"""Where stock comes from: count what is free under the row locks, place each line.
 
 Concurrency: every workflow locks the StockLevel rows it decides on with one
-`SELECT ... FOR UPDATE ORDER BY id`, so concurrent workflows queue on the same
-rows in the same order (no deadlocks) and decide on fresh numbers (no
-oversell, no lost update). Reservations are summed under that lock.
+`SELECT ... FOR UPDATE ORDER BY id` (`inventory.locks`), so concurrent workflows
+queue on the same rows in the same order (no deadlocks) and decide on fresh numbers
+(no oversell, no lost update). Reservations are summed under that lock.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import events_record
-from backoffice.sql import fetch, lock_rows_of, placeholders, table
-from catalog.models import Channel, ProductVariant
+from backoffice.sql import fetch, placeholders, table
+from catalog.models import ProductVariant
 from inventory.errors import InsufficientStock
 from inventory.models import Reservation, StockLevel
-from inventory.selectors import channel_levels_sql
 
 # The most units one stock level may count (well inside the database's integer range).
 MAX_ON_HAND = 1_000_000_000
@@ -39,48 +38,6 @@ class Placement:
     warehouse_id: int
     stock_level_id: int
     quantity: int
-
-
-def _lock_channel_levels(
-    *, channel: Channel, variant_ids: Iterable[int], warehouse_id: int | None = None
-) -> tuple[dict, list[int]]:
-    """Lock (in id order) the variants' stock rows in the channel's active warehouses
-    (or in the one `warehouse_id`).
-
-    Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
-    priority order, from one query: the hot path of every checkout, so written out.
-    """
-    variant_ids = list(variant_ids)
-    if not variant_ids:
-        return {}, []
-    tables, params = channel_levels_sql(
-        channel=channel, variant_ids=variant_ids, warehouse_id=warehouse_id
-    )
-    levels = list(
-        StockLevel.objects.raw(
-            "SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at, "
-            f"wc.priority {tables} ORDER BY s.id{lock_rows_of('s')}",
-            params,
-        )
-    )
-    warehouse_ids = sorted(
-        {level.warehouse_id: level.priority for level in levels}.items(),
-        key=lambda item: (item[1], item[0]),
-    )
-    return (
-        {(level.variant_id, level.warehouse_id): level for level in levels},
-        [warehouse_id for warehouse_id, _ in warehouse_ids],
-    )
-
-
-def _lock_levels(*, variant_ids: Iterable[int], warehouse_ids: Iterable[int]) -> dict:
-    """Lock the stock rows in id order; returns {(variant_id, warehouse_id): StockLevel}."""
-    levels = (
-        StockLevel.objects.select_for_update()
-        .filter(variant_id__in=list(variant_ids), warehouse_id__in=list(warehouse_ids))
-        .order_by("id")
-    )
-    return {(level.variant_id, level.warehouse_id): level for level in levels}
 
 
 def _reserved_split(

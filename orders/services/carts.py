@@ -1,4 +1,8 @@
-"""Cart workflows: create, change lines (re-reserving stock), contact and delivery, release."""
+"""Cart workflows: create, change lines (re-reserving stock), contact and delivery, release.
+
+Each change locks the cart row first, then the stock rows it re-reserves (the system's
+lock order, docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from inventory.models import Reservation
 from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
 from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
+from orders.locks import cart_lock
 from orders.models import Cart, CartLine, ShippingMethod
 from orders.pricing import PricedLine, Totals, compute_totals, price_line
 from orders.selectors import variants_for_sale, variants_sellable
@@ -140,8 +145,7 @@ def cart_create(
 
 
 def _lock_open_cart(cart: Cart) -> Cart:
-    # Lock the cart row only (a plain FOR UPDATE over the join would lock the channel too).
-    locked = Cart.objects.select_for_update(of=("self",)).select_related("channel").get(pk=cart.pk)
+    locked = cart_lock(cart, "channel")
     if locked.status != Cart.Status.OPEN:
         raise CartCompleted()
     return locked

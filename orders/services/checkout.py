@@ -5,6 +5,10 @@ the cart's reservations into allocations (or allocate directly), authorize the
 payment, write the order, its lines, payment, timeline and domain events. Any
 failure (unknown SKU, no stock, voucher used up, card declined) rolls all of it
 back: no order, no held stock, no voucher use.
+
+Rows are locked in the system's one order (docs/architecture.md, "Lock order"): the
+cart (completing one), the voucher, the shop link's counter, then the stock rows, last
+because concurrent checkouts queue on them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
@@ -22,9 +25,9 @@ from catalog.models import Channel
 from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.delivery_hook import DeliveryQuote, delivery_planner
-from orders.errors import VoucherUnavailable
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
+from orders.locks import cart_lock, voucher_use_count
 from orders.models import Cart, Order, OrderEvent, OrderLine, Payment, ShippingMethod, Voucher
 from orders.payments import provider_get
 from orders.pricing import PricedLine, compute_totals, price_line
@@ -126,13 +129,7 @@ def cart_complete(
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     """
     with transaction.atomic():
-        # Lock the cart row only: a plain FOR UPDATE over the join would also lock the
-        # channel row and queue every cart of the channel behind this one.
-        cart = (
-            Cart.objects.select_for_update(of=("self",))
-            .select_related("channel", "shipping_method", "voucher")
-            .get(pk=cart.pk)
-        )
+        cart = cart_lock(cart, "channel", "shipping_method", "voucher")
         if cart.status == Cart.Status.COMPLETED:
             return Order.objects.select_related("channel").get(cart=cart), False
         lines = list(cart.lines.select_related("variant"))
@@ -182,15 +179,6 @@ def cart_complete(
     return order, True
 
 
-def _voucher_use(voucher: Voucher) -> None:
-    """Count one use, atomically: the conditional update cannot pass the limit under concurrency."""
-    used = Voucher.objects.filter(
-        Q(usage_limit__isnull=True) | Q(used_count__lt=F("usage_limit")), pk=voucher.pk
-    ).update(used_count=F("used_count") + 1)
-    if not used:
-        raise VoucherUnavailable("This voucher has been used up.")
-
-
 def _release_payment(provider, authorization, amount) -> None:
     if authorization.captured:
         provider.refund(reference=authorization.reference, amount=amount)
@@ -215,12 +203,10 @@ def _order_place(placement: _Placement) -> Order:
         provider = provider_get(str(placement.payment.get("provider") or ""))
     # Both callers hold a transaction (with its savepoint): no second savepoint here.
     with transaction.atomic(savepoint=False):
-        if placement.delivery is not None:
-            delivery_planner().hold(
-                quote=placement.delivery
-            )  # a slot's capacity, before the voucher
+        if placement.delivery is not None:  # a slot's capacity: before the voucher
+            delivery_planner().hold(quote=placement.delivery)
         if placement.voucher is not None:
-            _voucher_use(placement.voucher)
+            voucher_use_count(placement.voucher)
         order = Order(
             token=uuid.uuid4(),
             channel=channel,

@@ -2,7 +2,9 @@
 
 Every action locks the order row, checks ORDER_TRANSITIONS (a forbidden action
 raises InvalidTransition → 409 `invalid_transition`), changes state, and writes
-its timeline row and domain event in the same transaction.
+its timeline row and domain event in the same transaction. Rows are locked in the
+system's one order (docs/architecture.md, "Lock order"): the order, its payments,
+the voucher, then stock.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition, ValidationFailed
@@ -21,14 +22,11 @@ from inventory.services import stock_deallocate
 from orders.delivery_hook import delivery_planner_installed
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
-from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment, Voucher
+from orders.locks import order_lock, order_payments_lock, voucher_use_return
+from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment
 from orders.payments import provider_get
 
 ZERO = Decimal(0)
-
-
-def _lock(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("channel").get(pk=order.pk)
 
 
 def _require(order: Order, action: str) -> None:
@@ -58,13 +56,13 @@ def order_capture(
     A pending order becomes confirmed. Raises InvalidTransition when already paid.
     """
     with transaction.atomic():
-        order = _lock(order)
+        order = order_lock(order)
         _require(order, "capture")
         if order.payment_status not in (Order.PaymentStatus.UNPAID, Order.PaymentStatus.AUTHORIZED):
             raise InvalidTransition(entity="order", current=order.payment_status, action="capture")
-        authorized = list(
-            order.payments.select_for_update().filter(status=Payment.Status.AUTHORIZED)
-        )
+        authorized = [
+            p for p in order_payments_lock(order) if p.status == Payment.Status.AUTHORIZED
+        ]
         if authorized:
             for payment in authorized:
                 provider_get(payment.provider).capture(
@@ -111,9 +109,9 @@ def order_refund(
 ) -> Order:
     """Give money back, at most what was captured and not yet refunded (all of it by default)."""
     with transaction.atomic():
-        order = _lock(order)
+        order = order_lock(order)
         _require(order, "refund")
-        payments = list(order.payments.select_for_update().order_by("id"))
+        payments = order_payments_lock(order)
         refundable = sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
         if refundable <= 0:
             raise InvalidTransition(entity="order", current=order.payment_status, action="refund")
@@ -168,7 +166,7 @@ def order_cancel(
     `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile.
     """
     with transaction.atomic():
-        order = _lock(order)
+        order = order_lock(order)
         _require(order, "cancel")
         if only_if_unpaid and order.payment_status != Order.PaymentStatus.UNPAID:
             raise InvalidTransition(entity="order", current=order.payment_status, action="cancel")
@@ -177,10 +175,9 @@ def order_cancel(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
         planner = delivery_planner_installed()
-        if planner is not None:  # its delivery, courier and slot: before payments (Lock order)
+        if planner is not None:  # its delivery, offers and slot: before payments (Lock order)
             planner.order_cancelling(order=order, actor=actor)
-        stock_deallocate(holder=order.holder)
-        payments = list(order.payments.select_for_update().order_by("id"))
+        payments = order_payments_lock(order)
         for payment in payments:
             if payment.status == Payment.Status.AUTHORIZED:
                 provider_get(payment.provider).void(reference=payment.reference)
@@ -192,15 +189,16 @@ def order_cancel(
             _refund_payments(payments, refundable)
             timeline.append(OrderEvent.Type.REFUNDED)
         if order.voucher_id:
-            Voucher.objects.filter(pk=order.voucher_id, used_count__gt=0).update(
-                used_count=F("used_count") - 1
-            )
+            voucher_use_return(order.voucher_id)
         order.status = Order.Status.CANCELLED
         order.payment_status = _payment_status(payments)
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "payment_status", "cancelled_at", "updated_at"])
         order_events_write(order=order, types=timeline, actor=actor, data={"reason": reason})
         order_domain_event(order=order, type="order.cancelled")
+        # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
+        # on its rows, so no payment call or other write runs while they are held.
+        stock_deallocate(holder=order.holder)
     return order
 
 
@@ -210,7 +208,7 @@ def order_note_add(*, order: Order, actor: str, note: str) -> OrderEvent:
     if not note:
         raise ValidationFailed({"note": ["Write something."]})
     with transaction.atomic():
-        order = _lock(order)
+        order = order_lock(order)
         return order_events_write(
             order=order, types=[OrderEvent.Type.NOTE_ADDED], actor=actor, data={"note": note[:5000]}
         )[0]
@@ -219,7 +217,7 @@ def order_note_add(*, order: Order, actor: str, note: str) -> OrderEvent:
 def order_complete(*, order: Order, actor: str = "") -> Order:
     """Everything was delivered: the order is completed (called by fulfillment)."""
     with transaction.atomic():
-        order = _lock(order)
+        order = order_lock(order)
         _require(order, "complete")
         order.status = Order.Status.COMPLETED
         order.save(update_fields=["status", "updated_at"])

@@ -155,3 +155,20 @@ def test_an_upload_over_500_sales_is_refused(keys):
 
     assert "sales" in assert_problem(keys["pos"].post(BULK, body), 400, "invalid")["errors"]
     assert not PosSale.objects.exists()
+
+
+def test_a_live_sale_that_an_upload_flagged_before_is_refused_and_rings_up_nothing(keys, catalog):
+    # Given an offline upload that flagged a sale (the store had 3 mugs, it sold 5)
+    sale = {"client_id": "till-1-0042", "lines": [{"sku": "MUG", "quantity": 5}], "payment": CASH}
+    assert keys["pos"].post(BULK, {"sales": [sale]}).json()["results"][0]["status"] == "flagged"
+
+    # When the till then sends the same sale live
+    response = keys["pos"].post(SALES, sale)
+
+    # Then it hears what became of it, and nothing is sold
+    problem = assert_problem(response, 409, "pos_sale_not_recorded")
+    assert (problem["client_id"], problem["sale_status"]) == ("till-1-0042", "flagged")
+    assert problem["reason"].startswith("insufficient_stock: ")
+    assert not Order.objects.exists()
+    assert PosSale.objects.count() == 1
+    assert on_hand(catalog, "soho", "MUG") == 3

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from channels_api.models import ApiKey
 from inventory.errors import InsufficientStock
@@ -16,6 +20,7 @@ from inventory.models import Allocation, Reservation, StockLevel, StockMovement
 from inventory.selectors import stock_check, stock_level_list
 from inventory.services import (
     StockLine,
+    reservations_purge_expired,
     stock_adjust,
     stock_allocate,
     stock_deallocate,
@@ -177,3 +182,38 @@ def test_fifty_http_removals_of_ten_units_through_a_live_server(live_server, mai
     assert StockLevel.objects.get().on_hand == 0
     assert StockMovement.objects.filter(delta=-1, note="sold at the market").count() == 10
     assert stock_check() == []
+
+
+def test_the_purge_skips_a_hold_another_transaction_is_deleting_and_never_waits(web, main, tee):
+    # Given three lapsed holds, one of them locked by a checkout that has not committed yet
+    receive(tee, main, 10)
+    for holder in ("cart:busy", "cart:old-1", "cart:old-2"):
+        stock_reserve(channel=web, holder=holder, lines=[StockLine(tee, 1)])
+    Reservation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    locked, release = threading.Event(), threading.Event()
+
+    def checkout_holding_its_cart_hold():
+        with transaction.atomic():
+            list(Reservation.objects.select_for_update().filter(holder="cart:busy"))
+            locked.set()
+            release.wait(timeout=30)
+
+    def purge_while_locked():
+        locked.wait(timeout=30)
+        try:
+            return reservations_purge_expired()
+        finally:
+            release.set()  # a purge that waited for the lock gets here only after 30 s
+
+    # When the purge runs meanwhile
+    (_, error), (deleted, purge_error) = run_in_threads(
+        [checkout_holding_its_cart_hold, purge_while_locked]
+    )
+
+    # Then it removed the two free holds without waiting for the locked one (a purge that
+    # waited would have found it free after the checkout's 30 s and removed three)
+    assert (error, purge_error) == (None, None)
+    assert deleted == 2
+    assert list(Reservation.objects.values_list("holder", flat=True)) == ["cart:busy"]
+    # And the next run takes it
+    assert reservations_purge_expired() == 1

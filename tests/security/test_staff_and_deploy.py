@@ -37,6 +37,31 @@ def test_staff_login_locks_out_after_repeated_failures(client, staff_user):
     assert login(client, "other-horse-7", username="bob", address="10.0.0.3") is True
 
 
+def test_behind_a_trusted_proxy_the_address_lockout_is_the_clients_not_the_proxys(
+    client, staff_user, settings
+):
+    # Given the admin behind one proxy that appends the client's address to X-Forwarded-For
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def through_proxy(username: str, password: str, forwarded_for: str) -> bool:
+        response = client.post(
+            LOGIN,
+            {"username": username, "password": password},
+            REMOTE_ADDR="10.0.0.9",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+        return response.status_code == 302
+
+    # When one client sprays five usernames, writing a different false address each time
+    assert not any(
+        through_proxy(f"user-{n}", "guess", f"192.0.2.{n}, 203.0.113.7") for n in range(5)
+    )
+
+    # Then that client is locked out, and another client of the same proxy is not
+    assert through_proxy("alice", "right-horse-9", "203.0.113.7") is False
+    assert through_proxy("alice", "right-horse-9", "198.51.100.2") is True
+
+
 def test_successful_login_resets_the_count(client, staff_user):
     assert not any(login(client, f"wrong-{n}") for n in range(3))
     assert login(client, "right-horse-9") is True
