@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -124,6 +125,14 @@ def courier_data(courier: Courier, token: str | None = None) -> dict:
     return data
 
 
+def zones_visible(channel) -> QuerySet[DeliveryZone]:
+    """Every zone for an unrestricted key; a channel-limited key's: its stores' zones."""
+    zones = DeliveryZone.objects.select_related("warehouse")
+    if channel is not None:
+        zones = zones.filter(warehouse__warehousechannel__channel=channel)
+    return zones
+
+
 def warehouse_by_code(code: str, field: str) -> Warehouse:
     warehouse = Warehouse.objects.filter(code__iexact=code).first()
     if warehouse is None:
@@ -148,7 +157,7 @@ class ZoneListView(AdminView):
 
         Every zone of every store, with fee, minimum, preparation time and hours. Reads only.
         """
-        zones = DeliveryZone.objects.select_related("warehouse").order_by("code")
+        zones = zones_visible(self.limited_channel).order_by("code")
         return Response([zone_data(zone) for zone in zones])
 
     @extend_schema(
@@ -184,7 +193,7 @@ class ZoneMixin(AdminView):
     queryset = DeliveryZone.objects.none()
 
     def zone(self, code: str) -> DeliveryZone:
-        zone = DeliveryZone.objects.select_related("warehouse").filter(code=code).first()
+        zone = zones_visible(self.limited_channel).filter(code=code).first()
         if zone is None:
             raise Http404
         return zone
@@ -302,6 +311,9 @@ class CourierListView(AdminView):
         With their stores and whether they take deliveries now. Reads only.
         """
         couriers = Courier.objects.select_related("access").prefetch_related("warehouses")
+        channel = self.limited_channel
+        if channel is not None:  # the couriers of the stores that serve the key's channel
+            couriers = couriers.filter(warehouses__warehousechannel__channel=channel).distinct()
         return Response([courier_data(courier) for courier in couriers.order_by("id")])
 
     @extend_schema(
