@@ -196,7 +196,7 @@ BODIES = [
     (
         r"/slots$",
         {"starts_at": "2030-01-01T10:00:00Z", "ends_at": "2030-01-01T11:00:00Z", "capacity": 1},
-    ),  # fmt: skip
+    ),
     (r"/slots/\{id\}$", {"capacity": 1}),
 ]
 # Lists that need a parameter to answer anything (an address): 400 without it.
