@@ -372,6 +372,8 @@ DELIVERY_COURIER_THREAD_HOURS = env_int("DELIVERY_COURIER_THREAD_HOURS", 2)
 DELIVERY_LOCATION_RETENTION_DAYS = env_int("DELIVERY_LOCATION_RETENTION_DAYS", 7)
 # A dotted path to `geocode(address) -> (latitude, longitude) | None`; empty: none.
 DELIVERY_GEOCODER = os.environ.get("DELIVERY_GEOCODER", "")
+# Who carries a zone's deliveries (its `provider`): name -> a DeliveryProvider class.
+DELIVERY_PROVIDERS = {"couriers": "delivery.providers.OwnCouriers"}
 # A courier's token lives this long unless staff give it another expiry.
 COURIER_TOKEN_DAYS = env_int("COURIER_TOKEN_DAYS", 365)
 DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 15)

@@ -35,6 +35,7 @@ from delivery.events import delivery_announce, estimate_event_data
 from delivery.locks import slot_book, slot_release
 from delivery.models import CartDelivery, Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
 from delivery.promise import Estimate, promise_new, travel
+from delivery.providers import OwnCouriers
 from delivery.zones import (
     ZoneMatch,
     address_geocode,
@@ -47,6 +48,8 @@ from delivery.zones import (
 from orders.delivery_hook import DeliveryQuote, DeliveryRecord
 from orders.events import order_events_write
 from orders.models import Cart, Order, OrderEvent
+
+OWN_COURIERS = OwnCouriers.name
 
 
 @dataclass(frozen=True)
@@ -184,8 +187,11 @@ class CheckoutPlanner:
             actor=actor,
             data=estimate_event_data(promise.estimate, "placed"),
         )
-        countdown = max(0.0, (promise.dispatch_at - now).total_seconds())
-        enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk, countdown=countdown)
+        if delivery.provider == OWN_COURIERS:
+            countdown = max(0.0, (promise.dispatch_at - now).total_seconds())
+            enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk, countdown=countdown)
+        else:  # a third-party fleet books it (a network call: never inside this transaction)
+            enqueue_after_commit(jobs.PROVIDER_CREATE_TASK, delivery.pk)
         return DeliveryRecord(delivery=delivery, events=events)
 
     def order_cancelling(self, *, order: Order, actor: str) -> None:
@@ -205,6 +211,8 @@ class CheckoutPlanner:
         delivery.status = Delivery.Status.CANCELLED
         delivery.cancelled_at = delivery.ended_at = timezone.now()
         delivery.save(update_fields=["status", "cancelled_at", "ended_at"])
+        if delivery.provider != OWN_COURIERS:
+            enqueue_after_commit(jobs.PROVIDER_CANCEL_TASK, delivery.pk)
         delivery_announce(delivery)
 
 

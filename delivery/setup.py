@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
@@ -18,7 +19,7 @@ MONEY_FIELDS = ("fee", "free_over", "minimum_order")
 ZONE_FIELDS = {
     "name", "kind", "latitude", "longitude", "radius_meters", "postal_codes", "country",
     "currency", "fee", "free_over", "minimum_order", "preparation_minutes", "speed_kmh",
-    "travel_minutes", "opening_hours", "timezone", "proof", "active",
+    "travel_minutes", "opening_hours", "timezone", "proof", "provider", "active",
 }  # fmt: skip
 MAX_SLOTS = 500
 
@@ -43,6 +44,8 @@ def _clean(zone: DeliveryZone, fields: dict[str, Any]) -> None:
     hours_problems = opening_hours_problems(zone.opening_hours)
     if hours_problems:
         errors["opening_hours"] = hours_problems
+    if zone.provider not in settings.DELIVERY_PROVIDERS:
+        errors["provider"] = [f"One of {', '.join(settings.DELIVERY_PROVIDERS)}."]
     if not timezone_valid(zone.timezone):
         errors["timezone"] = ["An IANA time zone, e.g. Europe/Berlin."]
     if zone.kind == DeliveryZone.Kind.RADIUS:

@@ -12,6 +12,7 @@ from delivery.dispatch import (
     offer_expire,
 )
 from delivery.privacy import delivery_locations_erase
+from delivery.providers import delivery_provider_cancel, delivery_provider_create
 
 
 @shared_task(name=jobs.DISPATCH_TASK)
@@ -37,3 +38,13 @@ def deliveries_dispatch_sweep_task() -> dict[str, int]:
 @shared_task(name=jobs.ERASE_TASK)
 def delivery_locations_erase_task() -> int:
     return delivery_locations_erase()
+
+
+@shared_task(name=jobs.PROVIDER_CREATE_TASK, autoretry_for=(OSError,), retry_backoff=True)
+def delivery_provider_create_task(delivery_id: int) -> str:
+    return delivery_provider_create(delivery_id=delivery_id)
+
+
+@shared_task(name=jobs.PROVIDER_CANCEL_TASK, autoretry_for=(OSError,), retry_backoff=True)
+def delivery_provider_cancel_task(delivery_id: int) -> None:
+    delivery_provider_cancel(delivery_id=delivery_id)

@@ -58,6 +58,9 @@ class ZoneInput(serializers.Serializer):
     opening_hours = serializers.JSONField(required=False)
     timezone = serializers.CharField(max_length=64, required=False)
     proof = serializers.ChoiceField(choices=DeliveryZone.Proof.choices, required=False)
+    provider = serializers.CharField(
+        max_length=30, required=False, help_text="Who delivers: `couriers` (the shop's own)."
+    )
     active = serializers.BooleanField(required=False)
 
 

@@ -10,7 +10,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backoffice.exceptions import InvalidTransition
+from backoffice.exceptions import InvalidTransition, NotFound
+from backoffice.ids import is_id
 from channels_api.delivery.output import (
     CourierDeliveryOutput,
     OfferOutput,
@@ -244,7 +245,7 @@ class CourierLocationView(CourierView):
         request=CourierLocationInput,
         responses={202: LocationOutput},
     )
-    @raises(NoActiveDelivery)
+    @raises(NoActiveDelivery, NotFound)
     def post(self, request: Request, pk: str) -> Response:
         """Post the courier's position (every few seconds while on the delivery).
 
@@ -255,8 +256,10 @@ class CourierLocationView(CourierView):
         payload = CourierLocationInput(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        if not is_id(pk):
+            raise Http404
         delivery = location_post(
-            delivery=self.delivery(pk),
+            delivery=Delivery(pk=int(pk)),  # checked and locked in one statement there
             courier=self.courier,
             latitude=data["latitude"],
             longitude=data["longitude"],

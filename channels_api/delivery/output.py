@@ -202,6 +202,7 @@ class ZoneOutput(serializers.Serializer):
     opening_hours = serializers.DictField()
     timezone = serializers.CharField()
     proof = serializers.ChoiceField(choices=DeliveryZone.Proof.choices)
+    provider = serializers.CharField()
     active = serializers.BooleanField()
 
 
@@ -226,6 +227,7 @@ def zone_data(zone: DeliveryZone) -> dict:
         "opening_hours": zone.opening_hours,
         "timezone": zone.timezone,
         "proof": zone.proof,
+        "provider": zone.provider,
         "active": zone.active,
     }
 

@@ -16,6 +16,7 @@ from orders.services.setup import shipping_method_create
 from tests.conftest import Api
 from tests.delivery.streams import asgi_server  # noqa: F401 (a fixture)
 from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.outbox.conftest import start_celery, test_broker  # noqa: F401 (fixtures)
 
 STORE = (52.5200, 13.4050)  # Berlin, Alexanderplatz
 NEAR = {"latitude": 52.5300, "longitude": 13.4050}  # ~1.1 km north

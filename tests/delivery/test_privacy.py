@@ -52,6 +52,10 @@ def test_a_courier_sees_no_order_not_assigned_to_them(shop):
     ):
         assert api.get(path).status_code == 404
     assert api.post(f"/api/v1/fulfiller/deliveries/{other.pk}/pickup").status_code == 404
+    assert (
+        api.post(f"/api/v1/fulfiller/deliveries/{other.pk}/location", LOCATION).status_code == 404
+    )
+    assert not DeliveryLocation.objects.filter(delivery=other).exists()
 
 
 def test_access_to_the_order_ends_some_hours_after_delivery(shop, settings):

@@ -9,7 +9,7 @@ import pytest
 from delivery.models import DeliveryOffer
 from delivery.tasks import deliveries_dispatch_sweep_task
 from tests.delivery.conftest import delivery_of
-from tests.outbox.conftest import start_celery, test_broker, wait_until  # noqa: F401
+from tests.outbox.conftest import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def test_an_unanswered_offer_times_out_on_the_worker_and_goes_to_the_next_courie
 
     first = wait_until(lambda: pending_offer(delivery))
     assert first.courier == sam
-    second = wait_until(lambda: (o := pending_offer(delivery)) and o.courier == kim and o)
+    wait_until(lambda: (o := pending_offer(delivery)) and o.courier == kim and o)
     first.refresh_from_db()
     assert first.status == "expired"
     assert DeliveryOffer.objects.filter(delivery=delivery).count() == 2
