@@ -130,10 +130,26 @@ def _rss_kb(pid: int) -> int:
 def start_uvicorn(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     with log_path.open("ab") as output:
         process = subprocess.Popen(  # noqa: S603 - our own app
-            [sys.executable, "-m", "uvicorn", "backoffice.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--no-access-log",
-             "--backlog", "2048"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backoffice.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--backlog",
+                "2048",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     import urllib.request
 
@@ -176,9 +192,22 @@ def run(*, api_url: str, plan: TrackingPlan, warehouse: str, channel: str) -> di
     )
     try:
         load = subprocess.run(  # noqa: S603 - our own module
-            [sys.executable, "-m", "bench.tracking", "--config", str(config), "--out", str(out),
-             "--duration", str(plan.duration), "--interval", str(plan.interval)],
-            cwd=ROOT, timeout=plan.duration + 180, check=False,
+            [
+                sys.executable,
+                "-m",
+                "bench.tracking",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--duration",
+                str(plan.duration),
+                "--interval",
+                str(plan.interval),
+            ],
+            cwd=ROOT,
+            timeout=plan.duration + 180,
+            check=False,
         )
         if load.returncode != 0:
             raise RuntimeError(f"the tracking load generator exited {load.returncode}")
