@@ -14,9 +14,11 @@ _MINOR_UNITS = {
     "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
 }  # fmt: skip
 
-# Amounts are stored as DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES).
+# Amounts are stored as DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES):
+# every stored amount is below AMOUNT_LIMIT.
 MAX_DIGITS = 14
 DECIMAL_PLACES = 3
+AMOUNT_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 
 
 def minor_units(currency: str) -> int:
@@ -42,9 +44,14 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise ValueError("Amounts must be zero or more.")
     if amount != quantize(amount, currency):
         raise ValueError(f"{currency} allows at most {minor_units(currency)} decimal places.")
-    if amount >= Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES):
-        raise ValueError("Amount is too large.")
+    if not amount_storable(amount):
+        raise ValueError(f"Amounts must be below {AMOUNT_LIMIT}.")
     return quantize(amount, currency)
+
+
+def amount_storable(amount: Decimal) -> bool:
+    """Whether a money column can hold `amount` (below AMOUNT_LIMIT either way)."""
+    return abs(amount) < AMOUNT_LIMIT
 
 
 def money_dict(amount: Decimal, currency: str) -> dict[str, str]:

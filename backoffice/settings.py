@@ -168,6 +168,10 @@ X_FRAME_OPTIONS = "DENY"
 # Bodies over this size are refused with 413 payload_too_large.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# JSON bodies nesting arrays and objects deeper than this are refused with 400 parse_error,
+# before anything parses them (the API's deepest shape nests 4 levels). Not from the
+# environment: far higher values would let bodies exhaust the parser's recursion again.
+API_MAX_JSON_DEPTH = 32
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -178,7 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "channels_api.metadata.MinimalMetadata",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "channels_api.pagination.LimitPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["channels_api.query.StrictFilterBackend"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "channels_api.query.StrictContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "channels_api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "channels_api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,

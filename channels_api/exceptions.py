@@ -16,6 +16,7 @@ from backoffice.exceptions import DomainError
 from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body, problem_response
 
 logger = logging.getLogger(__name__)
+DATABASE_REFUSAL = "Refused input the database cannot store"
 
 # Exceptions other than DomainError, in the order they are matched: the status and code of
 # the problem each becomes. The OpenAPI schema reads the same table (`status_and_code`).
@@ -92,10 +93,15 @@ def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
             status, code, "The request has invalid fields.", errors=_flatten(exc.detail)
         )
     if isinstance(exc, DataError):
-        # The database could not hold a value as sent (a NUL in a query, a date beyond range).
-        logger.info("Refused input the database cannot store: %s", exc)
+        # A last resort: inputs are checked against what their columns hold before the
+        # database is reached, naming the field. Reaching this is a gap in those checks
+        # (logged as a warning to be fixed); the database does not say which field it was.
+        logger.warning(f"{DATABASE_REFUSAL}: %s", exc)
         return _response(
-            status, code, "A value in the request cannot be stored as sent.", errors={}
+            status,
+            code,
+            "A value in the request cannot be stored as sent.",
+            errors={"non_field_errors": ["A value is too long or too large to be stored."]},
         )
     if isinstance(exc, Http404):
         return _response(status, code, "Not found.")

@@ -131,8 +131,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get(HEADER)
         if key is None:
             return view_method(view, request, *args, **kwargs)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters."]})
+        if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+            raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
         api_key_id = request.auth.pk
         _insert_record(api_key_id, key, fingerprint)

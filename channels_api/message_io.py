@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,8 +10,16 @@ from rest_framework.utils.urls import replace_query_param
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
+from channels_api.pagination import page_limit
 from orders.messages import MAX_ATTACHMENTS, message_body_for, message_list, message_payload
 from orders.models import Order, OrderMessage
+
+# The query parameters of a thread (`thread_response`).
+THREAD_QUERY = ("after", "limit")
+THREAD_PARAMETERS = [
+    OpenApiParameter("after", int, description="Messages after this id."),
+    OpenApiParameter("limit", int, description="Page size (default 20; larger is capped at 100)."),
+]
 
 
 class LocationInput(serializers.Serializer):
@@ -101,11 +109,7 @@ def thread_response(
     after_text = request.query_params.get("after")
     if after_text is not None and not is_id(after_text):
         raise ValidationFailed({"after": ["A message id."]})
-    try:
-        limit = int(request.query_params.get("limit") or settings.REST_FRAMEWORK["PAGE_SIZE"])
-    except ValueError:
-        limit = settings.REST_FRAMEWORK["PAGE_SIZE"]
-    limit = min(max(limit, 1), settings.API_PAGE_SIZE_MAX)
+    limit = page_limit(request)
     after = int(after_text) if after_text is not None else None
     rows = list(message_list(order=order, after=after)[: limit + 1])
     page = rows[:limit]

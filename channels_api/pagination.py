@@ -1,4 +1,8 @@
-"""Lists as `{"results": [...], "next": url|null}`; `?limit=` (default 20, max 100), `?offset=`."""
+"""Lists as `{"results": [...], "next": url|null}`; `?limit=` (default 20, max 100), `?offset=`.
+
+A `limit` over the maximum is capped (the contract); a `limit` or `offset` that is not
+a whole number in range is a 400 naming it (`channels_api.query`).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from channels_api.query import MAX_OFFSET, integer_parameter
 
-def _non_negative(value: str | None, default: int) -> int:
-    try:
-        return max(0, int(value)) if value is not None else default
-    except ValueError:
-        return default
+
+def page_limit(request: Request) -> int:
+    """`?limit=`: at least 1; larger than API_PAGE_SIZE_MAX is capped, not refused."""
+    default = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    limit = integer_parameter(request, "limit", default=default, minimum=1)
+    return min(limit, settings.API_PAGE_SIZE_MAX)
 
 
 class LimitPagination(BasePagination):
     """Fetches one row more than the page to know whether there is a next page: no COUNT query."""
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list:
-        default = settings.REST_FRAMEWORK["PAGE_SIZE"]
-        self.limit = min(
-            _non_negative(request.query_params.get("limit"), default) or default,
-            settings.API_PAGE_SIZE_MAX,
-        )
-        self.offset = _non_negative(request.query_params.get("offset"), 0)
+        self.limit = page_limit(request)
+        self.offset = integer_parameter(request, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
         self.request = request
         rows = list(queryset[self.offset : self.offset + self.limit + 1])
         self.has_next = len(rows) > self.limit
@@ -65,6 +67,6 @@ class LimitPagination(BasePagination):
                 "name": "offset",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "minimum": 0},
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
             },
         ]

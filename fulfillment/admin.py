@@ -1,4 +1,8 @@
-"""Django admin for fulfillments and returns; actions call the same services as the API."""
+"""Django admin for fulfillments and returns; actions call the same services as the API.
+
+Orders get their "Plan shipping" action here: `orders` may not import fulfillment, so the
+order admin is extended by the app that plans.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from django.contrib import admin, messages
 from backoffice.exceptions import DomainError
 from fulfillment import services
 from fulfillment.models import Fulfillment, FulfillmentLine, Notification, Return, ReturnLine
+from orders.admin import OrderAdmin as BaseOrderAdmin
+from orders.models import Order
 
 
 class LineInline(admin.TabularInline):
@@ -144,3 +150,26 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ["order", "kind", "recipient", "sent_at", "created_at"]
     list_filter = ["kind"]
     readonly_fields = ["order", "kind", "reference", "recipient", "sent_at", "created_at"]
+
+
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class OrderAdmin(BaseOrderAdmin):
+    actions = [*BaseOrderAdmin.actions, "plan_shipping"]
+
+    @admin.action(description="Plan shipping (all unplanned units, one fulfillment per warehouse)")
+    def plan_shipping(self, request, queryset) -> None:
+        planned = 0
+        for order in queryset:
+            try:
+                fulfillments = services.fulfillment_create(
+                    order=order, actor=f"staff:{request.user.get_username()}"
+                )
+            except DomainError as error:  # e.g. no shipping address: it says what is missing
+                self.message_user(request, f"#{order.number}: {error.detail}", messages.ERROR)
+                continue
+            planned += len(fulfillments)
+        if planned:
+            self.message_user(request, f"Planned {planned} fulfillment(s).")

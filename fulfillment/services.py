@@ -6,6 +6,10 @@ Shipping takes the units out of stock through `inventory.services.stock_ship`
 Every workflow locks the order row first, then the fulfillment, then the order's
 lines, and stock last (`fulfillment.locks`; docs/architecture.md, "Lock order"), so
 two staff members (or a worker and a person) acting at once queue instead of racing.
+
+An order whose goods ship needs a complete shipping address (`orders.delivery`):
+until it has one, nothing of it is planned or shipped (OrderNotShippable), and the
+automatic planner leaves a note on its timeline saying why, for staff to fix.
 """
 
 from __future__ import annotations
@@ -19,16 +23,25 @@ from django.utils import timezone
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
 from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
-from fulfillment.errors import NothingToFulfill
+from fulfillment.errors import NothingToFulfill, OrderNotShippable
 from fulfillment.locks import fulfillment_lock
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
 from inventory.models import Allocation, Warehouse
 from inventory.services import StockLine, stock_ship
+from orders.delivery import order_shipping_problem
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
 from orders.services import order_capture, order_complete
 from orders.services.validation import LineRequest  # the same {sku, quantity} ask
+
+NOT_SHIPPABLE = "not_shippable"  # `reason` of the planner's timeline note
+
+
+def _require_shippable(order: Order) -> None:
+    problem = order_shipping_problem(order)
+    if problem:
+        raise OrderNotShippable(problem)
 
 
 def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Fulfillment]:
@@ -87,13 +100,15 @@ def fulfillment_create(
 
     `lines` limits what is fulfilled (all unfulfilled units when omitted). Units
     must be allocated to the order in the chosen warehouse. Raises InvalidTransition
-    for an order that cannot ship, NothingToFulfill when everything is planned,
+    for an order whose status does not allow it, OrderNotShippable for goods to ship
+    without a complete shipping address, NothingToFulfill when everything is planned,
     ValidationFailed for unknown SKUs or too many units.
     """
     with transaction.atomic():
         order = order_lock(order)
         if "fulfill" not in ORDER_TRANSITIONS[order.status]:
             raise InvalidTransition(entity="order", current=order.status, action="fulfill")
+        _require_shippable(order)
         order_lines = list(order.lines.all())
         planned = _planned_quantities(order)
         open_units = {line.pk: line.quantity - planned.get(line.pk, 0) for line in order_lines}
@@ -175,7 +190,10 @@ def _plan(
 
 
 def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
-    """The automatic plan when an order is confirmed: safe to run twice (plans only once)."""
+    """The automatic plan when an order is confirmed: safe to run twice (plans only once).
+
+    An order that cannot be shipped is skipped; its timeline says why, once.
+    """
     order = Order.objects.get(pk=order.pk)
     if order.status != Order.Status.CONFIRMED:
         return []
@@ -185,6 +203,23 @@ def fulfillments_plan(*, order: Order) -> list[Fulfillment]:
         return fulfillment_create(order=order, actor="system:planner")
     except (NothingToFulfill, InvalidTransition):
         return []
+    except OrderNotShippable as refusal:
+        _note_not_shippable(order, refusal.detail)
+        return []
+
+
+def _note_not_shippable(order: Order, problem: str) -> None:
+    """The planner's note, once: under the order's lock, so two planners write one."""
+    with transaction.atomic():
+        order = order_lock(order)
+        noted = order.events.filter(type=OrderEvent.Type.NOTE_ADDED, data__reason=NOT_SHIPPABLE)
+        if not noted.exists():
+            order_events_write(
+                order=order,
+                types=[OrderEvent.Type.NOTE_ADDED],
+                actor="system:planner",
+                data={"note": f"Not planned for shipping. {problem}", "reason": NOT_SHIPPABLE},
+            )
 
 
 def fulfillment_pack(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillment:
@@ -211,9 +246,12 @@ def fulfillment_ship(
     actor: str = "",
 ) -> Fulfillment:
     """The parcel left: units come out of stock, the order's fulfillment_status moves,
-    `fulfillment.shipped` is recorded and the customer is emailed after commit."""
+    `fulfillment.shipped` is recorded and the customer is emailed after commit.
+
+    Raises OrderNotShippable while goods to ship have no complete address to go to."""
     with transaction.atomic():
         order, fulfillment = _lock_fulfillment(fulfillment, "ship")
+        _require_shippable(order)
         lines = list(fulfillment.lines.select_related("order_line__variant"))
         # The order's lines before the stock rows (docs/architecture.md, "Lock order").
         for line in sorted(lines, key=lambda line: line.order_line_id):

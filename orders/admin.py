@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 
-from backoffice.exceptions import DomainError
+from backoffice.exceptions import DomainError, ValidationFailed
 from orders import services
+from orders.delivery import order_shipping_problem
 from orders.models import (
     Cart,
     CartLine,
@@ -16,6 +18,7 @@ from orders.models import (
     ShippingMethod,
     Voucher,
 )
+from orders.services.validation import address_clean
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -79,6 +82,26 @@ def _run_for_each(modeladmin, request, queryset, action, label: str) -> None:
         modeladmin.message_user(request, f"{label} {done} order(s).")
 
 
+class OrderForm(forms.ModelForm):
+    """Staff may fix an order's contact and address; the address is checked as at checkout."""
+
+    class Meta:
+        model = Order
+        fields = ["email", "phone", "shipping_address"]
+
+    def clean_shipping_address(self) -> dict | None:
+        try:
+            return address_clean(self.cleaned_data["shipping_address"], field="shipping_address")
+        except ValidationFailed as error:
+            raise forms.ValidationError(
+                [
+                    f"{field}: {message}"
+                    for field, texts in error.errors.items()
+                    for message in texts
+                ]
+            ) from error
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -103,9 +126,11 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["email", "phone", "token", "voucher_code"]
     list_select_related = ["channel"]
     date_hierarchy = "created_at"
+    form = OrderForm
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     actions = ["cancel_orders", "capture_payments"]
     readonly_fields = [
+        "shipping_problem",
         "number",
         "token",
         "channel",
@@ -142,6 +167,7 @@ class OrderAdmin(admin.ModelAdmin):
         "email",
         "phone",
         "shipping_address",
+        "shipping_problem",
         "shipping_method_name",
         "voucher_code",
         "currency",
@@ -163,6 +189,10 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Can it ship?")
+    def shipping_problem(self, order: Order) -> str:
+        return order_shipping_problem(order) or "Yes."
 
     def get_search_results(self, request, queryset, search_term):
         queryset, distinct = super().get_search_results(request, queryset, search_term)

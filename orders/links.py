@@ -29,9 +29,10 @@ from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
 from orders.link_counters import link_cart_record
 from orders.locks import link_lock
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
+from orders.pricing import lines_totals_check, price_lines
 from orders.selectors import variants_for_sale
 from orders.services.carts import cart_create, cart_update
-from orders.services.validation import LineRequest, lines_check
+from orders.services.validation import LineRequest, lines_clean
 
 # Stock is not ring-fenced for longer than this.
 MAX_ALLOTMENT = timedelta(days=366)
@@ -77,13 +78,16 @@ def link_create(
     (default: the link's expiry).
 
     Raises ValidationFailed (unknown SKU, times in the past, allotment without an end or
-    below the per-cart quantity) and InsufficientStock (the allotment is not available):
-    then nothing is created.
+    below the per-cart quantity, a cart too large to order) and InsufficientStock (the
+    allotment is not available): then nothing is created.
     """
-    lines_check([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
     if len({line.sku for line in lines}) != len(lines):
         raise ValidationFailed({"lines": ["Name each SKU once."]})
+    requests = lines_clean([LineRequest(sku=line.sku, quantity=line.quantity) for line in lines])
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    lines_totals_check(
+        channel=channel, lines=price_lines(channel=channel, variants=variants, lines=requests)
+    )
     now = timezone.now()
     errors: dict[str, list[str]] = {}
     if expires_at is not None and expires_at <= now:
@@ -180,7 +184,10 @@ def link_cart_create(*, link: ShopLink) -> Cart:
     """
     link_check_usable(link=link)
     link_lines = list(link.lines.select_related("variant"))
-    requests = [LineRequest(sku=line.variant.sku, quantity=line.quantity) for line in link_lines]
+    # The limits as they are now (they may have been lowered since the link was made).
+    requests = lines_clean(
+        [LineRequest(sku=line.variant.sku, quantity=line.quantity) for line in link_lines]
+    )
     attribution = {"link": link.code, "campaign": link.campaign}
     channel = link.channel
     with transaction.atomic():

@@ -6,6 +6,9 @@ discount and the tax are each rounded once, half-up, to the minor unit
 (`backoffice.money.quantize`). Tax applies to the discounted subtotal plus
 shipping; when the channel's prices include tax, the tax is the part of the
 total that is tax (total x rate / (1 + rate)) and the total is not raised.
+
+Every amount of an order must fit its money column (`totals_check`): a cart or a
+checkout whose totals would not is refused when its lines are set, naming them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backoffice.money import quantize
+from backoffice.exceptions import ValidationFailed
+from backoffice.money import AMOUNT_LIMIT, amount_storable, quantize
 from catalog.models import Channel, ProductVariant
 from catalog.selectors import variant_price_in_channel
 from orders.models import ShippingMethod, Voucher
@@ -58,6 +62,16 @@ def price_line(*, channel: Channel, variant: ProductVariant, quantity: int) -> P
         unit_price=quantize(unit_price, channel.currency),
         total=quantize(unit_price * quantity, channel.currency),
     )
+
+
+def price_lines(
+    *, channel: Channel, variants: dict[str, ProductVariant], lines: list
+) -> list[PricedLine]:
+    """Price `{sku, quantity}` lines with the channel's prices (`variants` by SKU)."""
+    return [
+        price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
+        for line in lines
+    ]
 
 
 def voucher_discount(*, voucher: Voucher | None, subtotal: Decimal, currency: str) -> Decimal:
@@ -122,3 +136,21 @@ def compute_totals(
         tax=tax,
         total=quantize(total, currency),
     )
+
+
+def totals_check(*, lines: list[PricedLine], totals: Totals, field: str = "lines") -> None:
+    """Refuse lines and totals that an order could not store (ValidationFailed on `field`).
+
+    Pure arithmetic on what is already priced: no query, so the checkout stays as it was.
+    """
+    amounts = [line.total for line in lines]
+    amounts += [totals.subtotal, totals.shipping, totals.discount, totals.tax, totals.total]
+    if not all(amount_storable(amount) for amount in amounts):
+        limit = f"{AMOUNT_LIMIT} {totals.currency}"
+        raise ValidationFailed({field: [f"Too large: an order's amounts must stay below {limit}."]})
+
+
+def lines_totals_check(*, channel: Channel, lines: list[PricedLine], field: str = "lines") -> None:
+    """`totals_check` for lines alone (a new cart or a shop link: no shipping or voucher yet)."""
+    totals = compute_totals(channel=channel, lines=lines, shipping_method=None, voucher=None)
+    totals_check(lines=lines, totals=totals, field=field)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer
 from rest_framework.test import APIClient
 
 from backoffice.celery import app
 from catalog.models import Channel
+from channels_api.exceptions import DATABASE_REFUSAL
 from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
 from tests.problem_guard import _record_answers, answers_match_the_schema  # noqa: F401
@@ -72,6 +75,30 @@ def _clear_cache():
     cache.clear()
     BrokerBreaker.paused_until = 0.0  # a test that saw the broker down must not mute the next
     yield
+
+
+class _Refusals(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(DATABASE_REFUSAL):
+            self.messages.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def _input_is_checked_before_the_database(request):
+    """No test input reaches the database's own refusal (a DataError answered 400 without
+    naming the field): inputs are checked against their columns first. A test that means
+    to reach it is marked `database_refusal`."""
+    handler = _Refusals()
+    logger = logging.getLogger("channels_api.exceptions")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+    if request.node.get_closest_marker("database_refusal") is None:
+        assert handler.messages == [], "input reached the database unchecked"
 
 
 @pytest.fixture

@@ -19,6 +19,15 @@ from inventory.services import stock_adjust, warehouse_create
 
 _counter = itertools.count(1)
 
+# A complete shipping address: what an order of goods to ship needs (orders.delivery).
+SHIPPING_ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "1 Main St",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+
 
 def make_channel(code: str | None = None, kind: str = Channel.Kind.WEB, **options) -> Channel:
     return channel_create(code=code or f"ch{next(_counter)}", kind=kind, **options)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.generics import GenericAPIView
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
 from channels_api.permissions import IsSecretKey
+from channels_api.views import ApiView
 
 
-class AdminView(GenericAPIView):
+class AdminView(ApiView):
     permission_classes = [IsSecretKey]
 
     @property

@@ -23,7 +23,7 @@ from channels_api.admin_api.order_views import OrderAdminView
 from channels_api.idempotency import idempotent
 from channels_api.schema import raises
 from fulfillment import services
-from fulfillment.errors import NothingToFulfill
+from fulfillment.errors import NothingToFulfill, OrderNotShippable
 from fulfillment.models import Fulfillment, Return
 from fulfillment.returns import return_create
 from inventory.errors import StockConflict
@@ -74,14 +74,15 @@ class OrderFulfillmentsView(OrderAdminView):
         request=FulfillmentCreateInput,
         responses={201: FulfillmentListOutput},
     )
-    @raises(InvalidTransition, NothingToFulfill)
+    @raises(InvalidTransition, NothingToFulfill, OrderNotShippable)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Plan shipments for an order.
 
         All unfulfilled units when `lines` is omitted, one fulfillment per warehouse holding them
         when `warehouse` is omitted; `fulfillment.created` is sent to webhooks. 409
-        `nothing_to_fulfill` when every unit is already planned.
+        `nothing_to_fulfill` when every unit is already planned; 409 `order_not_shippable`
+        (`errors` names `shipping_address`) while goods to ship have no complete address.
         """
         payload = FulfillmentCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -170,10 +171,11 @@ FulfillmentShipView = _action_view(
 
     The parcel left with `carrier` and `tracking_number`: its units come out of stock, the
     order's `fulfillment_status` moves on, `fulfillment.shipped` is sent to webhooks and the
-    customer is emailed the tracking.
+    customer is emailed the tracking. 409 `order_not_shippable` while the order's goods have
+    no complete shipping address to go to.
     """,
     ShipInput,
-    errors=(StockConflict,),
+    errors=(StockConflict, OrderNotShippable),
 )
 FulfillmentDeliverView = _action_view(
     "deliver",

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels_api.admin_api.base import AdminView
+from channels_api.fields import COUNT_MAX
 from channels_api.idempotency import idempotent
 from channels_api.link_output import AdminLinkOutput, admin_link_data
 from channels_api.schema import raises
@@ -47,7 +48,7 @@ class LinkCreateInput(serializers.Serializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     allotment_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
     usage_limit = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None
+        min_value=1, max_value=COUNT_MAX, required=False, allow_null=True, default=None
     )
     voucher_code = serializers.CharField(
         max_length=50, required=False, allow_null=True, allow_blank=True, default=None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,8 @@ from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.order_views import OrderAdminView
 from channels_api.idempotency import idempotent
 from channels_api.message_io import (
+    THREAD_PARAMETERS,
+    THREAD_QUERY,
     MessageOutput,
     MessagePageOutput,
     StaffMessageInput,
@@ -29,10 +31,12 @@ STAFF = OrderMessage.Role.STAFF
 
 
 class OrderMessagesView(OrderAdminView):
+    query_parameters = THREAD_QUERY
+
     @extend_schema(
         operation_id="admin_order_messages_list",
         tags=["admin: orders"],
-        parameters=[OpenApiParameter("after", int, description="Messages after this id.")],
+        parameters=THREAD_PARAMETERS,
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, pk: str) -> Response:

@@ -8,7 +8,7 @@ from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
-from channels_api.fields import AmountInput, MoneyOutput
+from channels_api.fields import COUNT_MAX, AmountInput, MoneyOutput
 from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
 
@@ -154,7 +154,9 @@ class VoucherInput(serializers.Serializer):
     channels = serializers.SlugRelatedField(
         slug_field="code", many=True, required=False, queryset=Channel.objects.all()
     )
-    usage_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    usage_limit = serializers.IntegerField(
+        min_value=1, max_value=COUNT_MAX, required=False, allow_null=True
+    )
     active = serializers.BooleanField(default=True)
 
 

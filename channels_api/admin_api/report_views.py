@@ -53,6 +53,7 @@ def sales_row_data(row: SalesRow) -> dict:
 
 class SalesReportView(AdminView):
     pagination_class = None
+    query_parameters = ("group_by", "from", "to", "channel")
 
     @extend_schema(
         operation_id="admin_reports_sales",

@@ -346,6 +346,7 @@ class CourierListView(AdminView):
 
 class DeliveryListView(AdminView):
     serializer_class = StaffDeliveryOutput
+    query_parameters = ("status",)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +20,7 @@ from channels_api.delivery.output import (
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsCourier
 from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body
 from channels_api.schema import raises
+from channels_api.views import ApiView
 from delivery.couriers import courier_availability_set
 from delivery.dispatch import delivery_drop, offer_accept, offer_decline
 from delivery.errors import (
@@ -78,7 +78,7 @@ class CompleteInput(serializers.Serializer):
     )
 
 
-class CourierView(GenericAPIView):
+class CourierView(ApiView):
     authentication_classes = [FulfillerTokenAuthentication]
     permission_classes = [IsCourier]
     pagination_class = None

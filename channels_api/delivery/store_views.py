@@ -17,7 +17,7 @@ from delivery.options import delivery_options
 from orders.services.validation import address_clean
 
 TAGS = ["store: delivery"]
-QUERY = {"postal_code", "country", "latitude", "longitude", "subtotal"}
+QUERY = ("postal_code", "country", "latitude", "longitude", "subtotal")
 
 
 class DeliveryOptionOutput(serializers.Serializer):
@@ -40,6 +40,7 @@ class DeliveryOptionPageOutput(serializers.Serializer):
 
 class DeliveryOptionsView(StoreView):
     pagination_class = None
+    query_parameters = QUERY
 
     @extend_schema(
         operation_id="store_delivery_options",
@@ -62,9 +63,6 @@ class DeliveryOptionsView(StoreView):
         zone serves answers an empty list. Reads only.
         """
         params = request.query_params
-        unknown = sorted(set(params) - QUERY)
-        if unknown:
-            raise ValidationFailed({name: ["Unknown parameter."] for name in unknown})
         address = {key: params[key] for key in ("postal_code", "country") if key in params}
         for key in ("latitude", "longitude"):
             if key in params:

@@ -7,15 +7,16 @@ and a courier's token is not one (a repeated message or update is harmless).
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.timefmt import rfc3339
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsFulfiller
 from channels_api.message_io import (
+    THREAD_PARAMETERS,
+    THREAD_QUERY,
     MessageInput,
     MessageOutput,
     MessagePageOutput,
@@ -24,6 +25,7 @@ from channels_api.message_io import (
     thread_response,
 )
 from channels_api.schema import raises
+from channels_api.views import ApiView
 from delivery.errors import NoActiveDelivery
 from delivery.selectors import courier_location_share_check, courier_orders
 from orders.fulfillers import COURIER_STATUSES, fulfiller_orders, fulfiller_status_post, phone_mask
@@ -82,7 +84,7 @@ def fulfiller_order_data(order: Order) -> dict:
     }
 
 
-class FulfillerView(GenericAPIView):
+class FulfillerView(ApiView):
     authentication_classes = [FulfillerTokenAuthentication]
     permission_classes = [IsFulfiller]
 
@@ -123,12 +125,13 @@ class FulfillerOrderListView(FulfillerView):
 
 
 class FulfillerOrderMessagesView(FulfillerView):
+    query_parameters = THREAD_QUERY
     pagination_class = None
 
     @extend_schema(
         operation_id="fulfiller_order_messages_list",
         tags=TAGS,
-        parameters=[OpenApiParameter("after", int, description="Messages after this id.")],
+        parameters=THREAD_PARAMETERS,
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, pk: str) -> Response:

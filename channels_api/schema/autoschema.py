@@ -66,8 +66,6 @@ REPLAYED_HEADER = {
     "description": "`true` when this is the stored answer to an earlier request with the same "
     "Idempotency-Key (nothing was done again); absent otherwise.",
 }
-# `limit` and `offset` never refuse a value (a bad one means the default).
-PAGINATION_PARAMETERS = {"limit", "offset"}
 RETRY_AFTER_HEADER = {
     "schema": {"type": "integer", "minimum": 1},
     "required": True,
@@ -155,9 +153,6 @@ class ApiAutoSchema(AutoSchema):
             view_method=self._view_method(),
             method=self.method,
             has_path_parameters=any(p["in"] == "path" for p in parameters),
-            has_query_parameters=any(
-                p["in"] == "query" and p["name"] not in PAGINATION_PARAMETERS for p in parameters
-            ),
             idempotent=self.is_idempotent(),
         )
         responses = operation["responses"]

@@ -1,8 +1,9 @@
 """The error answers the schema documents: codes every operation gives by its shape, and `raises`.
 
 An operation's problems are the generic ones its shape implies (any call can be refused its
-key or rate-limited; a path with an id can be 404; a body can be malformed; an idempotent POST
-can meet its key in use) plus the business errors its view method declares with `@raises`.
+key, rate-limited or refused a query parameter; a path with an id can be 404; a body can be
+malformed; an idempotent POST can meet its key in use) plus the business errors its view
+method declares with `@raises`.
 Status and code always come from the exception handler's own table (`status_and_code`), so
 the schema cannot name a code the handler does not give.
 """
@@ -35,23 +36,26 @@ MEANINGS: dict[type[Exception], str] = {
     Exception: "A fault on our side. Nothing is stored for an Idempotency-Key: retry with the "
     "same key.",
     Http404: "Nothing with this id, code or token is visible to this credential.",
-    exceptions.ValidationError: "A field or parameter is invalid (including an Idempotency-Key "
+    exceptions.ValidationError: "A field or parameter is invalid (including a query parameter "
+    "the operation does not take, a value it does not understand, and an Idempotency-Key "
     f"that is blank or over {MAX_KEY_LENGTH} characters): `errors` holds the messages per "
-    "field, nested fields named with dots (`shipping_address.city`, `lines.0.sku`).",
-    exceptions.ParseError: "The body is not valid JSON (or holds a NUL character).",
+    "field or parameter, nested fields named with dots (`shipping_address.city`, `lines.0.sku`).",
+    exceptions.ParseError: "The body is not valid JSON, holds a NUL character, or nests arrays "
+    "and objects more than 32 levels deep.",
     RequestDataTooBig: "The body is over the size limit (1 MB unless configured otherwise).",
     exceptions.UnsupportedMediaType: "The body is not `application/json`.",
 }
 
+# Every operation refuses query parameters it does not take (`channels_api.query`): 400.
 EVERY_OPERATION = (
     exceptions.NotAuthenticated,
     exceptions.PermissionDenied,
     exceptions.NotAcceptable,
     exceptions.Throttled,
+    exceptions.ValidationError,
     Exception,
 )
 WITH_PATH_PARAMETERS = (Http404,)
-WITH_QUERY_PARAMETERS = (exceptions.ValidationError,)
 WITH_BODY = (
     exceptions.ValidationError,
     exceptions.ParseError,
@@ -119,15 +123,12 @@ def operation_problems(
     view_method: Callable | None,
     method: str,
     has_path_parameters: bool,
-    has_query_parameters: bool,
     idempotent: bool,
 ) -> dict[int, list[ProblemCode]]:
     """Status → the codes this operation can answer, each code once, statuses in order."""
     classes: list[type[Exception]] = list(EVERY_OPERATION)
     if has_path_parameters:
         classes += WITH_PATH_PARAMETERS
-    if has_query_parameters:
-        classes += WITH_QUERY_PARAMETERS
     if method in BODY_METHODS:
         classes += WITH_BODY
     if idempotent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
+from channels_api.fields import EMAIL_MAX_LENGTH
 from orders.services import CartLineInput, CheckoutInput
 
 
@@ -38,12 +39,14 @@ class PaymentInput(serializers.Serializer):
 
 class CartCreateInput(serializers.Serializer):
     lines = LinesField()
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(
+        max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
 
 
 class CartUpdateInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
     shipping_address = serializers.DictField(required=False, allow_null=True)
     shipping_method = serializers.CharField(
@@ -75,7 +78,9 @@ class CartCompleteInput(serializers.Serializer):
 
 class CheckoutRequest(serializers.Serializer):
     lines = LinesField()
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(
+        max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     shipping_address = serializers.DictField(required=False, allow_null=True, default=None)
     shipping_method = serializers.CharField(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from channels_api.idempotency import idempotent
 from channels_api.message_io import (
+    THREAD_PARAMETERS,
+    THREAD_QUERY,
     MessageInput,
     MessageOutput,
     MessagePageOutput,
@@ -27,6 +29,7 @@ TAGS = ["store: messages"]
 
 
 class StoreOrderMessagesView(StoreView):
+    query_parameters = THREAD_QUERY
     pagination_class = None
 
     def order(self, token: str) -> Order:
@@ -38,7 +41,7 @@ class StoreOrderMessagesView(StoreView):
     @extend_schema(
         operation_id="store_order_messages_list",
         tags=TAGS,
-        parameters=[OpenApiParameter("after", int, description="Messages after this id.")],
+        parameters=THREAD_PARAMETERS,
         responses={200: MessagePageOutput},
     )
     def get(self, request: Request, token: str) -> Response:

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import Channel
+from channels_api.fields import EMAIL_MAX_LENGTH
 from channels_api.idempotency import idempotent
 from channels_api.pos_output import (
     BulkSaleResultOutput,
@@ -38,7 +39,9 @@ class PosSaleRequest(serializers.Serializer):
     payment = PosPaymentInput()
     store = serializers.CharField(max_length=50, required=False, allow_null=True, default=None)
     client_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(
+        max_length=EMAIL_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
     sold_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
     def to_input(self) -> PosSaleInput:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,10 +12,11 @@ from catalog.selectors import channel_product_get, channel_product_list
 from channels_api.permissions import IsPublishableKey
 from channels_api.store.filters import StoreProductFilter
 from channels_api.store.serializers import StoreProductOutput
+from channels_api.views import ApiView
 from inventory.selectors import variant_availability
 
 
-class StoreView(GenericAPIView):
+class StoreView(ApiView):
     """Base for store endpoints: a publishable key, and its channel as `self.channel`."""
 
     permission_classes = [IsPublishableKey]

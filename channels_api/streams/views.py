@@ -80,6 +80,7 @@ def last_event_id(request: Request) -> str | None:
 class StreamMixin:
     renderer_classes = [EventStreamRenderer]
     pagination_class = None
+    query_parameters = ("last_event_id",)
 
     def stream(self, request: Request, grant: StreamGrant) -> HttpResponse:
         if request._request.META.get(ASGI_MARK) == "asgi":

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('inventory', '0001_initial'),
-        ('orders', '0003_delivery'),
+        ('orders', '0004_delivery'),
     ]
 
     operations = [

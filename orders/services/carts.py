@@ -25,13 +25,20 @@ from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
 from orders.locks import cart_lock
 from orders.models import Cart, CartLine, ShippingMethod
-from orders.pricing import PricedLine, Totals, compute_totals, price_line
+from orders.pricing import (
+    PricedLine,
+    Totals,
+    compute_totals,
+    lines_totals_check,
+    price_line,
+    price_lines,
+    totals_check,
+)
 from orders.selectors import variants_for_sale, variants_sellable
 from orders.services.validation import (
     LineRequest,
     address_clean,
-    lines_check,
-    merge_lines,
+    lines_clean,
     phone_clean,
     shipping_method_find,
     voucher_find,
@@ -50,32 +57,34 @@ class CartView:
     totals: Totals
 
 
+def _price(cart: Cart, quantities: dict[int, int]) -> tuple[dict[int, PricedLine], Totals]:
+    """Price `{variant_id: quantity}` in the cart's channel, with the cart's shipping and
+    voucher; SKUs the channel stopped selling are left out (one query for prices)."""
+    sellable = variants_sellable(channel=cart.channel, variant_ids=list(quantities))
+    priced = {
+        variant_id: price_line(
+            channel=cart.channel, variant=sellable[variant_id], quantity=quantity
+        )
+        for variant_id, quantity in quantities.items()
+        if variant_id in sellable
+    }
+    totals = compute_totals(
+        channel=cart.channel,
+        lines=list(priced.values()),
+        shipping_method=cart.shipping_method,
+        voucher=cart.voucher,
+        delivery_fee=_delivery_fee(cart, list(priced.values())),
+    )
+    return priced, totals
+
+
 def cart_totals(*, cart: Cart) -> CartView:
     """Price the cart's lines and totals with today's channel prices (one query for prices)."""
     lines = list(cart.lines.all())
-    sellable = variants_sellable(
-        channel=cart.channel, variant_ids=[line.variant_id for line in lines]
+    priced, totals = _price(cart, {line.variant_id: line.quantity for line in lines})
+    return CartView(
+        cart=cart, lines=[(line, priced.get(line.variant_id)) for line in lines], totals=totals
     )
-    priced = [
-        (
-            line,
-            price_line(
-                channel=cart.channel, variant=sellable[line.variant_id], quantity=line.quantity
-            )
-            if line.variant_id in sellable
-            else None,
-        )
-        for line in lines
-    ]
-    lines_priced = [p for _, p in priced if p is not None]
-    totals = compute_totals(
-        channel=cart.channel,
-        lines=lines_priced,
-        shipping_method=cart.shipping_method,
-        voucher=cart.voucher,
-        delivery_fee=_delivery_fee(cart, lines_priced),
-    )
-    return CartView(cart=cart, lines=priced, totals=totals)
 
 
 def _delivery_fee(cart: Cart, lines: list[PricedLine]) -> Decimal | None:
@@ -115,12 +124,14 @@ def cart_create(
 ) -> Cart:
     """Create a cart whose lines reserve stock for the channel's TTL.
 
-    All or nothing: unknown SKUs → ValidationFailed; not enough stock → InsufficientStock,
-    and no cart is created.
+    All or nothing: unknown SKUs, or lines whose order could not be stored (too large an
+    amount) → ValidationFailed; not enough stock → InsufficientStock, and no cart is created.
     """
-    lines_check(lines)
-    lines = merge_lines(lines)
+    lines = lines_clean(lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    lines_totals_check(
+        channel=channel, lines=price_lines(channel=channel, variants=variants, lines=lines)
+    )
     phone = phone_clean(phone)
     with transaction.atomic():
         cart = Cart(
@@ -145,15 +156,26 @@ def cart_create(
 
 
 def _lock_open_cart(cart: Cart) -> Cart:
-    locked = cart_lock(cart, "channel")
+    # The shipping method and voucher are read too: a line change prices the cart with them.
+    locked = cart_lock(cart, "channel", "shipping_method", "voucher")
     if locked.status != Cart.Status.OPEN:
         raise CartCompleted()
     return locked
 
 
+def _cart_totals_check(cart: Cart, *, field: str, changes: dict[int, int] | None = None) -> None:
+    """Refuse a change (`changes`: {variant_id: new quantity}, or the cart's shipping and
+    voucher as set in memory) after which the cart could not become an order: too large an
+    amount to store. Checked before any stock row is locked."""
+    quantities = dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+    quantities.update(changes or {})
+    priced, totals = _price(cart, quantities)
+    totals_check(lines=list(priced.values()), totals=totals, field=field)
+
+
 def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
     """Set one SKU's quantity (0 removes it) and re-reserve its stock."""
-    lines_check([LineRequest(sku=sku, quantity=max(quantity, 1))])
+    lines_clean([LineRequest(sku=sku, quantity=max(quantity, 1))])
     variant = variants_for_sale(channel=cart.channel, skus=[sku])[sku]
     if quantity == 0:
         stock_release(holder=cart.holder, variant_ids=[variant.pk])
@@ -162,6 +184,7 @@ def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
     other_lines = CartLine.objects.filter(cart=cart).exclude(variant=variant).count()
     if other_lines + 1 > settings.CART_MAX_LINES:
         raise ValidationFailed({"lines": [f"At most {settings.CART_MAX_LINES} different SKUs."]})
+    _cart_totals_check(cart, field="lines", changes={variant.pk: quantity})
     stock_reserve(
         channel=cart.channel,
         holder=cart.holder,
@@ -233,7 +256,8 @@ def cart_update(
     shipping_method: str | None = UNSET,
     voucher_code: str | None = UNSET,
 ) -> Cart:
-    """Set contact, address, shipping method and voucher; all are checked before any is saved."""
+    """Set contact, address, shipping method and voucher; all are checked before any is saved
+    (a shipping method after which the total could not be stored is refused)."""
     with transaction.atomic():
         cart = _lock_open_cart(cart)
         if email is not UNSET:
@@ -249,6 +273,8 @@ def cart_update(
             cart.voucher = voucher_find(
                 channel=cart.channel, code=voucher_code, subtotal=view.totals.subtotal
             )
+        if shipping_method is not UNSET and cart.shipping_method is not None:
+            _cart_totals_check(cart, field="shipping_method")
         cart.save()
     return cart
 

@@ -24,19 +24,19 @@ from backoffice.jobs import enqueue_after_commit
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
+from orders.delivery import shipping_problem
 from orders.delivery_hook import DeliveryQuote, delivery_planner
 from orders.events import order_domain_events, order_events_write
 from orders.link_counters import link_order_record
 from orders.locks import cart_lock, voucher_use_count
 from orders.models import Cart, Order, OrderEvent, OrderLine, Payment, ShippingMethod, Voucher
 from orders.payments import provider_get
-from orders.pricing import PricedLine, compute_totals, price_line
+from orders.pricing import PricedLine, compute_totals, price_line, price_lines, totals_check
 from orders.selectors import variants_for_sale
 from orders.services.validation import (
     LineRequest,
     address_clean,
-    lines_check,
-    merge_lines,
+    lines_clean,
     phone_clean,
     shipping_method_find,
     voucher_find,
@@ -80,16 +80,13 @@ def _delivers(method: ShippingMethod | None) -> bool:
 def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> Order:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
 
-    Raises ValidationFailed, InsufficientStock, VoucherUnavailable, PaymentDeclined, and for
-    an on-demand delivery the delivery planner's refusals (`orders.delivery_hook`).
+    Raises ValidationFailed (also for goods to ship without a complete shipping address),
+    InsufficientStock, VoucherUnavailable, PaymentDeclined, and for an on-demand delivery
+    the delivery planner's refusals (`orders.delivery_hook`).
     """
-    lines_check(data.lines)
-    lines = merge_lines(data.lines)
+    lines = lines_clean(data.lines)
     variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
-    priced = [
-        price_line(channel=channel, variant=variants[line.sku], quantity=line.quantity)
-        for line in lines
-    ]
+    priced = price_lines(channel=channel, variants=variants, lines=lines)
     subtotal = sum(line.total for line in priced)
     # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
     stock_ensure_available(
@@ -127,6 +124,7 @@ def cart_complete(
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
+    A cart whose goods ship needs its shipping address set first (ValidationFailed).
     """
     with transaction.atomic():
         cart = cart_lock(cart, "channel", "shipping_method", "voucher")
@@ -187,8 +185,16 @@ def _release_payment(provider, authorization, amount) -> None:
 
 
 def _order_place(placement: _Placement) -> Order:
-    """Write the order; call inside a transaction, which any refusal here rolls back."""
+    """Write the order; call inside a transaction, which any refusal here rolls back.
+
+    An order that ships goods needs a complete shipping address (`orders.delivery`).
+    """
     channel = placement.channel
+    problem = shipping_problem(
+        channel=channel, method=placement.shipping_method, address=placement.shipping_address
+    )
+    if problem:
+        raise ValidationFailed({"shipping_address": [problem]})
     totals = compute_totals(
         channel=channel,
         lines=placement.lines,
@@ -196,6 +202,7 @@ def _order_place(placement: _Placement) -> Order:
         voucher=placement.voucher,
         delivery_fee=placement.delivery.fee if placement.delivery else None,
     )
+    totals_check(lines=placement.lines, totals=totals)
     provider = None
     if placement.payment is not None:
         if not isinstance(placement.payment, dict):

@@ -13,13 +13,13 @@ from django.utils import timezone
 from backoffice.exceptions import ValidationFailed
 from backoffice.sql import table
 from catalog.models import Channel
+from orders.delivery import ADDRESS_REQUIRED
 from orders.models import ShippingMethod, Voucher
 
 ADDRESS_FIELDS = {
     "name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20,
     "region": 100, "country": 2, "phone": 32,
 }  # fmt: skip
-ADDRESS_REQUIRED = ("name", "line1", "city", "postal_code", "country")
 # Optional coordinates (WGS 84 degrees) that a storefront sends when it has them: delivery
 # zones drawn as a radius need them (no geocoder is assumed; see docs/delivery.md).
 COORDINATE_LIMITS = {"latitude": 90, "longitude": 180}
@@ -32,24 +32,32 @@ class LineRequest:
     quantity: int
 
 
-def lines_check(lines: list[LineRequest], *, field: str = "lines") -> None:
-    """Line count and quantities within the limits every channel shares."""
+def _units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
+def lines_clean(lines: list[LineRequest], *, field: str = "lines") -> list[LineRequest]:
+    """The lines of a cart, an order, a shop link or a till sale, within the limits every
+    channel shares; the one home of those limits.
+
+    The same SKU twice is one line with the quantities added, and the limits hold for
+    what is merged: at most CART_MAX_LINES SKUs, and 1 to CART_MAX_QUANTITY units of each
+    SKU however many lines name it. Each line asks for at least 1 unit.
+    """
     if not lines:
         raise ValidationFailed({field: ["Add at least one line."]})
-    if len({line.sku for line in lines}) > settings.CART_MAX_LINES:
-        raise ValidationFailed({field: [f"At most {settings.CART_MAX_LINES} different SKUs."]})
-    for line in lines:
-        if not 1 <= line.quantity <= settings.CART_MAX_QUANTITY:
-            raise ValidationFailed(
-                {field: [f"Quantity of {line.sku} must be 1 to {settings.CART_MAX_QUANTITY}."]}
-            )
-
-
-def merge_lines(lines: list[LineRequest]) -> list[LineRequest]:
-    """The same SKU twice is one line with the quantities added."""
     totals: dict[str, int] = {}
     for line in lines:
+        if line.quantity < 1:
+            raise ValidationFailed({field: [f"Quantity of {line.sku} must be at least 1."]})
         totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    if len(totals) > settings.CART_MAX_LINES:
+        raise ValidationFailed({field: [f"At most {settings.CART_MAX_LINES} different SKUs."]})
+    for sku, quantity in totals.items():
+        if quantity > settings.CART_MAX_QUANTITY:
+            raise ValidationFailed(
+                {field: [f"At most {_units(settings.CART_MAX_QUANTITY)} of {sku} (all its lines)."]}
+            )
     return [LineRequest(sku=sku, quantity=quantity) for sku, quantity in totals.items()]
 
 

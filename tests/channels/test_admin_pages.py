@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 
 from orders.models import FulfillerAccess, OrderMessage, ShopLink
 from pos.models import PosSale
+from tests.factories import SHIPPING_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,10 @@ def test_staff_filter_flagged_pos_sales(staff_client, keys):
 def test_staff_post_a_message_in_the_admin_as_staff(staff_client, keys):
     order = (
         keys["web"]
-        .post("/api/v1/store/checkout", {"lines": [{"sku": "MUG", "quantity": 1}]})
+        .post(
+            "/api/v1/store/checkout",
+            {"lines": [{"sku": "MUG", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS},
+        )
         .json()
     )
 
@@ -73,7 +77,10 @@ def test_staff_post_a_message_in_the_admin_as_staff(staff_client, keys):
 def test_staff_create_a_courier_token_shown_once(staff_client, keys):
     order = (
         keys["web"]
-        .post("/api/v1/store/checkout", {"lines": [{"sku": "MUG", "quantity": 1}]})
+        .post(
+            "/api/v1/store/checkout",
+            {"lines": [{"sku": "MUG", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS},
+        )
         .json()
     )
 

@@ -19,7 +19,7 @@ import pytest
 from channels_api.models import ApiKey
 from orders.models import Order
 from tests.channels.test_chatbot import assert_two_tees_ordered_and_found
-from tests.factories import make_key
+from tests.factories import SHIPPING_ADDRESS, make_key
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -123,7 +123,9 @@ def test_the_generated_checkout_takes_the_idempotency_key_as_a_typed_parameter(
     assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
     assert parameter.annotation in (str | Unset, "str | Unset")
     client = AuthenticatedClient(base_url=live_server.url, token=chatbot_key)
-    body = CheckoutRequestRequest.from_dict({"lines": [{"sku": "MUG", "quantity": 1}]})
+    body = CheckoutRequestRequest.from_dict(
+        {"lines": [{"sku": "MUG", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS}
+    )
 
     # When the same checkout is sent twice with one key (a retry after a lost answer)
     first = store_checkout.sync_detailed(client=client, body=body, idempotency_key="chat-42")

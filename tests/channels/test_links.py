@@ -12,7 +12,7 @@ from orders.models import Cart, Order, ShopLink, ShopLinkClick
 from tests.channels.conftest import STOREFRONT
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
-from tests.factories import receive
+from tests.factories import SHIPPING_ADDRESS, receive
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,17 @@ def available(api: Api, slug: str = "classic-tee") -> int:
 
 
 def checkout(api: Api, quantity: int, sku: str = "TEE"):
-    return api.post("/api/v1/store/checkout", {"lines": [{"sku": sku, "quantity": quantity}]})
+    return api.post(
+        "/api/v1/store/checkout",
+        {"lines": [{"sku": sku, "quantity": quantity}], "shipping_address": SHIPPING_ADDRESS},
+    )
+
+
+def complete(api: Api, cart_id: str, payment: dict | None = None):
+    """The storefront asks for the address, then completes the link's cart."""
+    address = {"shipping_address": SHIPPING_ADDRESS}
+    assert api.patch(f"/api/v1/store/carts/{cart_id}", address).status_code == 200
+    return api.post(f"/api/v1/store/carts/{cart_id}/complete", {"payment": payment})
 
 
 def test_instagram_link_to_cart_to_order_attributes_and_counts(keys, anonymous_api):
@@ -65,10 +75,7 @@ def test_instagram_link_to_cart_to_order_attributes_and_counts(keys, anonymous_a
         "product": None,
     }
     assert shown["status"] == "active" and shown["sold_out"] is False
-    completed = keys["instagram"].post(
-        f"/api/v1/store/carts/{cart_id}/complete",
-        {"payment": {"provider": "test", "token": "tok_approve"}},
-    )
+    completed = complete(keys["instagram"], cart_id, {"provider": "test", "token": "tok_approve"})
     assert completed.status_code == 201, completed.json()
 
     # And a second cart made through the API is counted too
@@ -128,7 +135,7 @@ def test_link_carts_complete_from_the_fence_when_nothing_else_is_left(keys):
     assert checkout(keys["web"], 6).status_code == 201
     cart = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart").json()
 
-    order = keys["instagram"].post(f"/api/v1/store/carts/{cart['id']}/complete", {})
+    order = complete(keys["instagram"], cart["id"])
 
     assert order.status_code == 201, order.json()
     assert order.json()["lines"][0]["quantity"] == 2
@@ -227,11 +234,9 @@ def test_a_links_usage_limit_caps_its_orders(keys):
     link = create_link(keys, usage_limit=1)
     first = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart").json()
     second = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart").json()
-    assert (
-        keys["instagram"].post(f"/api/v1/store/carts/{first['id']}/complete", {}).status_code == 201
-    )
+    assert complete(keys["instagram"], first["id"]).status_code == 201
 
-    late = keys["instagram"].post(f"/api/v1/store/carts/{second['id']}/complete", {})
+    late = complete(keys["instagram"], second["id"])
 
     assert_problem(late, 410, "link_used_up")
     assert Order.objects.count() == 1

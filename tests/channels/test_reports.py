@@ -11,7 +11,7 @@ from channels_api.models import ApiKey
 from orders.models import Order, ShopLink, ShopLinkClick
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
-from tests.factories import make_key
+from tests.factories import SHIPPING_ADDRESS, make_key
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,12 @@ def usd(amount: str) -> dict:
 
 def place(keys, channel: str, sku: str, quantity: int, day: str, **extra) -> Order:
     response = keys[channel].post(
-        "/api/v1/store/checkout", {"lines": [{"sku": sku, "quantity": quantity}], **extra}
+        "/api/v1/store/checkout",
+        {
+            "lines": [{"sku": sku, "quantity": quantity}],
+            "shipping_address": SHIPPING_ADDRESS,
+            **extra,
+        },
     )
     assert response.status_code == 201, response.json()
     order = Order.objects.get(pk=response.json()["id"])
@@ -49,6 +54,9 @@ def sales(keys):
         .json()
     )
     cart = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart").json()
+    keys["instagram"].patch(
+        f"/api/v1/store/carts/{cart['id']}", {"shipping_address": SHIPPING_ADDRESS}
+    )
     order = keys["instagram"].post(f"/api/v1/store/carts/{cart['id']}/complete", {}).json()
     Order.objects.filter(pk=order["id"]).update(created_at=datetime(2024, 5, 2, 9, tzinfo=UTC))
     shop_link = ShopLink.objects.get(code=link["code"])

@@ -20,7 +20,7 @@ from catalog.models import Channel
 from inventory.models import Allocation, Reservation, StockLevel
 from inventory.selectors import stock_check
 from orders.models import Cart, Order, OrderLine
-from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.factories import SHIPPING_ADDRESS, make_key, make_product, make_warehouse, receive
 from tests.parallel import http_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,9 @@ def shop(db):
     return {"channel": channel, "key": make_key(channel)[1], "variants": variants}
 
 
-def post_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[int, dict, int]:
+def post_with_retries(
+    url: str, key: str, body: dict, deadline: float, method: str = "POST"
+) -> tuple[int, dict, int]:
     """What a careful client does: one Idempotency-Key, retried until a final answer.
 
     Returns the final status and body, and how many attempts failed on the way.
@@ -50,7 +52,7 @@ def post_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[
     while time.monotonic() < deadline:
         try:
             status, answer, _ = http_json(
-                "POST",
+                method,
                 url,
                 key,
                 body,
@@ -69,15 +71,19 @@ def post_with_retries(url: str, key: str, body: dict, deadline: float) -> tuple[
 
 
 def checkout_with_retries(url: str, key: str, body: dict, deadline: float, cart: bool = False):
-    """One-shot checkout, or (a web store) a cart that holds stock and is then completed."""
+    """One-shot checkout, or (a web store) a cart that holds stock, gets its address and is
+    then completed."""
     if not cart:
+        body = {**body, "shipping_address": SHIPPING_ADDRESS}
         return post_with_retries(f"{url}/api/v1/store/checkout", key, body, deadline)
     status, created, failed = post_with_retries(f"{url}/api/v1/store/carts", key, body, deadline)
     assert status == 201, created
-    status, order, more = post_with_retries(
-        f"{url}/api/v1/store/carts/{created['id']}/complete", key, {}, deadline
-    )
-    return status, order, failed + more
+    cart_url = f"{url}/api/v1/store/carts/{created['id']}"
+    address = {"shipping_address": SHIPPING_ADDRESS}
+    status, _, patched = post_with_retries(cart_url, key, address, deadline, method="PATCH")
+    assert status == 200
+    status, order, more = post_with_retries(f"{cart_url}/complete", key, {}, deadline)
+    return status, order, failed + patched + more
 
 
 def assert_books_balance() -> None:
@@ -182,6 +188,7 @@ def test_with_the_broker_down_the_api_keeps_taking_orders(app_server, shop):
             {
                 "lines": [{"sku": "SKU0", "quantity": 1}],
                 "email": "a@example.com",
+                "shipping_address": SHIPPING_ADDRESS,
                 "payment": {"provider": "test", "token": "tok_approve"},
             },
         )

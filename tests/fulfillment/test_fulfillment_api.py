@@ -12,6 +12,7 @@ from fulfillment.services import fulfillments_plan
 from inventory.models import Allocation, StockLevel, StockMovement
 from orders.models import Order
 from tests.channels_api.test_auth_and_errors import assert_problem
+from tests.factories import SHIPPING_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ FULFILLMENTS = "/api/v1/admin/fulfillments"
 
 def place(web_api, token: str | None = "tok_approve", tee=3, mug=1) -> Order:  # noqa: S107
     lines = [{"sku": "TEE", "quantity": tee}] + ([{"sku": "MUG", "quantity": mug}] if mug else [])
-    payload = {"lines": lines, "email": "ada@example.com"}
+    payload = {"lines": lines, "email": "ada@example.com", "shipping_address": SHIPPING_ADDRESS}
     if token:
         payload["payment"] = {"provider": "test", "token": token}
     response = web_api.post("/api/v1/store/checkout", payload)

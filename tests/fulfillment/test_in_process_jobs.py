@@ -7,6 +7,7 @@ from django.core import mail
 
 from fulfillment.models import Fulfillment
 from orders.models import Order
+from tests.factories import SHIPPING_ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,6 +18,7 @@ def test_a_paid_order_is_planned_and_emailed_in_process(no_broker, web_api, shop
         {
             "lines": [{"sku": "TEE", "quantity": 1}],
             "email": "ada@example.com",
+            "shipping_address": SHIPPING_ADDRESS,
             "payment": {"provider": "test", "token": "tok_approve"},
         },
     )

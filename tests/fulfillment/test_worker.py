@@ -19,7 +19,7 @@ from fulfillment.models import Fulfillment, Notification
 from fulfillment.tasks import fulfillments_plan_sweep_task
 from orders.models import Order
 from tests.conftest import Api
-from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.factories import SHIPPING_ADDRESS, make_key, make_product, make_warehouse, receive
 from tests.outbox.conftest import endpoint_for, queued_tasks, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,7 +43,11 @@ def web_shop() -> Api:
 
 
 def checkout(api: Api, *, email: str = "ada@example.com", paid: bool = True) -> Order:
-    body: dict = {"lines": [{"sku": "TEE", "quantity": 2}], "email": email}
+    body: dict = {
+        "lines": [{"sku": "TEE", "quantity": 2}],
+        "email": email,
+        "shipping_address": SHIPPING_ADDRESS,
+    }
     if paid:
         body["payment"] = {"provider": "test", "token": "tok_approve"}
     response = api.post("/api/v1/store/checkout", body)

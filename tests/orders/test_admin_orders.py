@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from channels_api.models import ApiKey
 from orders.models import Order
 from tests.conftest import Api
-from tests.factories import make_key
+from tests.factories import SHIPPING_ADDRESS, make_key
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,8 @@ ORDERS = "/api/v1/admin/orders"
 
 def place(web_api, **extra) -> dict:
     response = web_api.post(
-        "/api/v1/store/checkout", {"lines": [{"sku": "MUG", "quantity": 1}], **extra}
+        "/api/v1/store/checkout",
+        {"lines": [{"sku": "MUG", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS, **extra},
     )
     assert response.status_code == 201, response.json()
     return response.json()
@@ -74,6 +75,7 @@ def checkout_queries(api, skus: list[str], key: str) -> int:
     payload = {
         "lines": [{"sku": sku, "quantity": 1} for sku in skus],
         "email": "q@example.com",
+        "shipping_address": SHIPPING_ADDRESS,
         "shipping_method": "standard",
         "payment": {"provider": "test", "token": "tok_approve"},
     }

@@ -145,8 +145,15 @@ def test_cart_is_reachable_only_through_its_channel(web_api, shop, instagram):
     assert Cart.objects.get().email == ""
 
 
+def ready_cart(api, **extra) -> dict:
+    """A new cart with its shipping address: ready to complete."""
+    cart = new_cart(api, **extra)
+    assert api.patch(f"{CARTS}/{cart['id']}", {"shipping_address": ADDRESS}).status_code == 200
+    return cart
+
+
 def test_complete_turns_reservations_into_allocations_once(web_api, shop):
-    cart = new_cart(web_api, email="ada@example.com")
+    cart = ready_cart(web_api, email="ada@example.com")
     url = f"{CARTS}/{cart['id']}/complete"
 
     first = web_api.post(url, {"payment": {"provider": "test", "token": "tok_approve"}})
@@ -170,7 +177,7 @@ def test_complete_turns_reservations_into_allocations_once(web_api, shop):
 
 
 def test_a_cart_whose_hold_expired_completes_while_stock_lasts(web_api, shop):
-    cart = new_cart(web_api)
+    cart = ready_cart(web_api)
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = web_api.post(f"{CARTS}/{cart['id']}/complete", {})
     assert response.status_code == 201
@@ -178,9 +185,12 @@ def test_a_cart_whose_hold_expired_completes_while_stock_lasts(web_api, shop):
 
 
 def test_a_cart_whose_hold_expired_and_stock_sold_cannot_complete(web_api, shop):
-    cart = new_cart(web_api)
+    cart = ready_cart(web_api)
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    web_api.post("/api/v1/store/checkout", {"lines": [{"sku": "TEE", "quantity": 9}]})
+    web_api.post(
+        "/api/v1/store/checkout",
+        {"lines": [{"sku": "TEE", "quantity": 9}], "shipping_address": ADDRESS},
+    )
     response = web_api.post(f"{CARTS}/{cart['id']}/complete", {})
     body = assert_problem(response, 409, "insufficient_stock")
     assert body["lines"] == [{"sku": "TEE", "requested": 2, "available": 1}]
@@ -189,7 +199,7 @@ def test_a_cart_whose_hold_expired_and_stock_sold_cannot_complete(web_api, shop)
 
 
 def test_declined_cart_payment_keeps_the_cart_and_its_hold(web_api, shop):
-    cart = new_cart(web_api)
+    cart = ready_cart(web_api)
     response = web_api.post(
         f"{CARTS}/{cart['id']}/complete", {"payment": {"provider": "test", "token": "tok_decline"}}
     )

@@ -11,7 +11,14 @@ import pytest
 from orders.models import Order
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
-from tests.factories import make_channel, make_key, make_product, make_warehouse, receive
+from tests.factories import (
+    SHIPPING_ADDRESS,
+    make_channel,
+    make_key,
+    make_product,
+    make_warehouse,
+    receive,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +41,10 @@ def selling(channel, skus: dict[str, str], prices: dict | None = None, published
 
 
 def buy(api: Api, sku: str, quantity: int = 2):
-    return api.post(CHECKOUT, {"lines": [{"sku": sku, "quantity": quantity}]})
+    return api.post(
+        CHECKOUT,
+        {"lines": [{"sku": sku, "quantity": quantity}], "shipping_address": SHIPPING_ADDRESS},
+    )
 
 
 def test_the_channel_price_overrides_the_base_price():

@@ -89,6 +89,7 @@ def test_test_gateway_approval_pays_and_confirms(web_api, shop):
         CHECKOUT,
         {
             "lines": [{"sku": "TEE", "quantity": 1}],
+            "shipping_address": ADDRESS,
             "payment": {"provider": "test", "token": "tok_approve"},
         },
     ).json()
@@ -106,6 +107,7 @@ def test_manual_payment_is_recorded_as_paid(web_api, shop):
         CHECKOUT,
         {
             "lines": [{"sku": "TEE", "quantity": 1}],
+            "shipping_address": ADDRESS,
             "payment": {"provider": "manual", "method": "card_terminal"},
         },
     ).json()
@@ -118,6 +120,7 @@ def test_authorize_only_waits_for_capture(web_api, shop):
         CHECKOUT,
         {
             "lines": [{"sku": "TEE", "quantity": 1}],
+            "shipping_address": ADDRESS,
             "payment": {"provider": "test", "token": "tok_authorize"},
         },
     ).json()
@@ -131,6 +134,7 @@ def test_declined_payment_is_402_with_no_order_and_no_held_stock(web_api, shop):
         {
             "lines": [{"sku": "TEE", "quantity": 1}],
             "voucher_code": "TEN",
+            "shipping_address": ADDRESS,
             "payment": {"provider": "test", "token": "tok_decline"},
         },
     )
@@ -208,6 +212,7 @@ def test_client_sent_price_total_status_and_channel_change_nothing(web_api, shop
             "payment_status": "paid",
             "channel": "instagram",
             "discount": "19.99",
+            "shipping_address": ADDRESS,
         },
     )
     body = response.json()
@@ -227,6 +232,7 @@ def test_taxes_and_vouchers_follow_the_rounding_rule(web_api, shop):
         {
             "lines": [{"sku": "TEE", "quantity": 3}],
             "voucher_code": "save15",
+            "shipping_address": ADDRESS,
             "shipping_method": "standard",
         },
     ).json()
@@ -243,7 +249,9 @@ def test_prices_including_tax_show_the_tax_part(web_api, shop):
     channel = shop["channel"]
     channel.tax_rate, channel.prices_include_tax = "0.2000", True
     channel.save()
-    body = web_api.post(CHECKOUT, {"lines": [{"sku": "TEE", "quantity": 1}]}).json()
+    body = web_api.post(
+        CHECKOUT, {"lines": [{"sku": "TEE", "quantity": 1}], "shipping_address": ADDRESS}
+    ).json()
     assert body["total"] == money("19.99")
     assert body["tax"] == money("3.33")
 
@@ -280,7 +288,8 @@ def test_customer_reads_the_order_by_token_only_in_its_channel(web_api, shop, in
     from tests.conftest import Api
     from tests.factories import make_key
 
-    token = web_api.post(CHECKOUT, {"lines": [{"sku": "TEE", "quantity": 1}]}).json()["token"]
+    line = {"sku": "TEE", "quantity": 1}
+    token = web_api.post(CHECKOUT, {"lines": [line], "shipping_address": ADDRESS}).json()["token"]
     body = web_api.get(f"/api/v1/store/orders/{token}").json()
     assert body["token"] == token
     assert [step["type"] for step in body["timeline"]] == ["placed"]
@@ -293,7 +302,7 @@ def test_customer_reads_the_order_by_token_only_in_its_channel(web_api, shop, in
 
 
 def test_idempotent_checkout_replays_the_same_order(web_api, shop):
-    payload = {"lines": [{"sku": "TEE", "quantity": 1}]}
+    payload = {"lines": [{"sku": "TEE", "quantity": 1}], "shipping_address": ADDRESS}
     first = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="order-1")
     again = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="order-1")
     assert again.json() == first.json()
@@ -327,6 +336,7 @@ def test_stock_refused_after_payment_gives_the_money_back(web_api, shop, monkeyp
             CHECKOUT,
             {
                 "lines": [{"sku": "TEE", "quantity": 11}],
+                "shipping_address": ADDRESS,
                 "payment": {"provider": "test", "token": token},
             },
         )

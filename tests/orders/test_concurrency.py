@@ -10,7 +10,7 @@ from catalog.models import Channel
 from inventory.models import Allocation, StockLevel, StockMovement
 from orders.models import Order, Voucher
 from orders.services.setup import voucher_create
-from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.factories import SHIPPING_ADDRESS, make_key, make_product, make_warehouse, receive
 from tests.parallel import http_json, run_parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,12 @@ def test_100_concurrent_checkouts_for_20_units_sell_exactly_20(live_server, hot_
 
     results = run_parallel(
         100,
-        lambda i: http_json("POST", url, keys[i % 4], {"lines": [{"sku": "HOT", "quantity": 1}]}),
+        lambda i: http_json(
+            "POST",
+            url,
+            keys[i % 4],
+            {"lines": [{"sku": "HOT", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS},
+        ),
     )
 
     statuses = Counter(status for status, _, _ in results)
@@ -59,7 +64,7 @@ def test_100_concurrent_checkouts_for_20_units_sell_exactly_20(live_server, hot_
 def test_same_idempotency_key_ten_times_at_once_makes_one_order(live_server, hot_sku):
     url = f"{live_server.url}/api/v1/store/checkout"
     key = hot_sku["keys"][0]
-    body = {"lines": [{"sku": "HOT", "quantity": 2}]}
+    body = {"lines": [{"sku": "HOT", "quantity": 2}], "shipping_address": SHIPPING_ADDRESS}
 
     results = run_parallel(
         10, lambda i: http_json("POST", url, key, body, {"Idempotency-Key": "tap-buy-once"})
@@ -96,7 +101,11 @@ def test_voucher_with_5_uses_left_is_used_exactly_5_times_under_30_checkouts(liv
             "POST",
             url,
             keys[i % 4],
-            {"lines": [{"sku": "HOT", "quantity": 1}], "voucher_code": "LAST5"},
+            {
+                "lines": [{"sku": "HOT", "quantity": 1}],
+                "voucher_code": "LAST5",
+                "shipping_address": SHIPPING_ADDRESS,
+            },
         ),
     )
 
@@ -121,7 +130,9 @@ def test_concurrent_cart_completes_make_one_order(live_server, hot_sku):
         {"lines": [{"sku": "HOT", "quantity": 3}]},
     )
     assert status == 201
-    url = f"{live_server.url}/api/v1/store/carts/{cart['id']}/complete"
+    cart_url = f"{live_server.url}/api/v1/store/carts/{cart['id']}"
+    assert http_json("PATCH", cart_url, key, {"shipping_address": SHIPPING_ADDRESS})[0] == 200
+    url = f"{cart_url}/complete"
 
     results = run_parallel(8, lambda i: http_json("POST", url, key, {}))
 

@@ -14,6 +14,7 @@ from orders.services import order_complete, orders_cancel_stale_unpaid
 from orders.services.setup import voucher_create
 from orders.tasks import orders_cancel_stale_unpaid_task
 from tests.channels_api.test_auth_and_errors import assert_problem
+from tests.factories import SHIPPING_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,7 @@ ORDERS = "/api/v1/admin/orders"
 
 def place(web_api, token: str | None = None, quantity: int = 2, **extra) -> Order:
     payload = {"lines": [{"sku": "TEE", "quantity": quantity}], **extra}
+    payload.setdefault("shipping_address", SHIPPING_ADDRESS)
     if token:
         payload["payment"] = {"provider": "test", "token": token}
     response = web_api.post("/api/v1/store/checkout", payload)

@@ -85,7 +85,11 @@ def world():
         Api(make_key(away)[1])
         .post(
             "/api/v1/store/checkout",
-            {"lines": [{"sku": "AWAY-SKU", "quantity": 1}], "email": "bob@example.com"},
+            {
+                "lines": [{"sku": "AWAY-SKU", "quantity": 1}],
+                "email": "bob@example.com",
+                "shipping_address": ADDRESS,
+            },
         )
         .json()
     )
@@ -371,7 +375,9 @@ def test_write_endpoints_ignore_prices_totals_statuses_channels_and_stock(world)
     }
     line = {"sku": "HOME-SKU", "quantity": 1, **forged}
 
-    order = store.post("/api/v1/store/checkout", {"lines": [line], **forged}).json()
+    order = store.post(
+        "/api/v1/store/checkout", {"lines": [line], "shipping_address": ADDRESS, **forged}
+    ).json()
     assert (order["total"]["amount"], order["status"], order["channel"]) == (
         "10.00",
         "pending",
@@ -385,7 +391,7 @@ def test_write_endpoints_ignore_prices_totals_statuses_channels_and_stock(world)
         "home-ch",
     )
     cart_url = f"/api/v1/store/carts/{cart['id']}"
-    store.patch(cart_url, forged)
+    store.patch(cart_url, {**forged, "shipping_address": ADDRESS})
     store.post(f"{cart_url}/lines", line)
     store.patch(f"{cart_url}/lines/{cart['lines'][0]['id']}", {"quantity": 1, **forged})
     cart = store.get(cart_url).json()

@@ -1,7 +1,8 @@
 """Schema fuzzing: schemathesis generates requests for every operation of the served schema,
 valid and invalid ones (Idempotency-Key included), with a publishable and a secret key: no
 5xx, every answer's status and body are the schema's, errors are problem+json with a code the
-schema lists for that operation and status.
+schema lists for that operation and status, a 400 `invalid` names what is invalid (and no
+input reaches the database unchecked: the autouse guard of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def problem_code_is_listed(ctx, response, case) -> None:
     assert code in listed, f"{response.status_code} `{code}` is not listed; listed: {listed}"
 
 
+@schemathesis.check
+def invalid_names_a_field(ctx, response, case) -> None:
+    if response.status_code == 400 and response.json().get("code") == "invalid":
+        assert response.json().get("errors"), response.json()
+
+
 @pytest.fixture
 def in_process_requests():
     """Like Django's test client: requests must not close the test's database connection."""
@@ -82,5 +89,6 @@ def test_every_operation_holds_under_generated_input(case, keys):
             response_schema_conformance,
             errors_are_problem_json,
             problem_code_is_listed,
+            invalid_names_a_field,
         ],
     )

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_channel_features'),
+        ('orders', '0003_shipping_method_digital'),
     ]
 
     operations = [
@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='shippingmethod',
             name='kind',
-            field=models.CharField(choices=[('flat_rate', 'Flat rate'), ('pickup', 'Pickup in store'), ('local_delivery', 'On-demand delivery')], default='flat_rate', max_length=20),
+            field=models.CharField(choices=[('flat_rate', 'Flat rate'), ('pickup', 'Pickup in store'), ('digital', 'Digital delivery'), ('local_delivery', 'On-demand delivery')], default='flat_rate', max_length=20),
         ),
     ]
