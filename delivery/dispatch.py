@@ -28,7 +28,12 @@ from delivery import jobs
 from delivery.errors import CourierBusy, OfferUnavailable
 from delivery.events import delivery_announce, delivery_pin, estimate_apply, timeline_write
 from delivery.locks import couriers_lock, delivery_lock
-from delivery.models import DELIVERY_TRANSITIONS, Courier, Delivery, DeliveryOffer
+from delivery.models import (
+    Courier,
+    Delivery,
+    DeliveryOffer,
+    delivery_action_check,
+)
 from delivery.promise import BUSY, promise_now
 from orders.locks import order_lock
 from orders.messages import message_post
@@ -40,11 +45,6 @@ REFUSED = (
     DeliveryOffer.Status.EXPIRED,
     DeliveryOffer.Status.DROPPED,
 )
-
-
-def _require(delivery: Delivery, action: str) -> None:
-    if action not in DELIVERY_TRANSITIONS[delivery.status]:
-        raise InvalidTransition(entity="delivery", current=delivery.status, action=action)
 
 
 def couriers_free(*, warehouse_id: int, now: datetime, delivery: Delivery | None = None):
@@ -199,7 +199,7 @@ def offer_accept(*, offer: DeliveryOffer, now: datetime | None = None) -> Delive
         offer = DeliveryOffer.objects.select_for_update().get(pk=offer.pk)
         if offer.status != DeliveryOffer.Status.PENDING or offer.expires_at <= now:
             raise OfferUnavailable()
-        _require(delivery, "accept")
+        delivery_action_check(delivery, "accept")
         offer.status, offer.answered_at = DeliveryOffer.Status.ACCEPTED, now
         offer.save(update_fields=["status", "answered_at"])
         courier.missed_offers = 0
@@ -263,7 +263,7 @@ def delivery_drop(*, delivery: Delivery, courier: Courier, reason: str = "") -> 
         delivery = delivery_lock(delivery.pk)
         if delivery.courier_id != courier.pk:
             raise InvalidTransition(entity="delivery", current="not yours", action="drop")
-        _require(delivery, "drop")
+        delivery_action_check(delivery, "drop")
         DeliveryOffer.objects.filter(
             delivery=delivery, courier=courier, status=DeliveryOffer.Status.ACCEPTED
         ).update(status=DeliveryOffer.Status.DROPPED, answered_at=now)
@@ -277,7 +277,7 @@ def delivery_assign(*, delivery: Delivery, courier: Courier, actor: str) -> Deli
     with transaction.atomic():
         order = order_lock(Order(pk=delivery.order_id))
         delivery = delivery_lock(delivery.pk)
-        _require(delivery, "assign")
+        delivery_action_check(delivery, "assign")
         ids = [courier.pk] + ([delivery.courier_id] if delivery.courier_id else [])
         courier = couriers_lock(ids)[courier.pk]
         if not courier.active:
@@ -302,7 +302,7 @@ def delivery_requeue(*, delivery: Delivery, actor: str, reason: str = "") -> Del
     with transaction.atomic():
         order_lock(Order(pk=delivery.order_id))
         delivery = delivery_lock(delivery.pk)
-        _require(delivery, "requeue")
+        delivery_action_check(delivery, "requeue")
         DeliveryOffer.objects.filter(delivery=delivery, status=DeliveryOffer.Status.PENDING).update(
             status=DeliveryOffer.Status.WITHDRAWN, answered_at=now
         )

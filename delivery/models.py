@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
+from backoffice.exceptions import InvalidTransition
 from catalog.models import code_validator, money_field
 from inventory.models import Warehouse
 from orders.models import FulfillerAccess, Order
@@ -200,6 +201,12 @@ DELIVERY_TRANSITIONS: dict[str, set[str]] = {
     Delivery.Status.DELIVERED: set(),
     Delivery.Status.CANCELLED: set(),
 }
+
+
+def delivery_action_check(delivery: Delivery, action: str) -> None:
+    """Raise InvalidTransition (409) unless the delivery's status allows `action`."""
+    if action not in DELIVERY_TRANSITIONS[delivery.status]:
+        raise InvalidTransition(entity="delivery", current=delivery.status, action=action)
 
 
 class DeliveryOffer(models.Model):

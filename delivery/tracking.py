@@ -31,7 +31,14 @@ from delivery.events import (
     timeline_write,
 )
 from delivery.locks import delivery_lock
-from delivery.models import DELIVERY_TRANSITIONS, Courier, Delivery, DeliveryLocation, DeliveryZone
+from delivery.models import (
+    DELIVERY_TRANSITIONS,
+    Courier,
+    Delivery,
+    DeliveryLocation,
+    DeliveryZone,
+    delivery_action_check,
+)
 from delivery.promise import promise_now
 from fulfillment.models import Fulfillment
 from fulfillment.services import fulfillment_create, fulfillment_deliver, fulfillment_ship
@@ -40,11 +47,6 @@ from orders.locks import order_lock
 from orders.models import Order, OrderEvent
 
 _https = URLValidator(schemes=["https"])
-
-
-def _require(delivery: Delivery, action: str) -> None:
-    if action not in DELIVERY_TRANSITIONS[delivery.status]:
-        raise InvalidTransition(entity="delivery", current=delivery.status, action=action)
 
 
 def _locked_for_courier(delivery: Delivery, courier: Courier | None) -> tuple[Order, Delivery]:
@@ -112,7 +114,7 @@ def delivery_pickup(*, delivery: Delivery, courier: Courier | None, actor: str) 
     now = timezone.now()
     with transaction.atomic():
         order, delivery = _locked_for_courier(delivery, courier)
-        _require(delivery, "pickup")
+        delivery_action_check(delivery, "pickup")
         fulfillment = (
             Fulfillment.objects.filter(
                 order=order,
@@ -164,7 +166,7 @@ def delivery_complete(
     wrong: WrongPin | None = None
     with transaction.atomic():
         order, delivery = _locked_for_courier(delivery, courier)
-        _require(delivery, "complete")
+        delivery_action_check(delivery, "complete")
         zone = delivery.zone
         if staff_note is not None:
             kind, proof = Delivery.ProofKind.STAFF, {"note": staff_note[:1000]}

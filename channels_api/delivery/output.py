@@ -91,6 +91,15 @@ class CourierDeliveryOutput(serializers.Serializer):
     pin_attempts_left = serializers.IntegerField()
 
 
+def pickup_place(zone: DeliveryZone) -> dict:
+    return {
+        "name": zone.warehouse.name,
+        "address": zone.warehouse.address or None,
+        "latitude": zone.latitude,
+        "longitude": zone.longitude,
+    }
+
+
 def dropoff_address(delivery: Delivery) -> dict | None:
     address = dict(delivery.order.shipping_address or {}) or None
     if address and address.get("phone"):
@@ -111,12 +120,7 @@ def courier_delivery_data(delivery: Delivery) -> dict:
                 for line in order.lines.all()
             ],
         },
-        "pickup": {
-            "name": zone.warehouse.name,
-            "address": zone.warehouse.address or None,
-            "latitude": zone.latitude,
-            "longitude": zone.longitude,
-        },
+        "pickup": pickup_place(zone),
         "dropoff": {
             "name": (order.shipping_address or {}).get("name", "").split(" ")[0],
             "address": dropoff_address(delivery) if delivery.active else None,
@@ -153,12 +157,7 @@ def offer_data(offer: DeliveryOffer) -> dict:
     return {
         "id": str(offer.pk),
         "expires_at": rfc3339(offer.expires_at),
-        "pickup": {
-            "name": zone.warehouse.name,
-            "address": zone.warehouse.address or None,
-            "latitude": zone.latitude,
-            "longitude": zone.longitude,
-        },
+        "pickup": pickup_place(zone),
         "dropoff_postal_code": (delivery.order.shipping_address or {}).get("postal_code", ""),
         "distance_meters": delivery.distance_meters,
         "ready_at": rfc3339(delivery.ready_at),
