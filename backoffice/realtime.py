@@ -80,6 +80,7 @@ class RedisBroker:
         self.url = url
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.script = self.client.register_script(PUBLISH_SCRIPT)
+        self.hubs: dict[asyncio.AbstractEventLoop, RedisHub] = {}
 
     def publish(self, topics: list[str], type: str, data: dict[str, Any]) -> list[str]:
         keys = [KEY_PREFIX + topic for topic in topics]
@@ -105,7 +106,13 @@ class RedisBroker:
         return _entry(*entries[0]) if entries else None
 
     def hub(self) -> Hub:
-        return RedisHub(self.url)
+        """The one hub of the running event loop: its pub/sub connection serves every stream
+        this process has open."""
+        loop = asyncio.get_running_loop()
+        hub = self.hubs.get(loop)
+        if hub is None:
+            hub = self.hubs[loop] = RedisHub(self.url)
+        return hub
 
 
 def _entry(entry_id: bytes, fields: dict) -> Event:

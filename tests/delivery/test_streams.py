@@ -134,3 +134,19 @@ def test_served_without_the_asgi_server_a_stream_answers_what_is_new_and_closes(
     assert "event: snapshot" not in polled.content.decode()
     assert [e.split("\n")[1] for e in events if e.startswith("id: ")] == ["event: location"]
     assert '"latitude": 52.522' in polled.content.decode()
+
+
+def test_open_streams_share_one_pub_sub_connection_per_process(shop, asgi_server, settings):
+    import redis
+
+    answer, _, _, _ = assigned(shop)
+    path = f"/api/v1/store/orders/{answer['token']}/stream"
+    streams = [open_stream(asgi_server.port, path, shop.api.raw_key) for _ in range(5)]
+    for stream in streams:
+        stream.next()  # each has its snapshot: subscribed
+
+    subscribers = redis.Redis.from_url(settings.STREAM_REDIS_URL).client_list(_type="pubsub")
+
+    assert len(subscribers) == 1
+    for stream in streams:
+        stream.close()
