@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,11 +19,13 @@ from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
+from backoffice.sql import fetch, table
 from delivery import jobs
 from delivery.locks import couriers_lock
 from delivery.models import Courier, DeliveryOffer
 from inventory.models import Warehouse
 from orders.fulfillers import TOKEN_PREFIX, fulfiller_token_issue
+from orders.models import FulfillerAccess
 
 
 def courier_create(
@@ -47,15 +49,46 @@ def courier_create(
     return courier, raw
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands written-out queries naive UTC times; PostgreSQL, aware ones."""
+    if moment is None or timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment, UTC)
+
+
 def courier_authenticate(*, raw: str) -> Courier | None:
     """The courier of a valid token (not revoked, not expired, active), in one query."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     digest = hashlib.sha256(raw.encode()).hexdigest()
-    courier = Courier.objects.select_related("access").filter(access__token_hash=digest).first()
-    if courier is None or not hmac.compare_digest(courier.access.token_hash, digest):
+    # Written out: every courier request comes this way (a position every few seconds).
+    rows = fetch(
+        "SELECT a.token_hash, a.id, a.name, a.expires_at, a.revoked_at, "  # noqa: S608
+        "c.id, c.active, c.available, c.available_since, c.missed_offers "
+        f"FROM {table(Courier)} c JOIN {table(FulfillerAccess)} a ON a.id = c.access_id "
+        "WHERE a.token_hash = %s",
+        [digest],
+    )
+    if not rows or not hmac.compare_digest(rows[0][0], digest):
         return None
-    access = courier.access
+    _, access_id, name, expires_at, revoked_at, courier_id, active, available, since, missed = rows[
+        0
+    ]
+    access = FulfillerAccess(
+        pk=access_id,
+        name=name,
+        token_hash=digest,
+        expires_at=_aware(expires_at),
+        revoked_at=_aware(revoked_at),
+    )
+    courier = Courier(
+        pk=courier_id,
+        access=access,
+        active=bool(active),
+        available=bool(available),
+        available_since=_aware(since),
+        missed_offers=missed,
+    )
     if not courier.active or access.revoked_at is not None or access.expires_at <= timezone.now():
         return None
     access._courier = courier

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
+from backoffice.sql import execute, table
 from delivery.errors import NoActiveDelivery, PinLocked, ProofRequired, WrongPin
 from delivery.events import (
     delivery_announce,
@@ -30,7 +31,7 @@ from delivery.events import (
     location_announce,
     timeline_write,
 )
-from delivery.locks import delivery_lock
+from delivery.locks import delivery_lock, delivery_lock_for_position
 from delivery.models import (
     DELIVERY_TRANSITIONS,
     Courier,
@@ -72,32 +73,39 @@ def location_post(
     now = timezone.now()
     recorded_at = min(recorded_at or now, now)
     with transaction.atomic():
-        try:
-            delivery = delivery_lock(delivery.pk)  # the timeline is written after, on its own
-        except Delivery.DoesNotExist as error:
-            raise NotFound("No such delivery.") from error
-        if delivery.courier_id != courier.pk:
+        # The delivery row only: the timeline is written after, on its own.
+        delivery = delivery_lock_for_position(delivery.pk)
+        if delivery is None or delivery.courier_id != courier.pk:
             raise NotFound("No such delivery.")  # another courier's: as if it did not exist
         if "locate" not in DELIVERY_TRANSITIONS[delivery.status]:
             raise NoActiveDelivery()
         if delivery.courier_located_at and recorded_at < delivery.courier_located_at:
             return delivery  # an older position that arrived late: the track has newer
-        DeliveryLocation.objects.create(
-            delivery=delivery,
-            latitude=latitude,
-            longitude=longitude,
-            accuracy_meters=accuracy,
-            recorded_at=recorded_at,
+        execute(  # written out, as the lock above
+            f"INSERT INTO {table(DeliveryLocation)} "  # noqa: S608 - table name only
+            "(delivery_id, latitude, longitude, accuracy_meters, recorded_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [delivery.pk, latitude, longitude, accuracy, recorded_at],
         )
         delivery.courier_latitude, delivery.courier_longitude = latitude, longitude
         delivery.courier_located_at = recorded_at
         estimate = promise_now(delivery, now)
         moved = estimate_moved(delivery, estimate)
-        fields = ["courier_latitude", "courier_longitude", "courier_located_at"]
         if moved:
             estimate_apply(delivery, estimate, reason="moved", actor="", record=False)
-            fields += ["estimated_earliest", "estimated_latest"]
-        delivery.save(update_fields=fields)
+        execute(
+            f"UPDATE {table(Delivery)} SET courier_latitude = %s, courier_longitude = %s, "  # noqa: S608
+            "courier_located_at = %s, estimated_earliest = %s, estimated_latest = %s "
+            "WHERE id = %s",
+            [
+                latitude,
+                longitude,
+                recorded_at,
+                delivery.estimated_earliest,
+                delivery.estimated_latest,
+                delivery.pk,
+            ],
+        )
         location_announce(delivery)
     if moved:  # its own short statement: no delivery row held while it refers to the order
         order_events_write(
