@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The embedded database, demo keys and var/local.env live here.
+VAR_DIR ?= var
 export DEBUG ?= 1
 
 .PHONY: run test install lint format migrate demo worker beat clean bench bench-cpu
@@ -19,8 +21,9 @@ install: $(STAMP)
 
 ## make run: install, migrate, load demo data and serve on http://127.0.0.1:8000
 ## (uvicorn serves the whole app: the API, the admin and the live streams; see docs/delivery.md)
+run: export VAR_DIR := $(abspath $(VAR_DIR))
 run: $(STAMP)
-	mkdir -p var
+	$(BIN)/python -m backoffice.local_env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
 	$(BIN)/python -m uvicorn backoffice.asgi:application --host $(HOST) --port $(PORT) --reload \

@@ -9,6 +9,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice.local_env import var_dir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -33,7 +35,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. On a development machine, run "
+            "`make run` once: it writes var/local.env (DEBUG=1), which manage.py reads."
+        )
     SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -91,7 +96,7 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = var_dir()
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
@@ -244,6 +249,16 @@ CART_MAX_QUANTITY = env_int("CART_MAX_QUANTITY", 1000)
 # Stored idempotent responses are kept this long (the contract promises at least 24 h).
 IDEMPOTENCY_TTL_HOURS = max(env_int("IDEMPOTENCY_TTL_HOURS", 48), 24)
 
+# --- Retention (backoffice/retention.py; beat purges hourly, 0 keeps rows forever) --------
+# Finished webhook deliveries not touched for this many days.
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30)
+# Outbox events (GET /admin/events) once dispatched and waiting for no delivery.
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 90)
+# The audit trail of changes, kept longest.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# Rows per DELETE: each batch is its own short transaction.
+RETENTION_BATCH_SIZE = max(env_int("RETENTION_BATCH_SIZE", 1000), 1)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 # Without a broker, tasks run in-process (development and the embedded set-up).
@@ -259,6 +274,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A worker that loses the broker can no longer acknowledge the late-acknowledged tasks it
+# runs, which the broker hands out again: stop them instead of doing the work twice at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
@@ -337,8 +355,8 @@ CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
-CELERY_BEAT_SCHEDULE["api-purge-idempotency-records"] = {
-    "task": "channels_api.tasks.idempotency_records_purge_task",
+CELERY_BEAT_SCHEDULE["retention-purge"] = {
+    "task": "channels_api.tasks.retention_purge_task",
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

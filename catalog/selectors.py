@@ -144,10 +144,33 @@ def category_descendant_ids(*, category: Category) -> list[int]:
     return found
 
 
-def product_list_admin() -> QuerySet[Product]:
-    """Every product with variants, listings and channel prices, for staff."""
+def channel_catalog_product_ids(channel: Channel) -> QuerySet[ProductListing]:
+    """The ids of the products a channel lists, published or not: its catalog.
+
+    What a secret key limited to that channel may see of the catalog (products and their
+    variants, and their stock); everything else does not exist for it.
+    """
+    return ProductListing.objects.filter(channel=channel).values("product_id")
+
+
+def variant_list_admin(*, channel: Channel | None = None) -> QuerySet[ProductVariant]:
+    """Every variant; with `channel`, only those of the channel's catalog."""
+    variants = ProductVariant.objects.all()
+    if channel is not None:
+        variants = variants.filter(product_id__in=channel_catalog_product_ids(channel))
+    return variants
+
+
+def product_list_admin(*, channel: Channel | None = None) -> QuerySet[Product]:
+    """Every product with variants, listings and channel prices, for staff.
+
+    With `channel`, only the channel's catalog (`channel_catalog_product_ids`).
+    """
+    products = Product.objects.all()
+    if channel is not None:
+        products = products.filter(pk__in=channel_catalog_product_ids(channel))
     return (
-        Product.objects.select_related("category")
+        products.select_related("category")
         .prefetch_related(
             "variants",
             Prefetch("listings", queryset=ProductListing.objects.select_related("channel")),

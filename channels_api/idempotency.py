@@ -1,6 +1,7 @@
 """Idempotency keys: the first response to a POST is stored and replayed for repeats.
 
-Semantics (see the API contract): scoped per API key; the same key with the
+Semantics (see the API contract): scoped per credential (an API key, or a courier's
+fulfiller token for /fulfiller); the same key with the
 same body replays the stored status and body with `Idempotent-Replayed: true`;
 with another body → 422 `idempotency_key_reused`; while the first request is
 still running → 409 `idempotency_key_in_use`; 5xx responses are not stored.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from django.db import DatabaseError, connection, transaction
@@ -28,8 +30,9 @@ from rest_framework.response import Response
 
 from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.sql import execute, lock_rows_of, table
-from channels_api.models import IdempotencyRecord
+from channels_api.models import ApiKey, IdempotencyRecord
 from channels_api.problems import PROBLEM_CONTENT_TYPE
+from orders.models import FulfillerAccess
 
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -49,6 +52,22 @@ class IdempotencyKeyInUse(DomainError):
     title = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
+# The record's column that names each kind of credential (the scope of its keys).
+SCOPE_COLUMNS: dict[type, str] = {ApiKey: "api_key_id", FulfillerAccess: "fulfiller_access_id"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose keys: the record column and the credential's id."""
+
+    column: str
+    owner_id: int
+
+    @classmethod
+    def of(cls, credential: object) -> Scope:
+        return cls(SCOPE_COLUMNS[type(credential)], credential.pk)
+
+
 def _fingerprint(request: Request) -> str:
     canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
@@ -63,28 +82,28 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
-def _insert_record(api_key_id: int, key: str, fingerprint: str) -> None:
+def _insert_record(scope: Scope, key: str, fingerprint: str) -> None:
     """Create the record if absent, committed at once: one statement, no transaction block.
 
     (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING`.)
     """
-    table = IdempotencyRecord._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f'INSERT INTO "{table}" (api_key_id, key, request_fingerprint, created_at) '  # noqa: S608
+            f"INSERT INTO {table(IdempotencyRecord)} "  # noqa: S608 (the column is ours)
+            f"({scope.column}, key, request_fingerprint, created_at) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [api_key_id, key, fingerprint, timezone.now()],
+            [scope.owner_id, key, fingerprint, timezone.now()],
         )
 
 
-def _locked_record(api_key_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
+def _locked_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord:
     try:
         # Written out: this runs before every idempotent POST (docs/performance.md).
         records = IdempotencyRecord.objects.raw(
             "SELECT i.id, i.request_fingerprint, i.response_status, i.response_body "  # noqa: S608
-            f"FROM {table(IdempotencyRecord)} i WHERE i.api_key_id = %s AND i.key = %s"
+            f"FROM {table(IdempotencyRecord)} i WHERE i.{scope.column} = %s AND i.key = %s"
             f"{lock_rows_of('i', nowait=True)}",
-            [api_key_id, key],
+            [scope.owner_id, key],
         )
         record = next(iter(records), None)
     except DatabaseError as error:
@@ -102,17 +121,17 @@ def _body(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data) or b"null")
 
 
-def _store(api_key_id: int, key: str, response: Response) -> None:
+def _store(scope: Scope, key: str, response: Response) -> None:
     """Save the answer into the key's record that has none yet: one written-out statement,
     on every POST (a sold-out answer in a flash sale too)."""
     body = IdempotencyRecord._meta.get_field("response_body")
     execute(
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
-        "WHERE api_key_id = %s AND key = %s AND response_status IS NULL",
+        f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
         [
             response.status_code,
             body.get_db_prep_value(_body(response), connection),
-            api_key_id,
+            scope.owner_id,
             key,
         ],
     )
@@ -134,16 +153,16 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
-        api_key_id = request.auth.pk
-        _insert_record(api_key_id, key, fingerprint)
+        scope = Scope.of(request.auth)
+        _insert_record(scope, key, fingerprint)
         try:
             with transaction.atomic():
-                record = _locked_record(api_key_id, key, fingerprint)
+                record = _locked_record(scope, key, fingerprint)
                 if record.response_status is not None:
                     raise _Replay(record)
                 response = view_method(view, request, *args, **kwargs)
                 # The business writes and the stored response commit together.
-                _store(api_key_id, key, response)
+                _store(scope, key, response)
             return response
         except _Replay as replay:
             return _replay(replay.record)
@@ -159,10 +178,10 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             if response.status_code >= 500:
                 # Not stored: a retry runs afresh.
                 IdempotencyRecord.objects.filter(
-                    api_key_id=api_key_id, key=key, response_status__isnull=True
+                    **{scope.column: scope.owner_id}, key=key, response_status__isnull=True
                 ).delete()
             else:
-                _store(api_key_id, key, response)
+                _store(scope, key, response)
             return response
 
     wrapper.idempotent = True  # the OpenAPI schema declares the header for this operation

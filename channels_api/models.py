@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from catalog.models import Channel
+from orders.models import FulfillerAccess
 
 
 def hash_key(raw_key: str) -> str:
@@ -64,9 +65,15 @@ class ApiKey(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first response to a POST with an `Idempotency-Key`, replayed for repeats."""
+    """The first response to a POST with an `Idempotency-Key`, replayed for repeats.
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    Scoped to the credential that sent it: an API key, or a courier's fulfiller token.
+    """
+
+    api_key = models.ForeignKey(ApiKey, null=True, on_delete=models.CASCADE, related_name="+")
+    fulfiller_access = models.ForeignKey(
+        FulfillerAccess, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
@@ -75,7 +82,15 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique")
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique"),
+            models.UniqueConstraint(
+                fields=["fulfiller_access", "key"], name="idempotency_key_unique_per_fulfiller"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(api_key__isnull=False, fulfiller_access__isnull=True)
+                | models.Q(api_key__isnull=True, fulfiller_access__isnull=False),
+                name="idempotency_record_has_one_scope",
+            ),
         ]
 
     def __str__(self) -> str:

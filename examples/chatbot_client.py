@@ -2,7 +2,7 @@
 
 Standard library only. Run it against a server with a chatbot channel's publishable key:
 
-    python examples/chatbot_client.py --base-url http://127.0.0.1:8000 --key pk_...
+    python3 examples/chatbot_client.py --base-url http://127.0.0.1:8000 --key pk_...
 
 The conversation: the shopper asks for a product by free text, the bot searches the
 catalog, the shopper buys it in one message (one-shot checkout), and later asks where

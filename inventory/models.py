@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
-from catalog.models import Channel, ProductVariant, code_validator
+from catalog.models import Channel, ProductVariant
+from inventory.codes import WAREHOUSE_CODE_TAKEN, warehouse_code_validator
 
 
 class Warehouse(models.Model):
@@ -20,7 +22,8 @@ class Warehouse(models.Model):
         WAREHOUSE = "warehouse", "Warehouse"
         STORE = "store", "Store"
 
-    code = models.CharField(max_length=50, unique=True, validators=[code_validator])
+    # Kept as typed; unique and looked up ignoring case (inventory.codes).
+    code = models.CharField(max_length=50, validators=[warehouse_code_validator])
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WAREHOUSE)
     address = models.JSONField(default=dict, blank=True)
@@ -31,6 +34,13 @@ class Warehouse(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("code"),
+                name="warehouse_code_unique_ignoring_case",
+                violation_error_message=WAREHOUSE_CODE_TAKEN,
+            )
+        ]
 
     def __str__(self) -> str:
         return self.code

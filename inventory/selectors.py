@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
+from catalog.selectors import channel_catalog_product_ids
+from inventory.codes import code_is
 from inventory.models import (
     Allocation,
     Reservation,
@@ -116,8 +118,8 @@ def warehouse_list(*, channel: Channel | None = None) -> QuerySet[Warehouse]:
 
 
 def warehouse_get(*, code: str, channel: Channel | None = None) -> Warehouse | None:
-    """One warehouse by code, if it exists and (with `channel`) serves that channel."""
-    return warehouse_list(channel=channel).filter(code=code).first()
+    """One warehouse by code in any case, if it exists and (with `channel`) serves that channel."""
+    return warehouse_list(channel=channel).filter(code_is(code)).first()
 
 
 def _serving(channel: Channel) -> QuerySet[WarehouseChannel]:
@@ -127,7 +129,8 @@ def _serving(channel: Channel) -> QuerySet[WarehouseChannel]:
 def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
     """Stock levels with variant and warehouse, `reserved` and `available`, for staff.
 
-    `available` is never below zero. With `channel`, only warehouses serving it.
+    `available` is never below zero. With `channel`, only the channel's catalog in the
+    warehouses serving it: what a channel-limited key may see.
     """
     levels = (
         stock_levels_with_reserved()
@@ -136,7 +139,10 @@ def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
         .order_by("id")
     )
     if channel is not None:
-        levels = levels.filter(warehouse_id__in=_serving(channel))
+        levels = levels.filter(
+            warehouse_id__in=_serving(channel),
+            variant__product_id__in=channel_catalog_product_ids(channel),
+        )
     return levels
 
 
@@ -151,12 +157,15 @@ def stock_level_get(*, variant_id: int, warehouse_id: int) -> StockLevel | None:
 
 
 def stock_movement_list(*, channel: Channel | None = None) -> QuerySet[StockMovement]:
-    """The ledger, newest first; with `channel`, only warehouses serving it."""
+    """The ledger, newest first; with `channel`, only its catalog in warehouses serving it."""
     movements = StockMovement.objects.select_related(
         "stock_level__variant", "stock_level__warehouse"
     ).order_by("-id")
     if channel is not None:
-        movements = movements.filter(stock_level__warehouse_id__in=_serving(channel))
+        movements = movements.filter(
+            stock_level__warehouse_id__in=_serving(channel),
+            stock_level__variant__product_id__in=channel_catalog_product_ids(channel),
+        )
     return movements
 
 

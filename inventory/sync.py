@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
 from catalog.models import Channel, ProductVariant
+from catalog.selectors import variant_list_admin
+from inventory.codes import code_in, code_key
 from inventory.locks import stock_lock_rank
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
@@ -59,7 +61,7 @@ def stock_change_apply(
     """Apply one change. Raises ValidationFailed (unknown SKU or warehouse, bad numbers)
     or StockConflict (less than held), and then nothing changed.
 
-    With `channel`, only warehouses serving that channel exist for the caller.
+    With `channel`, only its catalog in the warehouses serving it exists for the caller.
     """
     variants, warehouses = _resolve([change], channel)
     return _apply(change, variants, warehouses, actor)
@@ -88,7 +90,7 @@ def stock_changes_apply(
 
     def lock_order(index: int) -> tuple:
         change = changes[index]
-        variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+        variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
         if variant is None or warehouse is None:
             return (1, index)
         rank = stock_lock_rank(level_ids.get((variant.pk, warehouse.pk)), variant.pk, warehouse.pk)
@@ -107,12 +109,13 @@ def _resolve(
     changes: Sequence[StockChange], channel: Channel | None
 ) -> tuple[dict[str, ProductVariant], dict[str, Warehouse]]:
     """Look every SKU and warehouse code up at once (two queries)."""
-    variants = {v.sku: v for v in ProductVariant.objects.filter(sku__in={c.sku for c in changes})}
+    skus = {c.sku for c in changes}
+    variants = {v.sku: v for v in variant_list_admin(channel=channel).filter(sku__in=skus)}
     warehouses = {
-        w.code: w
+        code_key(w.code): w
         for w in warehouse_list(channel=channel)
         .prefetch_related(None)
-        .filter(code__in={c.warehouse for c in changes})
+        .filter(code_in(c.warehouse for c in changes))
     }
     return variants, warehouses
 
@@ -124,7 +127,7 @@ def _apply(
     actor: str,
 ) -> StockChangeResult:
     errors: dict[str, list[str]] = {}
-    variant, warehouse = variants.get(change.sku), warehouses.get(change.warehouse)
+    variant, warehouse = variants.get(change.sku), warehouses.get(code_key(change.warehouse))
     if variant is None:
         errors["sku"] = [f"Unknown SKU '{change.sku}'."]
     if warehouse is None:

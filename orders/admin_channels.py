@@ -6,9 +6,6 @@ Imported by `orders.admin`; every change goes through the services in `orders`.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -29,7 +26,13 @@ from orders.models import (
     ShopLinkLine,
 )
 from orders.report_chart import sales_chart_svg
-from orders.reports import GROUPS, report_period, sales_report
+from orders.reports import (
+    GROUPS,
+    report_period,
+    sales_report,
+    sales_report_csv,
+    sales_report_filename,
+)
 
 
 def _staff(request: HttpRequest) -> str:
@@ -253,36 +256,9 @@ class SalesReportAdmin(ReadOnlyAdmin):
 
     @staticmethod
     def csv_response(rows, group_by: str, start, end) -> HttpResponse:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                group_by,
-                "currency",
-                "orders",
-                "revenue",
-                "average_order_value",
-                "link_clicks",
-                "link_orders",
-                "link_conversion",
-            ]
+        response = HttpResponse(
+            sales_report_csv(rows, group_by), content_type="text/csv; charset=utf-8"
         )
-        for row in rows:
-            conversion = row.link_conversion
-            writer.writerow(
-                [
-                    row.group,
-                    row.currency,
-                    row.orders,
-                    row.revenue,
-                    row.average_order_value,
-                    row.link_clicks,
-                    row.link_orders,
-                    "" if conversion is None else conversion,
-                ]
-            )
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="sales-by-{group_by}-{start}-{end}.csv"'
-        )
+        filename = sales_report_filename(group_by, start, end)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

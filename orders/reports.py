@@ -1,28 +1,63 @@
-"""Sales reports: revenue, orders, average order value and shop-link conversion per channel or day.
+"""Sales reports: what a merchant reads as sales, per channel or per UTC day, and link conversion.
 
-Figures come straight from the order table with SQL aggregates, so they are up to date
-at once: an order counts on the UTC day it was placed, for its total, unless it was
-cancelled. Shop-link conversion is link orders (orders whose attribution names a link)
-over link clicks (taps on `/l/<code>`) in the same group.
+Which orders count: placed in the period (the UTC day of `created_at`), paid (money was
+captured: `payment_status` paid, partially refunded or refunded) and not cancelled.
+Unpaid orders (cash on delivery not yet collected) and orders only authorized count
+once they are paid, on the day they were placed.
+
+The figures per group, in its currency (each identity holds exactly):
+- `orders`: how many orders count;
+- `gross`: their totals with the discounts added back (goods, shipping and tax);
+- `discounts`: the voucher discounts given on them;
+- `revenue` = gross - discounts: what the customers were charged, the orders' totals;
+- `refunds`: what has been refunded on those orders so far, whenever it was refunded (a
+  refund counts on its order's day, so a later refund lowers that day's net at once);
+- `net` = revenue - refunds: what the merchant keeps;
+- `average_order_value` = revenue / orders.
+
+Figures come straight from the order and payment tables with SQL aggregates, so they are
+up to date at once. Shop-link conversion is link orders (counted orders whose
+attribution names a link) over link clicks (taps on `/l/<code>`) in the same group.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import quantize
 from catalog.models import Channel
-from orders.models import Order, ShopLinkClick
+from orders.models import Order, Payment, ShopLinkClick
 
 GROUPS = ("channel", "day")
 MAX_DAYS = 366
+# Money was captured: the order is a sale (refunds are subtracted, not excluded).
+PAID = (
+    Order.PaymentStatus.PAID,
+    Order.PaymentStatus.PARTIALLY_REFUNDED,
+    Order.PaymentStatus.REFUNDED,
+)
+CSV_COLUMNS = [
+    "currency",
+    "orders",
+    "gross",
+    "discounts",
+    "revenue",
+    "refunds",
+    "net",
+    "average_order_value",
+    "link_clicks",
+    "link_orders",
+    "link_conversion",
+]
 
 
 @dataclass(frozen=True)
@@ -31,8 +66,18 @@ class SalesRow:
     currency: str
     orders: int
     revenue: Decimal
+    discounts: Decimal
+    refunds: Decimal
     link_clicks: int
     link_orders: int
+
+    @property
+    def gross(self) -> Decimal:
+        return self.revenue + self.discounts
+
+    @property
+    def net(self) -> Decimal:
+        return self.revenue - self.refunds
 
     @property
     def average_order_value(self) -> Decimal:
@@ -68,28 +113,36 @@ def report_period(*, date_from: str | None, date_to: str | None) -> tuple[date, 
     return start, end
 
 
+def counted_orders(*, start: datetime, end: datetime, channel: Channel | None) -> QuerySet[Order]:
+    """The orders a sales report counts: placed in [start, end), paid, not cancelled."""
+    orders = Order.objects.filter(
+        created_at__gte=start, created_at__lt=end, payment_status__in=PAID
+    ).exclude(status=Order.Status.CANCELLED)
+    return orders if channel is None else orders.filter(channel=channel)
+
+
 def sales_report(
     *, date_from: date, date_to: date, group_by: str, channel: Channel | None = None
 ) -> list[SalesRow]:
     """One row per channel (or per UTC day, every day of the period) and currency.
 
-    Three queries: orders, link orders and clicks are each one aggregate.
+    Four queries: the orders, their refunds, the link clicks and the channels' currencies.
     """
     if group_by not in GROUPS:
         raise ValidationFailed({"group_by": [f"Use {' or '.join(GROUPS)}."]})
     start = datetime.combine(date_from, time.min, tzinfo=UTC)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
-    orders = Order.objects.filter(created_at__gte=start, created_at__lt=end).exclude(
-        status=Order.Status.CANCELLED
-    )
+    orders = counted_orders(start=start, end=end, channel=channel)
+    payments = Payment.objects.filter(order__in=orders.values("pk"), refunded_amount__gt=0)
     clicks = ShopLinkClick.objects.filter(created_at__gte=start, created_at__lt=end)
     if channel is not None:
-        orders = orders.filter(channel=channel)
         clicks = clicks.filter(link__channel=channel)
     if group_by == "channel":
-        order_key, click_key = F("channel__code"), F("link__channel__code")
+        order_key, refund_key = F("channel__code"), F("order__channel__code")
+        click_key = F("link__channel__code")
     else:
         order_key = TruncDate("created_at", tzinfo=UTC)
+        refund_key = TruncDate("order__created_at", tzinfo=UTC)
         click_key = TruncDate("created_at", tzinfo=UTC)
     totals = (
         orders.annotate(group=order_key)
@@ -97,22 +150,35 @@ def sales_report(
         .annotate(
             orders=Count("id"),
             revenue=Sum("total"),
+            discounts=Sum("discount"),
             link_orders=Count("id", filter=Q(attribution__has_key="link")),
         )
         .order_by("group", "currency")
     )
+    refunds = {
+        (str(row["group"]), row["order__currency"]): row["refunds"]
+        for row in payments.annotate(group=refund_key)
+        .values("group", "order__currency")
+        .annotate(refunds=Sum("refunded_amount"))
+        .order_by()
+    }
     click_counts = {
         str(row["group"]): row["clicks"]
-        for row in clicks.annotate(group=click_key).values("group").annotate(clicks=Count("id"))
+        for row in clicks.annotate(group=click_key)
+        .values("group")
+        .annotate(clicks=Count("id"))
+        .order_by()
     }
     rows: dict[tuple[str, str], SalesRow] = {}
     for row in totals:
-        group = str(row["group"])
-        rows[(group, row["currency"])] = SalesRow(
+        group, currency = str(row["group"]), row["currency"]
+        rows[(group, currency)] = SalesRow(
             group=group,
-            currency=row["currency"],
+            currency=currency,
             orders=row["orders"],
-            revenue=quantize(row["revenue"] or 0, row["currency"]),
+            revenue=quantize(row["revenue"] or 0, currency),
+            discounts=quantize(row["discounts"] or 0, currency),
+            refunds=quantize(refunds.get((group, currency)) or 0, currency),
             link_clicks=click_counts.get(group, 0),
             link_orders=row["link_orders"],
         )
@@ -130,12 +196,45 @@ def sales_report(
             currency = channel.currency
         else:
             currency = currencies.get(group, settings.DEFAULT_CURRENCY)
+        zero = quantize(0, currency)
         rows[(group, currency)] = SalesRow(
             group=group,
             currency=currency,
             orders=0,
-            revenue=quantize(0, currency),
+            revenue=zero,
+            discounts=zero,
+            refunds=zero,
             link_clicks=click_counts.get(group, 0),
             link_orders=0,
         )
     return [rows[key] for key in sorted(rows)]
+
+
+def sales_report_csv(rows: list[SalesRow], group_by: str) -> str:
+    """The report as CSV, the same figures as the API and the admin page, one row per group."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([group_by, *CSV_COLUMNS])
+    for row in rows:
+        conversion = row.link_conversion
+        writer.writerow(
+            [
+                row.group,
+                row.currency,
+                row.orders,
+                row.gross,
+                row.discounts,
+                row.revenue,
+                row.refunds,
+                row.net,
+                row.average_order_value,
+                row.link_clicks,
+                row.link_orders,
+                "" if conversion is None else conversion,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def sales_report_filename(group_by: str, date_from: date, date_to: date) -> str:
+    return f"sales-by-{group_by}-{date_from}-{date_to}.csv"

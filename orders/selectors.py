@@ -11,7 +11,7 @@ from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
 from catalog.models import Channel, ProductListing, ProductVariant
 from catalog.selectors import variants_for_sale_by_sku, variants_with_channel_price
-from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod
+from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod, Voucher
 
 
 def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, ProductVariant]:
@@ -131,3 +131,16 @@ def order_lookup(
         if not wanted or wanted not in known - {""}:
             return None
     return order
+
+
+def voucher_list(*, channel: Channel | None = None) -> QuerySet[Voucher]:
+    """Vouchers by code; with `channel`, those valid there (for every channel, or for it).
+
+    Each voucher's `channels` are prefetched; with `channel`, only that one of them.
+    """
+    vouchers = Voucher.objects.order_by("code")
+    if channel is None:
+        return vouchers.prefetch_related("channels")
+    return vouchers.filter(Q(channels=None) | Q(channels=channel)).prefetch_related(
+        Prefetch("channels", queryset=Channel.objects.filter(pk=channel.pk))
+    )

@@ -24,6 +24,7 @@ from django.utils import timezone
 from backoffice.exceptions import DomainError, ValidationFailed
 from catalog.models import Channel, ProductVariant
 from fulfillment.services import order_fulfill_at_once
+from inventory.codes import code_is
 from inventory.locks import stock_levels_lock_in_channel
 from inventory.models import Warehouse
 from orders.models import Order, ShippingMethod
@@ -66,7 +67,7 @@ def pos_store_find(*, channel: Channel, code: str | None) -> Warehouse:
     stores = Warehouse.objects.filter(
         kind=Warehouse.Kind.STORE, active=True, warehousechannel__channel=channel
     ).order_by("warehousechannel__priority", "id")
-    store = stores.filter(code=code).first() if code else stores.first()
+    store = stores.filter(code_is(code)).first() if code else stores.first()
     if store is None:
         raise ValidationFailed({"store": ["No such store selling in this channel."]})
     return store

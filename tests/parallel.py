@@ -6,11 +6,13 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
+from django.db.models import QuerySet
 
 
 def run_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -48,3 +50,28 @@ def http_json(
             return response.status, json.loads(response.read() or b"null"), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null"), dict(error.headers)
+
+
+@contextmanager
+def rows_locked(queryset: QuerySet, timeout: float = 30) -> Iterator[None]:
+    """Hold `SELECT ... FOR UPDATE` on the queryset's rows from another connection (a
+    request still running) for as long as the block runs."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                list(queryset.select_for_update())
+                locked.set()
+                release.wait(timeout)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(timeout), "the rows could not be locked"
+        yield
+    finally:
+        release.set()
+        holder.join(timeout)

@@ -143,7 +143,13 @@ class WebhookDelivery(models.Model):
                 fields=["next_attempt_at"],
                 name="webhook_delivery_due",
                 condition=models.Q(status__in=["pending", "failed"]),
-            )
+            ),
+            # The retention purge's question: finished deliveries last touched long ago.
+            models.Index(
+                fields=["updated_at"],
+                name="webhook_delivery_finished",
+                condition=models.Q(status__in=["succeeded", "abandoned"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -76,7 +76,7 @@ class ProductFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     category = django_filters.CharFilter(field_name="category__slug")
     sku = django_filters.CharFilter(field_name="variants__sku", lookup_expr="iexact", distinct=True)
-    channel = django_filters.CharFilter(field_name="listings__channel__code", distinct=True)
+    channel = django_filters.CharFilter(method="filter_channel", max_length=50)
 
     class Meta:
         model = Product
@@ -85,12 +85,21 @@ class ProductFilter(django_filters.FilterSet):
     def filter_search(self, queryset, name, value):
         return product_search(queryset, value)
 
+    def filter_channel(self, queryset, name, value):
+        """Products listed in that channel; a channel-limited key knows no other channel's."""
+        limited = getattr(self.request.auth, "channel", None)
+        if limited is not None and value != limited.code:
+            return queryset.none()
+        return queryset.filter(listings__channel__code=value).distinct()
+
 
 class ProductViewMixin:
+    """A channel-limited key sees only its channel's catalog: other products do not exist."""
+
     serializer_class = ProductOutput
 
     def get_queryset(self):
-        return product_list_admin()
+        return product_list_admin(channel=self.limited_channel)
 
     def output(self, product: Product) -> dict:
         return ProductOutput(product, context={"limited_channel": self.limited_channel}).data
@@ -128,7 +137,7 @@ class ProductListView(ProductViewMixin, AdminView):
         payload = ProductInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         product = product_create(data=payload.to_product_input(), actor=request.auth.actor)
-        product = product_list_admin().get(pk=product.pk)
+        product = self.get_queryset().get(pk=product.pk)
         return Response(self.output(product), status=status.HTTP_201_CREATED)
 
 

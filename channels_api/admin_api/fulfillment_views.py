@@ -26,6 +26,7 @@ from fulfillment import services
 from fulfillment.errors import NothingToFulfill, OrderNotShippable
 from fulfillment.models import Fulfillment, Return
 from fulfillment.returns import return_create
+from inventory.codes import code_is
 from inventory.errors import StockConflict
 from inventory.models import Warehouse
 from orders.models import Order
@@ -36,7 +37,7 @@ TAGS = ["admin: fulfillment"]
 def _warehouse(code: str | None) -> Warehouse | None:
     if not code:
         return None
-    warehouse = Warehouse.objects.filter(code=code).first()
+    warehouse = Warehouse.objects.filter(code_is(code)).first()
     if warehouse is None:
         raise ValidationFailed({"warehouse": [f"Unknown warehouse '{code}'."]})
     return warehouse

@@ -10,11 +10,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from inventory.codes import WAREHOUSE_CODE_MESSAGE, WAREHOUSE_CODE_PATTERN
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.services import MAX_ON_HAND
 from inventory.sync import BULK_MAX_CHANGES, StockChange, StockChangeResult
-
-CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 
 
 class AddressInput(serializers.Serializer):
@@ -66,7 +65,12 @@ class WarehouseUpdateInput(serializers.Serializer):
 
 
 class WarehouseInput(WarehouseUpdateInput):
-    code = serializers.RegexField(CODE_PATTERN, max_length=50)
+    code = serializers.RegexField(
+        WAREHOUSE_CODE_PATTERN,
+        max_length=50,
+        error_messages={"invalid": WAREHOUSE_CODE_MESSAGE},
+        help_text="As merchants type it, e.g. WH-EAST-01; unique and found ignoring case.",
+    )
     name = serializers.CharField(max_length=200, required=False, default="")
     kind = serializers.ChoiceField(choices=Warehouse.Kind.choices, default=Warehouse.Kind.WAREHOUSE)
     address = AddressInput(required=False, allow_null=True)

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel, ProductVariant
+from catalog.selectors import variant_list_admin
 from channels_api.admin_api.base import AdminView
 from channels_api.admin_api.inventory_serializers import (
     StockAdjustmentInput,
@@ -33,6 +34,7 @@ from channels_api.admin_api.inventory_serializers import (
 )
 from channels_api.idempotency import idempotent
 from channels_api.schema import raises
+from inventory.codes import code_is
 from inventory.errors import StockConflict
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import (
@@ -160,9 +162,16 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
         return Response(self.output(warehouse))
 
 
+def filter_warehouse_code(queryset, name: str, value: str):
+    """`?warehouse=`: the warehouse's code in any case."""
+    return queryset.filter(code_is(value, name))
+
+
 class StockLevelFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(field_name="variant__sku", lookup_expr="iexact", max_length=64)
-    warehouse = django_filters.CharFilter(field_name="warehouse__code", max_length=50)
+    warehouse = django_filters.CharFilter(
+        field_name="warehouse__code", method=filter_warehouse_code, max_length=50
+    )
     low = django_filters.BooleanFilter(
         method="filter_low", help_text="true: available below the variant's low-stock threshold."
     )
@@ -203,7 +212,7 @@ class StockLevelDetailView(AdminView):
 
     def get_target(self, warehouse_code: str, sku: str) -> tuple[Warehouse, ProductVariant]:
         warehouse = warehouse_get(code=warehouse_code, channel=self.limited_channel)
-        variant = ProductVariant.objects.filter(sku=sku).first()
+        variant = variant_list_admin(channel=self.limited_channel).filter(sku=sku).first()
         if warehouse is None or variant is None:
             raise Http404
         return warehouse, variant
@@ -316,7 +325,9 @@ class StockMovementFilter(django_filters.FilterSet):
     sku = django_filters.CharFilter(
         field_name="stock_level__variant__sku", lookup_expr="iexact", max_length=64
     )
-    warehouse = django_filters.CharFilter(field_name="stock_level__warehouse__code", max_length=50)
+    warehouse = django_filters.CharFilter(
+        field_name="stock_level__warehouse__code", method=filter_warehouse_code, max_length=50
+    )
     reason = django_filters.ChoiceFilter(choices=StockMovement.Reason.choices)
     reference = django_filters.CharFilter(max_length=100)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

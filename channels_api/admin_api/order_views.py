@@ -29,8 +29,8 @@ from channels_api.schema import raises
 from fulfillment.services import order_payment_capture
 from orders import services
 from orders.errors import RefundExceedsCaptured
-from orders.models import Order, ShippingMethod, Voucher
-from orders.selectors import order_detail_queryset, order_list, order_search
+from orders.models import Order, ShippingMethod
+from orders.selectors import order_detail_queryset, order_list, order_search, voucher_list
 from orders.services.setup import shipping_method_create, voucher_create
 
 TAGS = ["admin: orders"]
@@ -207,7 +207,7 @@ class VoucherListView(AdminView):
     serializer_class = VoucherOutput
 
     def get_queryset(self):
-        return Voucher.objects.prefetch_related("channels").order_by("code")
+        return voucher_list(channel=self.limited_channel)
 
     @extend_schema(operation_id="admin_vouchers_list", tags=TAGS)
     def get(self, request: Request) -> Response:

@@ -1,9 +1,12 @@
-"""Admin view for the sales report: revenue, orders, AOV and link conversion by channel or day."""
+"""Admin view for the sales report: gross, discounts, revenue, refunds, net, orders, AOV and
+link conversion by channel or day, as JSON or (`Accept: text/csv`) CSV."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,14 +15,38 @@ from backoffice.money import money_dict
 from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.fields import MoneyOutput
-from orders.reports import GROUPS, SalesRow, report_period, sales_report
+from orders.reports import (
+    GROUPS,
+    SalesRow,
+    report_period,
+    sales_report,
+    sales_report_csv,
+    sales_report_filename,
+)
+
+
+class CsvRenderer(BaseRenderer):
+    """Text the view made as CSV; an error stays problem+json (its content type is set)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, str):
+            return data.encode(self.charset)
+        return JSONRenderer().render(data)
 
 
 class SalesRowOutput(serializers.Serializer):
     group = serializers.CharField(help_text="A channel code, or a UTC day (YYYY-MM-DD).")
-    orders = serializers.IntegerField()
-    revenue = MoneyOutput()
-    average_order_value = MoneyOutput()
+    orders = serializers.IntegerField(help_text="Orders placed in the group, paid, not cancelled.")
+    gross = MoneyOutput(help_text="Their totals with the discounts added back.")
+    discounts = MoneyOutput()
+    revenue = MoneyOutput(help_text="What customers were charged: gross - discounts.")
+    refunds = MoneyOutput(help_text="Refunded on these orders so far, whenever refunded.")
+    net = MoneyOutput(help_text="revenue - refunds.")
+    average_order_value = MoneyOutput(help_text="revenue / orders.")
     link_clicks = serializers.IntegerField()
     link_orders = serializers.IntegerField()
     link_conversion = serializers.CharField(allow_null=True, help_text="Orders per click.")
@@ -43,7 +70,11 @@ def sales_row_data(row: SalesRow) -> dict:
     return {
         "group": row.group,
         "orders": row.orders,
+        "gross": money_dict(row.gross, row.currency),
+        "discounts": money_dict(row.discounts, row.currency),
         "revenue": money_dict(row.revenue, row.currency),
+        "refunds": money_dict(row.refunds, row.currency),
+        "net": money_dict(row.net, row.currency),
         "average_order_value": money_dict(row.average_order_value, row.currency),
         "link_clicks": row.link_clicks,
         "link_orders": row.link_orders,
@@ -53,6 +84,7 @@ def sales_row_data(row: SalesRow) -> dict:
 
 class SalesReportView(AdminView):
     pagination_class = None
+    renderer_classes = [JSONRenderer, CsvRenderer]
     query_parameters = ("group_by", "from", "to", "channel")
 
     @extend_schema(
@@ -64,13 +96,19 @@ class SalesReportView(AdminView):
             OpenApiParameter("to", str, description="YYYY-MM-DD, inclusive (default: today)"),
             OpenApiParameter("channel", str, description="Only this channel."),
         ],
-        responses={200: SalesReportOutput},
+        responses={
+            (200, "application/json"): SalesReportOutput,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     def get(self, request: Request) -> Response:
         """Get the sales report.
 
-        Orders placed in the period and not cancelled, by channel or UTC day: orders, revenue,
-        average order value and shop-link conversion. Up to date at once. Reads only.
+        Orders placed in the period, paid and not cancelled, by channel or UTC day: orders,
+        gross, discounts, revenue, refunds, net, average order value and shop-link conversion
+        (docs/api.md, "Sales report", defines each). Up to date at once. Reads only.
+        `Accept: text/csv` (or `?format=csv`) answers the same figures as CSV, one row per
+        group, as the Django admin's download does.
         """
         params = request.query_params
         start, end = report_period(date_from=params.get("from"), date_to=params.get("to"))
@@ -83,6 +121,12 @@ class SalesReportView(AdminView):
             channel = wanted
         group_by = params.get("group_by") or "channel"
         rows = sales_report(date_from=start, date_to=end, group_by=group_by, channel=channel)
+        if request.accepted_renderer.format == CsvRenderer.format:
+            filename = sales_report_filename(group_by, start, end)
+            return Response(
+                sales_report_csv(rows, group_by),
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
         return Response(
             {
                 "group_by": group_by,

@@ -22,6 +22,7 @@ from channels_api.delivery.output import (
     zone_data,
 )
 from channels_api.fields import AmountInput
+from channels_api.idempotency import idempotent
 from channels_api.permissions import IsUnrestrictedSecretKey
 from channels_api.schema import raises
 from delivery.couriers import courier_create
@@ -169,6 +170,7 @@ class ZoneListView(AdminView):
         request=ZoneInput,
         responses={201: ZoneOutput},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         """Create a delivery zone for a store.
 
@@ -260,6 +262,7 @@ class ZoneSlotsView(ZoneMixin):
         request=SlotsInput,
         responses={201: SlotPageOutput},
     )
+    @idempotent
     def post(self, request: Request, code: str) -> Response:
         """Open scheduled delivery slots.
 
@@ -325,6 +328,7 @@ class CourierListView(AdminView):
         request=CourierInput,
         responses={201: CourierAdminOutput},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         """Add a courier.
 
@@ -419,6 +423,7 @@ class DeliveryAssignView(DeliveryMixin):
         responses={200: StaffDeliveryOutput},
     )
     @raises(InvalidTransition, CourierBusy)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Assign a courier by hand.
 
@@ -445,6 +450,7 @@ class DeliveryRequeueView(DeliveryMixin):
         responses={200: StaffDeliveryOutput},
     )
     @raises(InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Take a delivery from its courier and queue it again.
 
@@ -466,6 +472,7 @@ class DeliveryCompleteView(DeliveryMixin):
         responses={200: StaffDeliveryOutput},
     )
     @raises(InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Mark a picked-up delivery as handed over, on staff's word.
 

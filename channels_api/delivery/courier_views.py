@@ -18,6 +18,7 @@ from channels_api.delivery.output import (
     offer_data,
 )
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsCourier
+from channels_api.idempotency import idempotent
 from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body
 from channels_api.schema import raises
 from channels_api.views import ApiView
@@ -131,6 +132,7 @@ class CourierAvailabilityView(CourierView):
         request=AvailabilityInput,
         responses={200: CourierOutput},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         """Say whether the courier takes deliveries now.
 
@@ -159,6 +161,7 @@ class OfferAcceptView(OfferActionView):
         responses={200: CourierDeliveryOutput},
     )
     @raises(OfferUnavailable, InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Accept a delivery offer.
 
@@ -178,6 +181,7 @@ class OfferDeclineView(OfferActionView):
         responses={204: None},
     )
     @raises(OfferUnavailable)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Decline a delivery offer.
 
@@ -226,6 +230,7 @@ class CourierPickupView(CourierView):
         responses={200: CourierDeliveryOutput},
     )
     @raises(InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Confirm the pickup at the store.
 
@@ -246,6 +251,7 @@ class CourierLocationView(CourierView):
         responses={202: LocationOutput},
     )
     @raises(NoActiveDelivery, NotFound)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Post the courier's position (every few seconds while on the delivery).
 
@@ -286,6 +292,7 @@ class CourierDropView(CourierView):
         responses={204: None},
     )
     @raises(InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Give an accepted delivery back before pickup.
 
@@ -307,6 +314,7 @@ class CourierCompleteView(CourierView):
         responses={200: CourierDeliveryOutput},
     )
     @raises(WrongPin, PinLocked, ProofRequired, InvalidTransition)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Hand the order over, with proof.
 

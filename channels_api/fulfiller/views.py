@@ -1,7 +1,7 @@
 """Fulfiller views: assigned orders with contacts masked, their threads, status updates.
 
-Fulfiller POSTs take no `Idempotency-Key`: stored responses are scoped to API keys,
-and a courier's token is not one (a repeated message or update is harmless).
+Fulfiller POSTs honour `Idempotency-Key` like every other POST, scoped to the courier's
+token: a courier app retrying over a bad connection posts a message or an update once.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from backoffice.timefmt import rfc3339
 from channels_api.fulfiller.authentication import FulfillerTokenAuthentication, IsFulfiller
+from channels_api.idempotency import idempotent
 from channels_api.message_io import (
     THREAD_PARAMETERS,
     THREAD_QUERY,
@@ -150,6 +151,7 @@ class FulfillerOrderMessagesView(FulfillerView):
         responses={201: MessageOutput},
     )
     @raises(NoActiveDelivery)
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Post a message to an order's thread as the courier.
 
@@ -183,6 +185,7 @@ class FulfillerOrderStatusView(FulfillerView):
         request=StatusInput,
         responses={201: MessageOutput},
     )
+    @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Post a status or tracking update as the courier.
 

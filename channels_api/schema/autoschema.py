@@ -54,7 +54,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description=(
         f"Makes a retry safe: 1 to {MAX_KEY_LENGTH} characters you choose (a UUID), scoped to "
-        "the API key. The first answer (status and body, errors included) is stored and a "
+        "the credential that sends it (the API key, or a courier's fulfiller token). The first "
+        "answer (status and body, errors included) is stored and a "
         f"repeat with the same body gets it again with `{REPLAY_HEADER}: true`, without doing "
         "the work twice. The same key with another body is 422 `idempotency_key_reused`; "
         "while the first request still runs, 409 `idempotency_key_in_use`. 5xx answers are "

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
+from inventory.codes import WAREHOUSE_CODE_TAKEN, code_is
 from inventory.models import (
     Warehouse,
     WarehouseChannel,
@@ -25,16 +26,24 @@ def warehouse_create(
     address: dict | None = None,
     active: bool = True,
 ) -> Warehouse:
-    """Create a warehouse serving the given channels, in that priority order."""
-    if Warehouse.objects.filter(code=code).exists():
-        raise ValidationFailed({"code": [f"A warehouse with code '{code}' exists."]})
-    with transaction.atomic():
-        warehouse = Warehouse(
-            code=code, name=name or code, kind=kind, address=address or {}, active=active
-        )
-        _full_clean(warehouse)
-        warehouse.save()
-        warehouse_set_channels(warehouse=warehouse, channels=channels)
+    """Create a warehouse serving the given channels, in that priority order.
+
+    `code` is kept as typed; a code that differs from an existing one only in case is
+    taken (ValidationFailed, field `code`), also when two creations race.
+    """
+    taken = ValidationFailed({"code": [WAREHOUSE_CODE_TAKEN]})
+    if Warehouse.objects.filter(code_is(code)).exists():
+        raise taken
+    warehouse = Warehouse(
+        code=code, name=name or code, kind=kind, address=address or {}, active=active
+    )
+    _full_clean(warehouse)
+    try:
+        with transaction.atomic():
+            warehouse.save()
+            warehouse_set_channels(warehouse=warehouse, channels=channels)
+    except IntegrityError as error:  # the same code, created meanwhile
+        raise taken from error
     return warehouse
 
 
@@ -74,6 +83,7 @@ def warehouse_set_channels(*, warehouse: Warehouse, channels: Iterable[Channel])
 
 def _full_clean(warehouse: Warehouse) -> None:
     try:
-        warehouse.full_clean(validate_unique=False)
+        # Uniqueness is the service's check and the database's constraint.
+        warehouse.full_clean(validate_unique=False, validate_constraints=False)
     except DjangoValidationError as error:
         raise ValidationFailed(error.message_dict) from error

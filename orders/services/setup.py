@@ -12,6 +12,7 @@ from django.db import transaction
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
 from catalog.models import Channel
+from inventory.codes import code_is
 from inventory.models import Warehouse
 from orders.models import ShippingMethod, Voucher
 
@@ -77,7 +78,9 @@ def shipping_method_create(
         raise ValidationFailed({"code": [f"'{code}' exists in {channel.code}."]})
     warehouse = None
     if kind == ShippingMethod.Kind.PICKUP:
-        warehouse = Warehouse.objects.filter(code=pickup_warehouse or "", channels=channel).first()
+        warehouse = Warehouse.objects.filter(
+            code_is(pickup_warehouse or ""), channels=channel
+        ).first()
         if warehouse is None:
             raise ValidationFailed(
                 {"pickup_warehouse": ["Pickup needs a warehouse that serves this channel."]}

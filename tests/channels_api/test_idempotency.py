@@ -62,7 +62,7 @@ def test_stored_answers_are_kept_a_day_at_least_then_purged(admin_api, settings)
     from django.utils import timezone
 
     from channels_api.models import IdempotencyRecord
-    from channels_api.tasks import idempotency_records_purge_task
+    from channels_api.tasks import retention_purge_task
 
     admin_api.post(CHANNELS, {"code": "old"}, HTTP_IDEMPOTENCY_KEY="old")
     admin_api.post(CHANNELS, {"code": "new"}, HTTP_IDEMPOTENCY_KEY="new")
@@ -74,7 +74,7 @@ def test_stored_answers_are_kept_a_day_at_least_then_purged(admin_api, settings)
         created_at=timezone.now() - timedelta(hours=23)
     )
 
-    assert idempotency_records_purge_task.run() == 1
+    assert retention_purge_task.run()["idempotency_records"] == 1
 
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
     replay = admin_api.post(CHANNELS, {"code": "new"}, HTTP_IDEMPOTENCY_KEY="new")

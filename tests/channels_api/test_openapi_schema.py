@@ -82,7 +82,7 @@ def test_every_idempotent_post_declares_the_idempotency_key_header():
         assert parameter["in"] == "header" and not parameter.get("required", False)
         assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
         assert str(MAX_KEY_LENGTH) in parameter["description"]
-        assert "scoped to the API key" in parameter["description"]
+        assert "scoped to the credential that sends it" in parameter["description"]
         assert REPLAY_HEADER in parameter["description"]
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +13,11 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
+# Real Celery workers, a private Redis and a webhook receiver, as the outbox tests use them.
+from tests.outbox.conftest import make_receiver, private_redis, start_celery  # noqa: F401
+from tests.processes import free_port, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url() -> str:
@@ -44,15 +39,7 @@ class AppServer:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
+        wait_healthy(self.url, log=self.log, timeout=timeout)
 
 
 @pytest.fixture

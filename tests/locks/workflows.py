@@ -19,12 +19,13 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from backoffice.outbox.deliveries import deliveries_queue_due, delivery_attempt
-from backoffice.outbox.models import WebhookEndpoint
-from backoffice.outbox.services import event_fan_out
+from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from backoffice.outbox.services import event_fan_out, event_record
 from backoffice.outbox.webhook_services import (
     webhook_endpoint_create,
     webhook_endpoint_update,
 )
+from backoffice.retention import outbox_events_purge, run_deadline, webhook_deliveries_purge
 from catalog.models import Channel, ProductVariant
 from delivery.couriers import courier_availability_set, courier_create
 from delivery.dispatch import delivery_assign, delivery_dispatch, offer_accept
@@ -372,6 +373,30 @@ def _courier_positions(round_: Round, index: int) -> Run:
     return post_positions
 
 
+def _retention_purge(round_: Round, index: int) -> Run:
+    """Beat's purge, in batches of two, of three events long done with (and their deliveries)."""
+    long_ago = timezone.now() - timedelta(days=400)
+    for number in range(3):
+        with transaction.atomic():
+            event = event_record(
+                type="order.cancelled",
+                aggregate=f"retention:{round_.number}:{index}:{number}",
+                data={},
+            )
+        OutboxEvent.objects.filter(pk=event.pk).update(created_at=long_ago, dispatched_at=long_ago)
+        delivery = WebhookDelivery.objects.create(
+            endpoint=round_.world.endpoint, event=event, status=WebhookDelivery.Status.SUCCEEDED
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(updated_at=long_ago)
+
+    def purge():
+        deadline = run_deadline()
+        webhook_deliveries_purge(days=30, batch_size=2, deadline=deadline)
+        outbox_events_purge(days=90, batch_size=2, deadline=deadline)
+
+    return purge
+
+
 def _workflow(
     name: str, locks: str, prepare: Callable[[Round, int], Run], threads: int = THREADS
 ) -> Workflow:
@@ -411,6 +436,7 @@ WORKFLOWS = [
         _delivery_cancel,
     ),
     _workflow("courier_positions", "order_delivery", _courier_positions),
+    _workflow("retention_purge", "outbox_event delivery", _retention_purge),
 ]
 PAIRS = [
     (first, second)

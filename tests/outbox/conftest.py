@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from backoffice.jobs import BrokerBreaker
 from backoffice.outbox.models import OutboxEvent, WebhookEndpoint
 from backoffice.outbox.services import event_record
 from backoffice.outbox.webhook_services import webhook_endpoint_create
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_SECONDS = 30
@@ -153,12 +153,6 @@ def receiver(make_receiver) -> Receiver:
 
 
 # --- Brokers and real Celery workers --------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def app_broker(url: str) -> Iterator[None]:
     """Point this process's Celery app (and settings) at another broker, then back.
@@ -315,20 +309,20 @@ def database_url() -> str:
 
 @pytest.fixture
 def start_celery(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryProcess]]:
-    """Start `celery worker --pool=solo` or `celery beat` on the test database and a broker.
+    """Start `celery worker --pool=solo` (or `pool=`) or `celery beat` on the test database.
 
     Tests that use it commit their rows (transaction=True) so the worker sees them;
     every process started is stopped afterwards, before the database is flushed.
     """
     started: list[CeleryProcess] = []
 
-    def start(kind: str, broker_url: str, **env: str) -> CeleryProcess:
+    def start(kind: str, broker_url: str, pool: str = "solo", **env: str) -> CeleryProcess:
         number = len(started)
         log = tmp_path / f"{kind}-{number}.log"
         if kind == "worker":
             arguments = [
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
                 "--concurrency=1",
                 "-Q",
                 "celery",

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 
 from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery
@@ -21,6 +20,7 @@ from backoffice.outbox.services import (
 from backoffice.outbox.tasks import outbox_dispatch
 from backoffice.outbox.webhook_services import webhook_endpoint_create, webhook_endpoint_update
 from tests.outbox.conftest import app_broker, free_port, queued_tasks, record
+from tests.parallel import rows_locked
 
 
 def _endpoint(events, channel_code=""):
@@ -92,28 +92,12 @@ def test_dispatcher_skips_events_another_dispatcher_holds():
     """Concurrent dispatchers split the events (SKIP LOCKED) instead of waiting or doubling."""
     endpoint = _endpoint(["*"])
     held, free = record(), record()
-    locked, release = threading.Event(), threading.Event()
 
-    def other_dispatcher() -> None:
-        try:
-            with transaction.atomic():
-                OutboxEvent.objects.select_for_update().get(pk=held.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_dispatcher)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with rows_locked(OutboxEvent.objects.filter(pk=held.pk)):  # another dispatcher holds it
         started = time.monotonic()
         assert event_fan_out() == 1
         assert time.monotonic() - started < 2  # did not wait for the lock
         assert set(WebhookDelivery.objects.values_list("event_id", flat=True)) == {free.pk}
-    finally:
-        release.set()
-        thread.join(10)
 
     assert event_fan_out() == 1
     assert set(WebhookDelivery.objects.values_list("endpoint_id", "event_id")) == {

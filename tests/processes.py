@@ -1,0 +1,61 @@
+"""Helpers for tests that run the app in processes of its own: ports, health, manage.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(
+    url: str, *, log: Path, timeout: float = 30, process: subprocess.Popen | None = None
+) -> None:
+    """Poll `url`/healthz until it answers 200; fail with the log's tail otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the server stopped:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"no answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the process group a `start_new_session` process leads, then SIGKILL."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(15)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(15)
+
+
+def manage_py(*arguments: str, env: dict[str, str], timeout: float = 300):
+    """`python manage.py ...` in the checkout with exactly `env`; the finished process."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
