@@ -46,7 +46,6 @@ from delivery.zones import (
     zones_for_address,
 )
 from orders.delivery_hook import DeliveryQuote, DeliveryRecord
-from orders.events import order_events_write
 from orders.models import Cart, Order, OrderEvent
 
 OWN_COURIERS = OwnCouriers.name
@@ -181,9 +180,9 @@ class CheckoutPlanner:
             estimated_latest=promise.estimate.latest,
             pin=encrypt(f"{secrets.randbelow(10000):04d}"),
         )
-        events = order_events_write(
+        estimate = OrderEvent(  # written by the checkout, with the order's own rows
             order=order,
-            types=[OrderEvent.Type.DELIVERY_ESTIMATE],
+            type=OrderEvent.Type.DELIVERY_ESTIMATE,
             actor=actor,
             data=estimate_event_data(promise.estimate, "placed"),
         )
@@ -192,7 +191,7 @@ class CheckoutPlanner:
             enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk, countdown=countdown)
         else:  # a third-party fleet books it (a network call: never inside this transaction)
             enqueue_after_commit(jobs.PROVIDER_CREATE_TASK, delivery.pk)
-        return DeliveryRecord(delivery=delivery, events=events)
+        return DeliveryRecord(delivery=delivery, events=[estimate])
 
     def order_cancelling(self, *, order: Order, actor: str) -> None:
         from delivery.locks import delivery_lock

@@ -37,7 +37,8 @@ class DeliveryQuote:
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """The delivery written with the order, and the timeline rows it added."""
+    """The delivery written with the order, and the timeline rows it adds (unsaved: the
+    checkout writes them in the same insert as the order's own)."""
 
     delivery: Any
     events: list

@@ -286,16 +286,20 @@ def _order_place(placement: _Placement) -> Order:
                 else OrderEvent.Type.PAYMENT_AUTHORIZED
             )
             timeline.append(OrderEvent.Type.CONFIRMED)
-        events = order_events_write(
-            order=order, types=timeline, actor=placement.actor, data={"source": placement.source}
-        )
         order.delivery_placed = None  # what the response shows: no query to find out
+        delivery_events = []
         if placement.delivery is not None:
             record = delivery_planner().record(
                 order=order, quote=placement.delivery, actor=placement.actor
             )
-            order.delivery_placed = record.delivery
-            events = [*events, *record.events]
+            order.delivery_placed, delivery_events = record.delivery, record.events
+        events = order_events_write(  # one insert, the delivery's first estimate included
+            order=order,
+            types=timeline,
+            actor=placement.actor,
+            data={"source": placement.source},
+            also=delivery_events,
+        )
         domain_events = ["order.created"]
         if order.status == Order.Status.CONFIRMED:
             domain_events.append("order.confirmed")

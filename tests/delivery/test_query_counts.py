@@ -30,7 +30,7 @@ def statements(shop, key: str, **body) -> list[str]:
     return [query["sql"] for query in queries.captured_queries]
 
 
-def test_delivery_adds_four_statements_to_a_checkout_and_five_with_a_slot(shop):
+def test_delivery_adds_three_statements_to_a_checkout_and_four_with_a_slot(shop):
     shop.courier()
     statements(shop, "warm", shipping_method="standard")  # stamps the key's last use
     starts = timezone.now() + timedelta(hours=3)
@@ -43,8 +43,11 @@ def test_delivery_adds_four_statements_to_a_checkout_and_five_with_a_slot(shop):
     asap = statements(shop, "asap", shipping_method="express")
     scheduled = statements(shop, "slot", shipping_method="express", delivery_slot=str(slot.pk))
 
-    # The zones serving the channel, the courier queue, the delivery row, its estimate.
-    assert len(asap) - len(plain) == 4
+    # The zones serving the channel, the courier queue, the delivery row; its estimate goes
+    # on the timeline in the same insert as the order's own rows.
+    assert len(asap) - len(plain) == 3
+    timeline = [sql for sql in asap if sql.startswith('INSERT INTO "orders_orderevent"')]
+    assert len(timeline) == 1 and "delivery_estimate" in timeline[0]
     # The slot read and its booking (a conditional update), instead of the queue.
-    assert len(scheduled) - len(plain) == 5
+    assert len(scheduled) - len(plain) == 4
     assert not [sql for sql in plain if '"delivery_' in sql]  # no delivery table read
