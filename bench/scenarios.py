@@ -87,7 +87,9 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             f"{len(seeded.keys)} channels, flash-sale SKU with {seeded.flash_stock} units "
             f"({time.monotonic() - step:.0f} s)"
         )
-        queries = count_queries(keys=seeded.keys, skus=seeded.skus, slugs=seeded.slugs)
+        queries = count_queries(
+            keys=seeded.keys, skus=seeded.skus, slugs=seeded.slugs, slots=seeded.delivery_slots
+        )
         log(
             "SQL queries per operation: "
             + ", ".join(f"{k} {v}" for k, v in queries["counts"].items())

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import OUT, ROOT, free_port, log
+from bench.common import OUT, ROOT, ZONE_LATITUDE, free_port, log
 
-BASE_LATITUDE = 39.70
+BASE_LATITUDE = ZONE_LATITUDE
 STEP = 1e-5  # a position's latitude carries its sequence number
 P99_TARGET_MS = 1000
 MEMORY_GROWTH_LIMIT_MB = 20
@@ -59,28 +59,14 @@ def load_deliveries(*, count: int, warehouse_code: str, channel_code: str) -> li
     from delivery.couriers import courier_create
     from delivery.dispatch import delivery_assign
     from delivery.models import Delivery
-    from delivery.setup import zone_create
     from inventory.models import StockMovement, Warehouse
     from inventory.services import stock_adjust
     from orders.services import CheckoutInput, checkout_direct
-    from orders.services.setup import shipping_method_create
     from orders.services.validation import LineRequest
 
     channel = Channel.objects.get(code=channel_code)
     store = Warehouse.objects.get(code=warehouse_code)
-    zone_create(
-        code="bench-zone",
-        warehouse=store,
-        fields={
-            "kind": "radius",
-            "latitude": BASE_LATITUDE,
-            "longitude": -89.65,
-            "radius_meters": 50_000,
-            "currency": channel.currency,
-            "fee": "2.00",
-        },
-    )
-    shipping_method_create(channel=channel, code="now", name="Now", kind="local_delivery")
+    # The zone around the store and the `now` method are the seed's (bench/seed.py).
     product = product_create(
         data=ProductInput(
             fields={"slug": "bench-tracked", "name": "Tracked"},
@@ -246,6 +232,9 @@ def _failures(result: dict[str, Any]) -> list[str]:
         failures.append(f"tracking p99 {result['latency_ms'].get('p99')} ms > {P99_TARGET_MS}")
     if result["streams_dropped"]:
         failures.append(f"{result['streams_dropped']} streams dropped")
+    if result["post_errors"]:
+        kinds = result["post_errors_by_kind"]
+        failures.append(f"{result['post_errors']} positions not taken: {kinds}")
     if result["positions_missing"]:
         failures.append(f"{result['positions_missing']} positions never reached their stream")
     if result.get("memory", {}).get("growth_mb", 0) > MEMORY_GROWTH_LIMIT_MB:
@@ -286,6 +275,13 @@ def _percentiles(values: list[float]) -> dict[str, float]:
             "mean": round(statistics.fmean(ordered) * 1000, 1)}  # fmt: skip
 
 
+def _problem_code(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("code", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 async def _drive(config: dict, duration: float, interval: float) -> dict[str, Any]:
     import aiohttp
 
@@ -297,6 +293,7 @@ async def _drive(config: dict, duration: float, interval: float) -> dict[str, An
     open_count = 0
     dropped = 0
     posted = errors = 0
+    error_kinds: dict[str, int] = {}  # what the failed POSTs got: status and code, or why
     done = asyncio.Event()
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
     connector = aiohttp.TCPConnector(limit=0)
@@ -340,19 +337,25 @@ async def _drive(config: dict, duration: float, interval: float) -> dict[str, An
             sequence = 0
             while time.perf_counter() < deadline:
                 sequence += 1
-                body = {"latitude": round(BASE_LATITUDE + sequence * STEP, 6), "longitude": -89.65}
+                position = {
+                    "latitude": round(BASE_LATITUDE + sequence * STEP, 6),
+                    "longitude": -89.65,
+                }
                 sent[(index, sequence)] = start = time.perf_counter()
                 try:
-                    async with session.post(url, json=body, headers=headers) as response:
-                        await response.read()
+                    async with session.post(url, json=position, headers=headers) as response:
+                        body = await response.read()
                         post_latencies.append(time.perf_counter() - start)
                         if response.status == 202:
                             posted += 1
+                            failure = ""
                         else:
-                            errors += 1
-                            sent.pop((index, sequence), None)
-                except aiohttp.ClientError:
+                            failure = f"{response.status} {_problem_code(body)}".strip()
+                except aiohttp.ClientError as error:
+                    failure = type(error).__name__
+                if failure:
                     errors += 1
+                    error_kinds[failure] = error_kinds.get(failure, 0) + 1
                     sent.pop((index, sequence), None)
                 await asyncio.sleep(interval)
 
@@ -380,6 +383,7 @@ async def _drive(config: dict, duration: float, interval: float) -> dict[str, An
         "positions_posted": posted,
         "positions_per_s": round(posted / elapsed, 1),
         "post_errors": errors,
+        "post_errors_by_kind": error_kinds,
         "positions_missing": len(sent),
         "latency_ms": _percentiles(latencies),
         "post_latency_ms": _percentiles(post_latencies),
