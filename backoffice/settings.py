@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice import task_names
 from backoffice.local_env import var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -288,7 +289,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 BROKER_RETRY_PAUSE_SECONDS = env_int("BROKER_RETRY_PAUSE_SECONDS", 10)
 # Expired reservations already stopped counting; this only deletes the rows.
 CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
-    "task": "inventory.tasks.reservations_purge_expired_task",
+    "task": task_names.RESERVATIONS_PURGE_EXPIRED,
     "schedule": 60.0,
     "options": {"expires": 55},  # a run that waited a minute in the queue is skipped
 }
@@ -334,7 +335,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookDeliveryStatu
     "backoffice.outbox.models.WebhookDelivery.Status"
 )
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {
-    "task": "backoffice.outbox.tasks.outbox_dispatch",
+    "task": task_names.OUTBOX_DISPATCH,
     "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
     # A run that waited longer than the interval is superseded by the next one.
     "options": {"expires": WEBHOOK_DISPATCH_INTERVAL_SECONDS},
@@ -351,17 +352,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS.setdefault(
 
 # --- Orders and API housekeeping ---------------------------------------------
 CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
-    "task": "orders.tasks.orders_cancel_stale_unpaid_task",
+    "task": task_names.ORDERS_CANCEL_STALE_UNPAID,
     "schedule": 60.0,
     "options": {"expires": 55},
 }
 CELERY_BEAT_SCHEDULE["retention-purge"] = {
-    "task": "channels_api.tasks.retention_purge_task",
+    "task": task_names.RETENTION_PURGE,
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }
 CELERY_BEAT_SCHEDULE["fulfillment-plan-sweep"] = {
-    "task": "fulfillment.tasks.fulfillments_plan_sweep_task",
+    "task": task_names.FULFILLMENTS_PLAN_SWEEP,
     "schedule": 60.0,
     "options": {"expires": 55},
 }
@@ -401,12 +402,12 @@ DELIVERY_PROVIDERS = {"couriers": "delivery.providers.OwnCouriers"}
 COURIER_TOKEN_DAYS = env_int("COURIER_TOKEN_DAYS", 365)
 DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 15)
 CELERY_BEAT_SCHEDULE["delivery-dispatch-sweep"] = {
-    "task": "delivery.tasks.deliveries_dispatch_sweep_task",
+    "task": task_names.DELIVERIES_DISPATCH_SWEEP,
     "schedule": DELIVERY_SWEEP_SECONDS,
     "options": {"expires": DELIVERY_SWEEP_SECONDS},
 }
 CELERY_BEAT_SCHEDULE["delivery-erase-locations"] = {
-    "task": "delivery.tasks.delivery_locations_erase_task",
+    "task": task_names.DELIVERY_LOCATIONS_ERASE,
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }

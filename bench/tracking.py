@@ -94,7 +94,7 @@ def load_deliveries(*, count: int, warehouse_code: str, channel_code: str) -> li
                 shipping_method="now",
                 payment={"provider": "test", "token": "tok_approve"},
             ),
-        )
+        ).order
         courier, token = courier_create(name=f"Courier {number}", warehouses=[store])
         delivery = Delivery.objects.get(order=order)
         delivery_assign(delivery=delivery, courier=courier, actor="bench")

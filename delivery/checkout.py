@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.crypto import encrypt
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
@@ -23,7 +24,6 @@ from backoffice.jobs import enqueue_after_commit
 from backoffice.money import money_dict, quantize
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
-from delivery import jobs
 from delivery.errors import (
     BelowDeliveryMinimum,
     DeliveryClosed,
@@ -188,9 +188,9 @@ class CheckoutPlanner:
         )
         if delivery.provider == OWN_COURIERS:
             countdown = max(0.0, (promise.dispatch_at - now).total_seconds())
-            enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk, countdown=countdown)
+            enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk, countdown=countdown)
         else:  # a third-party fleet books it (a network call: never inside this transaction)
-            enqueue_after_commit(jobs.PROVIDER_CREATE_TASK, delivery.pk)
+            enqueue_after_commit(task_names.DELIVERY_PROVIDER_CREATE, delivery.pk)
         return DeliveryRecord(delivery=delivery, events=[estimate])
 
     def order_cancelling(self, *, order: Order, actor: str) -> None:
@@ -211,7 +211,7 @@ class CheckoutPlanner:
         delivery.cancelled_at = delivery.ended_at = timezone.now()
         delivery.save(update_fields=["status", "cancelled_at", "ended_at"])
         if delivery.provider != OWN_COURIERS:
-            enqueue_after_commit(jobs.PROVIDER_CANCEL_TASK, delivery.pk)
+            enqueue_after_commit(task_names.DELIVERY_PROVIDER_CANCEL, delivery.pk)
         delivery_announce(delivery)
 
 

@@ -17,14 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
 from backoffice.sql import fetch, table
-from delivery import jobs
 from delivery.locks import couriers_lock
 from delivery.models import Courier, DeliveryOffer
 from inventory.models import Warehouse
-from orders.fulfillers import TOKEN_PREFIX, fulfiller_token_issue
+from orders.courier_access.services import TOKEN_PREFIX, fulfiller_token_issue
 from orders.models import FulfillerAccess
 
 
@@ -103,7 +103,7 @@ def courier_availability_set(*, courier: Courier, available: bool) -> Courier:
         courier = couriers_lock([courier.pk])[courier.pk]
         if available and not courier.available:
             courier.available, courier.available_since = True, now
-            enqueue_after_commit(jobs.COURIER_DISPATCH_TASK, courier.pk)
+            enqueue_after_commit(task_names.COURIER_DISPATCH, courier.pk)
         elif not available:
             courier.available, courier.available_since = False, None
             # Offers come after the courier in the lock order; the delivery (before it) is
@@ -117,7 +117,7 @@ def courier_availability_set(*, courier: Courier, available: bool) -> Courier:
                 courier=courier, status=DeliveryOffer.Status.PENDING
             ).update(status=DeliveryOffer.Status.WITHDRAWN, answered_at=now)
             for delivery_id in withdrawn:
-                enqueue_after_commit(jobs.DISPATCH_TASK, delivery_id)
+                enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery_id)
         courier.missed_offers = 0
         courier.save(update_fields=["available", "available_since", "missed_offers"])
     return courier

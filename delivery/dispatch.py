@@ -22,9 +22,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import InvalidTransition
 from backoffice.jobs import enqueue_after_commit
-from delivery import jobs
 from delivery.errors import CourierBusy, OfferUnavailable
 from delivery.events import delivery_announce, delivery_pin, estimate_apply, timeline_write
 from delivery.locks import couriers_lock, delivery_lock
@@ -36,7 +36,7 @@ from delivery.models import (
 )
 from delivery.promise import BUSY, promise_now
 from orders.locks import order_lock
-from orders.messages import message_post
+from orders.messages.services import message_post
 from orders.models import Order, OrderEvent, OrderMessage
 
 OWN_COURIERS = "couriers"
@@ -113,7 +113,9 @@ def delivery_dispatch(*, delivery_id: int, now: datetime | None = None) -> Deliv
             delivery.status = Delivery.Status.OFFERED
             delivery.save(update_fields=["status"])
             enqueue_after_commit(
-                jobs.OFFER_EXPIRE_TASK, offer.pk, countdown=settings.DELIVERY_OFFER_SECONDS
+                task_names.DELIVERY_OFFER_EXPIRE,
+                offer.pk,
+                countdown=settings.DELIVERY_OFFER_SECONDS,
             )
             delivery_announce(delivery)
             return offer
@@ -171,7 +173,7 @@ def offer_expire(*, offer_id: int, now: datetime | None = None) -> bool:
             courier.available, courier.available_since = False, None
             fields += ["available", "available_since"]
         courier.save(update_fields=fields)
-        enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk)
+        enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk)
         delivery_announce(delivery)
     return True
 
@@ -181,7 +183,7 @@ def offer_decline(*, offer: DeliveryOffer, now: datetime | None = None) -> Deliv
     now = now or timezone.now()
     with transaction.atomic():
         delivery, offer = _offer_close(offer.pk, DeliveryOffer.Status.DECLINED, now)
-        enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk)
+        enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk)
         delivery_announce(delivery)
     return offer
 
@@ -250,7 +252,7 @@ def _unassign(delivery: Delivery, *, now: datetime, actor: str, reason: str) -> 
         courier=courier.name if courier else "",
         reason=reason,
     )
-    enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk)
+    enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk)
     delivery_announce(delivery)
 
 

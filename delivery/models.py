@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from backoffice.exceptions import InvalidTransition
-from catalog.models import code_validator, money_field
+from backoffice.fields import code_validator, money_field
 from inventory.models import Warehouse
 from orders.models import FulfillerAccess, Order
 

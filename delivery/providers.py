@@ -23,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from backoffice import task_names
 from backoffice.exceptions import InvalidTransition, NotFound
 from backoffice.jobs import enqueue_after_commit
-from delivery import jobs
 from delivery.events import delivery_announce, estimate_apply, location_announce, timeline_write
 from delivery.locks import delivery_lock
 from delivery.models import Delivery, DeliveryZone
@@ -68,7 +68,7 @@ class OwnCouriers:
         return ProviderQuote(fee=zone_fee(zone, order_value), minutes=minutes)
 
     def create(self, *, delivery: Delivery) -> str:
-        enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk)
+        enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk)
         return ""
 
     def cancel(self, *, delivery: Delivery) -> None:
@@ -138,7 +138,7 @@ def provider_status_event(
             delivery.external_id = ""
             delivery.save(update_fields=["status", "cancelled_at", "provider", "external_id"])
             timeline_write(delivery, OrderEvent.Type.COURIER_UNASSIGNED, actor, reason=status)
-            enqueue_after_commit(jobs.DISPATCH_TASK, delivery.pk)
+            enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk)
             delivery_announce(delivery)
             return delivery
         current = ORDER.index(delivery.status) if delivery.status in ORDER else 0

@@ -10,7 +10,7 @@ from backoffice.timefmt import rfc3339
 from channels_api.fields import MoneyOutput
 from delivery.events import delivery_staff_view, delivery_view
 from delivery.models import Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
-from orders.fulfillers import phone_mask
+from orders.courier_access.services import phone_mask
 
 
 class WindowOutput(serializers.Serializer):

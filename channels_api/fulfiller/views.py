@@ -29,8 +29,13 @@ from channels_api.schema import raises
 from channels_api.views import ApiView
 from delivery.errors import NoActiveDelivery
 from delivery.selectors import courier_location_share_check, courier_orders
-from orders.fulfillers import COURIER_STATUSES, fulfiller_orders, fulfiller_status_post, phone_mask
-from orders.messages import message_post
+from orders.courier_access.services import (
+    COURIER_STATUSES,
+    fulfiller_orders,
+    fulfiller_status_post,
+    phone_mask,
+)
+from orders.messages.services import message_post
 from orders.models import Order, OrderMessage
 
 FULFILLER = OrderMessage.Role.FULFILLER

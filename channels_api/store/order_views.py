@@ -85,8 +85,16 @@ class CartMixin(StoreView):
         return Response(cart_data(services.cart_totals(cart=cart), order), status=status_code)
 
 
-def order_response(order: Order, status_code: int, new: bool = False) -> Response:
-    return Response(order_data(order, tracking=[] if new else None), status=status_code)
+def order_response(order: Order, status_code: int) -> Response:
+    return Response(order_data(order), status=status_code)
+
+
+def placed_response(placed: services.PlacedOrder, status_code: int, new: bool) -> Response:
+    """The order as checkout wrote it: nothing is read back (a new order has no tracking)."""
+    data = order_data(
+        placed.order, lines=placed.lines, events=placed.events, tracking=[] if new else None
+    )
+    return Response(data, status=status_code)
 
 
 class CartListView(CartMixin):
@@ -270,13 +278,13 @@ class CartCompleteView(CartMixin):
         payload = CartCompleteInput(data=request.data)
         payload.is_valid(raise_exception=True)
         payment = payload.validated_data.get("payment")
-        order, created = services.cart_complete(
+        placed, created = services.cart_complete(
             cart=self.cart(cart_id),
             payment=dict(payment) if payment else None,
             actor=request.auth.actor,
         )
-        return order_response(
-            order, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
+        return placed_response(
+            placed, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
         )
 
 
@@ -305,10 +313,10 @@ class CheckoutView(StoreView):
         """
         payload = CheckoutRequest(data=request.data)
         payload.is_valid(raise_exception=True)
-        order = services.checkout_direct(
+        placed = services.checkout_direct(
             channel=self.channel, data=payload.to_checkout_input(), actor=request.auth.actor
         )
-        return order_response(order, status.HTTP_201_CREATED, new=True)
+        return placed_response(placed, status.HTTP_201_CREATED, new=True)
 
 
 class StoreOrderView(StoreView):

@@ -11,7 +11,7 @@ from orders.services.carts import (
     cart_totals,
     cart_update,
 )
-from orders.services.checkout import CheckoutInput, cart_complete, checkout_direct
+from orders.services.checkout import CheckoutInput, PlacedOrder, cart_complete, checkout_direct
 from orders.services.lifecycle import (
     order_cancel,
     order_capture,
@@ -24,6 +24,7 @@ from orders.services.lifecycle import (
 __all__ = [
     "CartLineInput",
     "CheckoutInput",
+    "PlacedOrder",
     "cart_complete",
     "cart_create",
     "cart_extend",

@@ -14,13 +14,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
-from django.utils import timezone
 
 from backoffice.exceptions import DomainError, NotFound, ValidationFailed
 from catalog.models import Channel
-from inventory.models import Reservation
-from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
+from inventory.services import (
+    StockLine,
+    stock_extend,
+    stock_held_until,
+    stock_release,
+    stock_reserve,
+)
 from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
 from orders.locks import cart_lock
@@ -109,9 +112,7 @@ def _delivery_fee(cart: Cart, lines: list[PricedLine]) -> Decimal | None:
 
 
 def _refresh_reserved_until(cart: Cart) -> None:
-    cart.reserved_until = Reservation.objects.filter(
-        holder=cart.holder, expires_at__gt=timezone.now()
-    ).aggregate(first=Min("expires_at"))["first"]
+    cart.reserved_until = stock_held_until(holder=cart.holder)
 
 
 def cart_create(

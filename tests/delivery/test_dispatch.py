@@ -192,7 +192,7 @@ def test_a_courier_going_unavailable_withdraws_their_open_offer(shop):
 
 @pytest.mark.parametrize("path", ["courier", "deliveries"])
 def test_a_token_issued_for_orders_is_not_a_courier(shop, path):
-    from orders.fulfillers import fulfiller_access_create
+    from orders.courier_access.services import fulfiller_access_create
     from orders.models import Order
     from tests.conftest import Api
 

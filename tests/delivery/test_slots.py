@@ -40,7 +40,7 @@ def checkout_in(shop, slot: DeliverySlot) -> Order:
             payment=PAYMENT,
             delivery_slot=str(slot.pk),
         ),
-    )
+    ).order
 
 
 def test_twelve_checkouts_racing_for_three_places_get_exactly_three(shop):

@@ -24,8 +24,8 @@ from delivery.models import Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
 from delivery.setup import slots_create, zone_create
 from fulfillment.services import fulfillment_create
 from inventory.models import StockLevel, StockMovement
-from orders.fulfillers import fulfiller_access_create
-from orders.links import LinkLineInput, link_create
+from orders.courier_access.services import fulfiller_access_create
+from orders.links.services import LinkLineInput, link_create
 from orders.models import Cart, FulfillerAccess, Order, ShopLink
 from orders.services.setup import shipping_method_create
 from tests.conftest import Api
