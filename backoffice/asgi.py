@@ -10,6 +10,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from backoffice.local_env import local_env_apply
+
+# `make run` serves this: var/local.env fills in what the environment leaves unset, as
+# for manage.py (a SECRET_KEY in the environment, as in production, turns it off).
+local_env_apply()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 django_application = get_asgi_application()
 

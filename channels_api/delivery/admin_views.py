@@ -430,15 +430,14 @@ class DeliveryAssignView(DeliveryMixin):
         Any open offer is withdrawn; the courier sees the order at once and the customer is
         told. 409 `courier_busy` when the courier has another delivery in hand.
         """
+        delivery = self.delivery(pk)  # another channel's is 404 whatever the body says
         payload = AssignInput(data=request.data)
         payload.is_valid(raise_exception=True)
         courier_id = payload.validated_data["courier"]
         courier = Courier.objects.filter(pk=int(courier_id)).first() if is_id(courier_id) else None
         if courier is None:
             raise ValidationFailed({"courier": ["No such courier."]})
-        delivery = delivery_assign(
-            delivery=self.delivery(pk), courier=courier, actor=request.auth.actor
-        )
+        delivery = delivery_assign(delivery=delivery, courier=courier, actor=request.auth.actor)
         return self.answer(delivery)
 
 
