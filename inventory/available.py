@@ -87,9 +87,12 @@ def available_sql(level_alias: str, now: datetime | None = None) -> tuple[str, l
     return greatest(units, "0"), params
 
 
-def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
+def channel_levels_sql(
+    *, channel: Channel, variant_ids: list[int], warehouse_id: int | None = None
+) -> tuple[str, list]:
     """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
-    warehouses (joined as `wc`, the route with its priority), and its parameters.
+    warehouses (joined as `wc`, the route with its priority), and its parameters; with
+    `warehouse_id`, in that one warehouse only (an on-demand delivery leaves from its store).
 
     What "in a channel" means for stock; shared by `channel_availability` and the row
     lock of every checkout (`inventory.locks.stock_levels_lock_in_channel`).
@@ -101,6 +104,8 @@ def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str
         f"WHERE wc.channel_id = %s AND w.active = %s "
         f"AND s.variant_id IN ({placeholders(len(variant_ids))})"
     )
+    if warehouse_id is not None:
+        return f"{sql} AND s.warehouse_id = %s", [channel.pk, True, *variant_ids, warehouse_id]
     return sql, [channel.pk, True, *variant_ids]
 
 

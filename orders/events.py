@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from backoffice.money import money_dict
@@ -48,11 +49,18 @@ def order_events_write(
     types: list[str],
     actor: str = "",
     data: dict[str, Any] | None = None,
+    also: Iterable[OrderEvent] = (),
 ) -> list[OrderEvent]:
-    """Append timeline rows (one per business event) in the caller's transaction."""
+    """Append timeline rows (one per business event) in the caller's transaction; `also`
+    holds further rows, with data of their own, for the same insert."""
     return OrderEvent.objects.bulk_create(
-        OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
-        for event_type in types
+        [
+            *(
+                OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
+                for event_type in types
+            ),
+            *also,
+        ]
     )
 
 
