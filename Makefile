@@ -20,17 +20,21 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: install, migrate, load demo data and serve on http://127.0.0.1:8000
+## (uvicorn serves the whole app: the API, the admin and the live streams; see docs/delivery.md)
 run: export VAR_DIR := $(abspath $(VAR_DIR))
 run: $(STAMP)
 	$(BIN)/python -m backoffice.local_env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python -m uvicorn backoffice.asgi:application --host $(HOST) --port $(PORT) --reload \
+		--reload-include '*.html' --log-level info
 
-## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
-## (and the pinned TypeScript client tools in var/typescript-client, for the schema's tests)
+## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them (and the
+## pinned TypeScript client tools in var/typescript-client, for the schema's tests; the
+## admin's browser tests drive Debian's Chromium, installed with apt-get when missing)
 test: $(STAMP)
 	scripts/install-typescript-tools.sh
+	scripts/ensure-chromium.sh
 	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run

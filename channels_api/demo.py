@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from catalog.models import Category, Channel, Product, ProductVariant
@@ -23,10 +24,14 @@ from catalog.services import (
 )
 from channels_api.models import ApiKey
 from channels_api.services import api_key_create
+from delivery.models import DeliveryZone
+from delivery.setup import zone_create
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust, warehouse_create
 from orders.models import ShippingMethod, Voucher
 from orders.services.setup import shipping_method_create, voucher_create
+from staff.models import RefundLimit, StaffProfile
+from staff.roles import STORE_MANAGER, SUPPORT, WAREHOUSE_PICKER
 
 CHANNELS = [
     ("web", "Web store", Channel.Kind.WEB),
@@ -186,6 +191,7 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
         if channel.unpaid_order_timeout_minutes == 0:
             channel.unpaid_order_timeout_minutes = 120
             channel.storefront_url_template = "http://127.0.0.1:3000/cart/{cart_id}"
+            channel.storefront_url = "http://127.0.0.1:3000/"
             channel.save()
         if not ShippingMethod.objects.filter(channel=channel).exists():
             shipping_method_create(
@@ -219,6 +225,40 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
         )
 
 
+# The flagship store delivers within 5 km, in 30 minutes (docs/delivery.md).
+STORE_POINT = (39.7817, -89.6501)
+
+
+def load_delivery(channels: dict[str, Channel]) -> None:
+    """A delivery zone around the flagship store and an on-demand method in web and chatbot."""
+    store = Warehouse.objects.get(code="store")
+    if not DeliveryZone.objects.filter(code="downtown").exists():
+        zone_create(
+            code="downtown",
+            warehouse=store,
+            fields={
+                "name": "Downtown Springfield",
+                "kind": DeliveryZone.Kind.RADIUS,
+                "latitude": STORE_POINT[0],
+                "longitude": STORE_POINT[1],
+                "radius_meters": 5000,
+                "currency": "USD",
+                "fee": "3.99",
+                "free_over": "60.00",
+                "minimum_order": "15.00",
+                "preparation_minutes": 10,
+            },
+        )
+    for code in ("web", "chatbot"):
+        if not ShippingMethod.objects.filter(channel=channels[code], code="now").exists():
+            shipping_method_create(
+                channel=channels[code],
+                code="now",
+                name="Delivery in 30 minutes",
+                kind=ShippingMethod.Kind.LOCAL_DELIVERY,
+            )
+
+
 def load_keys(channels: dict[str, Channel]) -> list[tuple[str, str]]:
     """Demo keys are created once; their secrets are kept in var/demo-keys.txt for `make run`."""
     path = _keys_file()
@@ -240,7 +280,7 @@ def load_keys(channels: dict[str, Channel]) -> list[tuple[str, str]]:
 
 
 def load_staff_user() -> tuple[str, str] | None:
-    """A demo admin login, only with DEBUG on."""
+    """A demo admin login (an owner), only with DEBUG on."""
     if not settings.DEBUG:
         return None
     user_model = get_user_model()
@@ -249,12 +289,43 @@ def load_staff_user() -> tuple[str, str] | None:
     return DEMO_USERNAME, DEMO_PASSWORD
 
 
+# One login per scoped role: (username, role, channels, warehouses, refund limit in USD).
+DEMO_ROLE_LOGINS = [
+    ("support", SUPPORT, "all", [], "100.00"),
+    ("manager", STORE_MANAGER, [], ["store"], None),
+    ("picker", WAREHOUSE_PICKER, [], ["main"], None),
+]
+
+
+def load_role_users() -> list[tuple[str, str]]:
+    """Demo logins for the scoped roles (same password as the owner's), only with DEBUG on."""
+    if not settings.DEBUG:
+        return []
+    user_model = get_user_model()
+    logins = []
+    for username, role, channels, warehouses, limit in DEMO_ROLE_LOGINS:
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(
+                username, f"{username}@example.com", DEMO_PASSWORD, is_staff=True
+            )
+            user.groups.add(Group.objects.get(name=role))
+            profile = StaffProfile.objects.create(user=user, all_channels=channels == "all")
+            profile.warehouses.set(Warehouse.objects.filter(code__in=warehouses))
+            if limit:
+                RefundLimit.objects.create(user=user, currency="USD", amount=limit)
+        logins.append((username, role))
+    return logins
+
+
 def load_demo_data() -> dict:
     with transaction.atomic():
         channels = load_channels()
         load_catalog(channels)
         load_stock(channels)
         load_checkout_settings(channels)
+        load_delivery(channels)
         keys = load_keys(channels)
         staff = load_staff_user()
-    return {"keys": keys, "staff": staff}
+        roles = load_role_users()
+    return {"keys": keys, "staff": staff, "roles": roles}

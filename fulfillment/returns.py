@@ -17,7 +17,15 @@ from inventory.services import stock_adjust
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lines_lock, order_lock
 from orders.models import Order, OrderEvent, OrderLine
-from orders.services import order_refund
+from orders.services import order_refund, order_refundable_amount
+
+
+def return_refund_amount(*, order: Order, lines: list[LineRequest]) -> Decimal:
+    """What a return of these units gives back: their line price, capped at what is still
+    refundable (the amount `return_create` refunds, for a refund limit to be checked first)."""
+    prices = {line.sku: line.unit_price for line in order.lines.all()}
+    total = sum((prices.get(ln.sku, Decimal(0)) * ln.quantity for ln in lines), Decimal(0))
+    return min(quantize(total, order.currency), order_refundable_amount(order=order))
 
 
 def return_create(
@@ -98,10 +106,7 @@ def return_create(
         order_events_write(order=order, types=[OrderEvent.Type.RETURNED], actor=actor, data=data)
         order_domain_event(order=order, type="return.created", extra={"return": data})
         if refund and refund_amount > 0:
-            refundable = sum(
-                (p.captured_amount - p.refunded_amount for p in order.payments.all()), Decimal(0)
-            )
-            amount = min(refund_amount, refundable)
+            amount = min(refund_amount, order_refundable_amount(order=order))
             if amount > 0:
                 order_refund(
                     order=order,

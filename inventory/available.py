@@ -99,19 +99,23 @@ def _channel_levels_from(channel: Channel) -> tuple[str, list]:
     return sql, [channel.pk, True]
 
 
-def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
+def channel_levels_sql(
+    *, channel: Channel, variant_ids: list[int], warehouse_id: int | None = None
+) -> tuple[str, list]:
     """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
-    warehouses (joined as `wc`, the route with its priority), and its parameters.
+    warehouses (joined as `wc`, the route with its priority), and its parameters; with
+    `warehouse_id`, in that one warehouse only (an on-demand delivery leaves from its store).
 
     What "in a channel" means for stock; shared by `channel_availability`,
     `channel_available_sql` and the row lock of every checkout
     (`inventory.locks.stock_levels_lock_in_channel`).
     """
     sql, params = _channel_levels_from(channel)
-    return f"{sql} AND s.variant_id IN ({placeholders(len(variant_ids))})", [
-        *params,
-        *variant_ids,
-    ]
+    sql = f"{sql} AND s.variant_id IN ({placeholders(len(variant_ids))})"
+    params = [*params, *variant_ids]
+    if warehouse_id is not None:
+        return f"{sql} AND s.warehouse_id = %s", [*params, warehouse_id]
+    return sql, params
 
 
 def channel_available_sql(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from backoffice.money import money_dict
@@ -49,20 +50,30 @@ def order_events_write(
     types: list[str],
     actor: str = "",
     data: dict[str, Any] | None = None,
+    also: Iterable[OrderEvent] = (),
 ) -> list[OrderEvent]:
-    """Append timeline rows (one per business event) in the caller's transaction."""
+    """Append timeline rows (one per business event) in the caller's transaction; `also`
+    holds further rows, with data of their own, for the same insert."""
     return OrderEvent.objects.bulk_create(
-        order_events_build(order=order, types=types, actor=actor, data=data)
+        order_events_build(order=order, types=types, actor=actor, data=data, also=also)
     )
 
 
 def order_events_build(
-    *, order: Order, types: list[str], actor: str = "", data: dict[str, Any] | None = None
+    *,
+    order: Order,
+    types: list[str],
+    actor: str = "",
+    data: dict[str, Any] | None = None,
+    also: Iterable[OrderEvent] = (),
 ) -> list[OrderEvent]:
     """The rows of `order_events_write`, for the caller to insert in its transaction."""
     return [
-        OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
-        for event_type in types
+        *(
+            OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
+            for event_type in types
+        ),
+        *also,
     ]
 
 

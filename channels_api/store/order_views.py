@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -32,6 +33,15 @@ from channels_api.store.checkout_serializers import (
 )
 from channels_api.store.views import StoreView
 from channels_api.throttling import order_lookup_attempt
+from delivery.checkout import cart_delivery_update
+from delivery.errors import (
+    BelowDeliveryMinimum,
+    DeliveryClosed,
+    DeliverySlotFull,
+    DeliverySlotUnavailable,
+    OutsideDeliveryArea,
+)
+from delivery.zones import address_geocode
 from inventory.errors import InsufficientStock
 from orders import services
 from orders.errors import CartCompleted, LinkUsedUp, PaymentDeclined, VoucherUnavailable
@@ -43,8 +53,16 @@ from orders.selectors import (
     order_number_parse,
     shipping_method_list,
 )
+from orders.services.validation import address_clean
 
 TAGS = ["store: checkout"]
+DELIVERY_REFUSALS = (
+    OutsideDeliveryArea,
+    BelowDeliveryMinimum,
+    DeliveryClosed,
+    DeliverySlotFull,
+    DeliverySlotUnavailable,
+)
 
 
 class CartMixin(StoreView):
@@ -122,16 +140,28 @@ class CartDetailView(CartMixin):
         request=CartUpdateInput,
         responses={200: CartOutput},
     )
-    @raises(CartCompleted)
+    @raises(CartCompleted, OutsideDeliveryArea, DeliverySlotUnavailable)
     def patch(self, request: Request, cart_id: str) -> Response:
-        """Set a cart's contact, address, shipping method or voucher.
+        """Set a cart's contact, address, shipping method, voucher or delivery slot.
 
         Every field given is checked before any is saved. 409 `cart_completed` once the cart became
-        an order.
+        an order. With an on-demand shipping method, an address no delivery zone serves is 422
+        `outside_delivery_area`; `delivery_slot` picks a slot of the zone (null: as soon as
+        possible), and the cart's `delivery` tells the fee, the arrival and what would stop it.
         """
         payload = CartUpdateInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.cart_update(cart=self.cart(cart_id), **payload.validated_data)
+        fields = dict(payload.validated_data)
+        slot_given = "delivery_slot" in fields
+        slot = fields.pop("delivery_slot", None)
+        if fields.get("shipping_address"):
+            fields["shipping_address"] = address_geocode(
+                address_clean(fields["shipping_address"], field="shipping_address")
+            )
+        cart = self.cart(cart_id)
+        with transaction.atomic():  # the delivery checks roll the change back
+            services.cart_update(cart=cart, **fields)
+            cart_delivery_update(cart=cart, slot_id=slot, slot_given=slot_given)
         return self.cart_response(cart_id)
 
 
@@ -234,7 +264,7 @@ class CartCompleteView(CartMixin):
         request=CartCompleteInput,
         responses={201: StoreOrderOutput, 200: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp)
+    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp, *DELIVERY_REFUSALS)
     @idempotent(in_service=True)
     def post(self, request: Request, cart_id: str) -> Response:
         """Place the order for a cart.
@@ -272,7 +302,7 @@ class CheckoutView(StoreView):
         request=CheckoutRequest,
         responses={201: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined)
+    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, *DELIVERY_REFUSALS)
     @idempotent(in_service=True)
     def post(self, request: Request) -> Response:
         """Place an order in one request.
@@ -281,7 +311,10 @@ class CheckoutView(StoreView):
         come from the channel, `payment` (optional) is taken, and `order.created` (and
         `order.confirmed` when paid) is sent to webhooks; the customer is emailed. Nothing is
         created or held on any refusal: 409 `insufficient_stock` with what is left per SKU, 402
-        `payment_declined`, 400 for an unknown SKU or a bad address.
+        `payment_declined`, 400 for an unknown SKU or a bad address. With an on-demand shipping
+        method the zone's checks answer `outside_delivery_area`, `below_delivery_minimum`,
+        `delivery_closed` or, for `delivery_slot`, `delivery_slot_full`; the order carries the
+        promised arrival window and its delivery is offered to couriers.
         """
         payload = CheckoutRequest(data=request.data)
         payload.is_valid(raise_exception=True)

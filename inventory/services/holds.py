@@ -115,12 +115,14 @@ def stock_allocate(
     holder: str,
     lines: Iterable[StockLine],
     reservation_holder: str | None = None,
+    warehouse_id: int | None = None,
 ) -> list[Placement]:
     """Promise stock to a placed order: its cart's reservations turn into allocations.
 
     Units the cart still holds (unexpired) are used first; the rest comes from what
     is available, so a cart whose holds expired still completes while stock lasts.
-    Call inside the order's transaction. Raises InsufficientStock.
+    With `warehouse_id`, only that warehouse's stock counts (the cart's holds elsewhere
+    are released). Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = lines_merge(lines)
     # Inside the caller's transaction, no savepoint of our own: a refusal is raised before
@@ -128,7 +130,9 @@ def stock_allocate(
     # the rows are locked. On its own, it is a transaction of its own.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
-        levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
+        levels, warehouse_ids = stock_levels_lock_in_channel(
+            channel=channel, variant_ids=merged, warehouse_id=warehouse_id
+        )
         # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
         # little Python, each written out (docs/performance.md).
         reserved, own = reserved_by_level(

@@ -13,15 +13,20 @@ from orders.services.carts import (
 )
 from orders.services.checkout import CheckoutInput, PlacedOrder, cart_complete, checkout_direct
 from orders.services.lifecycle import (
+    CancelEffects,
+    order_address_update,
     order_cancel,
+    order_cancel_effects,
     order_capture,
     order_complete,
     order_note_add,
     order_refund,
+    order_refundable_amount,
     orders_cancel_stale_unpaid,
 )
 
 __all__ = [
+    "CancelEffects",
     "CartLineInput",
     "CheckoutInput",
     "PlacedOrder",
@@ -35,10 +40,13 @@ __all__ = [
     "cart_totals",
     "cart_update",
     "checkout_direct",
+    "order_address_update",
     "order_cancel",
+    "order_cancel_effects",
     "order_capture",
     "order_complete",
     "order_note_add",
     "order_refund",
+    "order_refundable_amount",
     "orders_cancel_stale_unpaid",
 ]

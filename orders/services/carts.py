@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from backoffice.exceptions import NotFound, ValidationFailed
+from backoffice.exceptions import DomainError, NotFound, ValidationFailed
 from catalog.models import Channel
 from inventory.services import (
     StockLine,
@@ -23,9 +24,10 @@ from inventory.services import (
     stock_release,
     stock_reserve,
 )
+from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
 from orders.locks import cart_lock
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, ShippingMethod
 from orders.pricing import (
     PricedLine,
     Totals,
@@ -74,6 +76,7 @@ def _price(cart: Cart, quantities: dict[int, int]) -> tuple[dict[int, PricedLine
         lines=list(priced.values()),
         shipping_method=cart.shipping_method,
         voucher=cart.voucher,
+        delivery_fee=_delivery_fee(cart, list(priced.values())),
     )
     return priced, totals
 
@@ -85,6 +88,27 @@ def cart_totals(*, cart: Cart) -> CartView:
     return CartView(
         cart=cart, lines=[(line, priced.get(line.variant_id)) for line in lines], totals=totals
     )
+
+
+def _delivery_fee(cart: Cart, lines: list[PricedLine]) -> Decimal | None:
+    """The zone's fee for an on-demand delivery cart; None (the method's price) while the
+    cart cannot be delivered yet (no address, outside every zone, below the minimum...)."""
+    method = cart.shipping_method
+    if method is None or method.kind != ShippingMethod.Kind.LOCAL_DELIVERY:
+        return None
+    try:
+        return (
+            delivery_planner()
+            .quote(
+                channel=cart.channel,
+                address=cart.shipping_address,
+                subtotal=sum((line.total for line in lines), Decimal(0)),
+                cart=cart,
+            )
+            .fee
+        )
+    except DomainError:
+        return None
 
 
 def _refresh_reserved_until(cart: Cart) -> None:

@@ -34,6 +34,7 @@ from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.delivery import shipping_problem
+from orders.delivery_hook import DeliveryQuote, delivery_planner
 from orders.events import order_domain_events_build, order_events_build
 from orders.links.counters import link_order_record
 from orders.locks import cart_lock, voucher_use_count
@@ -69,6 +70,7 @@ class CheckoutInput:
     voucher_code: str | None = None
     payment: dict[str, Any] | None = None
     attribution: dict[str, Any] = field(default_factory=dict)
+    delivery_slot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,10 +101,15 @@ class OrderDraft:
     attribution: dict[str, Any]
     actor: str
     cart: Cart | None = None
+    delivery: DeliveryQuote | None = None  # an on-demand delivery's zone, fee and promise
 
     @property
     def stock_lines(self) -> list[StockLine]:
         return [StockLine(variant=line.variant, quantity=line.quantity) for line in self.lines]
+
+
+def _delivers(method: ShippingMethod | None) -> bool:
+    return method is not None and method.kind == ShippingMethod.Kind.LOCAL_DELIVERY
 
 
 def checkout_direct(
@@ -119,7 +126,8 @@ def checkout_direct(
     after the order is written, before the stock is locked (see `_stock_allocate`).
 
     Raises ValidationFailed (also for goods to ship without a complete shipping address),
-    InsufficientStock, VoucherUnavailable, PaymentDeclined.
+    InsufficientStock, VoucherUnavailable, PaymentDeclined, and for an on-demand delivery
+    the delivery planner's refusals (`orders.delivery_hook`).
     """
     with _PaymentGuard() as payment, transaction.atomic():
         commit_with.begin()
@@ -186,6 +194,7 @@ def _draft_checkout(*, channel: Channel, data: CheckoutInput, actor: str) -> Ord
         source="checkout",
         attribution=data.attribution,
         actor=actor,
+        delivery_slot=data.delivery_slot,
     )
 
 
@@ -224,19 +233,34 @@ def _draft(
     shipping_method: ShippingMethod | None,
     voucher_code: str | None,
     payment: dict[str, Any] | None,
+    delivery_slot: str | None = None,
     **rest: Any,
 ) -> OrderDraft:
     """Check voucher, delivery, totals and payment provider; ValidationFailed names the field.
 
-    An order that ships goods needs a complete shipping address (`orders.delivery`).
+    An order that ships goods needs a complete shipping address (`orders.delivery`). An
+    on-demand delivery is quoted by the delivery planner (a cart's slot is the cart's).
     """
     subtotal = sum(line.total for line in lines)
     voucher = voucher_find(channel=channel, code=voucher_code, subtotal=subtotal)
     problem = shipping_problem(channel=channel, method=shipping_method, address=shipping_address)
     if problem:
         raise ValidationFailed({"shipping_address": [problem]})
+    delivery = None
+    if _delivers(shipping_method):
+        delivery = delivery_planner().quote(
+            channel=channel,
+            address=shipping_address,
+            subtotal=subtotal,
+            slot=delivery_slot,
+            cart=rest.get("cart"),
+        )
     totals = compute_totals(
-        channel=channel, lines=lines, shipping_method=shipping_method, voucher=voucher
+        channel=channel,
+        lines=lines,
+        shipping_method=shipping_method,
+        voucher=voucher,
+        delivery_fee=delivery.fee if delivery else None,
     )
     totals_check(lines=lines, totals=totals)
     provider = None
@@ -253,6 +277,7 @@ def _draft(
         voucher=voucher,
         payment=payment,
         provider=provider,
+        delivery=delivery,
         **rest,
     )
 
@@ -321,9 +346,11 @@ def _order_write(
     """3. The voucher use, the order and everything that belongs to it, its domain events,
     and `commit_with`'s answer (rendered from them, stored in the same statement).
 
-    Call inside the order's transaction: the voucher and the link are counted with
-    conditional updates that hold their rows until the commit.
+    Call inside the order's transaction: the slot, the voucher and the link are counted
+    with conditional updates that hold their rows until the commit.
     """
+    if draft.delivery is not None:  # a slot's capacity: before the voucher
+        delivery_planner().hold(quote=draft.delivery)
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
     order = _order_new(draft, authorization)
@@ -350,8 +377,17 @@ def _order_write(
             OrderEvent.Type.PAID if authorization.captured else OrderEvent.Type.PAYMENT_AUTHORIZED
         )
         timeline.append(OrderEvent.Type.CONFIRMED)
-    events = order_events_build(
-        order=order, types=timeline, actor=draft.actor, data={"source": draft.source}
+    order.delivery_placed = None  # what the response shows: no query to find out
+    delivery_events = []
+    if draft.delivery is not None:
+        record = delivery_planner().record(order=order, quote=draft.delivery, actor=draft.actor)
+        order.delivery_placed, delivery_events = record.delivery, record.events
+    events = order_events_build(  # one insert, the delivery's first estimate included
+        order=order,
+        types=timeline,
+        actor=draft.actor,
+        data={"source": draft.source},
+        also=delivery_events,
     )
     domain_events = ["order.created"]
     if order.status == Order.Status.CONFIRMED:
@@ -445,4 +481,6 @@ def _stock_allocate(draft: OrderDraft, order: Order) -> None:
         holder=order.holder,
         lines=draft.stock_lines,
         reservation_holder=draft.cart.holder if draft.cart else None,
+        # A delivery leaves from its zone's store: the stock must be there.
+        warehouse_id=draft.delivery.warehouse_id if draft.delivery else None,
     )

@@ -9,6 +9,7 @@ the voucher, then stock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,13 +19,16 @@ from django.utils import timezone
 from backoffice import task_names
 from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.jobs import enqueue_after_commit
-from backoffice.money import money_dict, parse_amount
+from backoffice.money import money_dict, money_format, parse_amount
+from inventory.selectors import allocation_list
 from inventory.services import stock_deallocate
+from orders.delivery_hook import delivery_planner_installed
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock, order_payments_lock, voucher_use_return
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment
 from orders.payments import provider_get
+from orders.services.validation import address_clean
 
 ZERO = Decimal(0)
 
@@ -46,6 +50,15 @@ def _payment_status(payments: list[Payment]) -> str:
     if any(p.status == Payment.Status.AUTHORIZED for p in payments):
         return Order.PaymentStatus.AUTHORIZED
     return Order.PaymentStatus.UNPAID
+
+
+def _refundable(payments: list[Payment]) -> Decimal:
+    return sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
+
+
+def order_refundable_amount(*, order: Order) -> Decimal:
+    """What can still be given back: captured and not refunded (what a refund takes by default)."""
+    return _refundable(list(order.payments.all()))
 
 
 def order_capture(
@@ -112,7 +125,7 @@ def order_refund(
         order = order_lock(order)
         _require(order, "refund")
         payments = order_payments_lock(order)
-        refundable = sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
+        refundable = _refundable(payments)
         if refundable <= 0:
             raise InvalidTransition(entity="order", current=order.payment_status, action="refund")
         if amount is None:
@@ -127,7 +140,8 @@ def order_refund(
         if wanted > refundable:
             limit = money_dict(refundable, order.currency)
             raise RefundExceedsCaptured(
-                f"At most {limit['amount']} {order.currency} can be refunded.", refundable=limit
+                f"At most {money_format(refundable, order.currency)} can be refunded.",
+                refundable=limit,
             )
         refunded = _refund_payments(payments, wanted)
         order.payment_status = _payment_status(payments)
@@ -157,6 +171,38 @@ def _refund_payments(payments: list[Payment], wanted: Decimal) -> Decimal:
     return wanted - remaining
 
 
+@dataclass(frozen=True)
+class CancelEffects:
+    """What `order_cancel` would do to an order now: stock released, money given back."""
+
+    currency: str
+    released: list[tuple[str, str, int]]  # (SKU, warehouse, units)
+    voided: list[tuple[Payment, Decimal]]  # authorizations dropped: nothing was taken
+    refunded: list[tuple[Payment, Decimal]]  # captured money given back
+    voucher_code: str
+
+
+def order_cancel_effects(*, order: Order) -> CancelEffects:
+    """The consequences of cancelling, read the way `order_cancel` (below) applies them, so a
+    confirmation page can say them before anything happens. Raises InvalidTransition when
+    the order cannot be cancelled."""
+    _require(order, "cancel")
+    if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
+        raise InvalidTransition(entity="order", current=order.fulfillment_status, action="cancel")
+    payments = list(order.payments.order_by("id"))
+    return CancelEffects(
+        currency=order.currency,
+        released=[(a.sku, a.warehouse, a.quantity) for a in allocation_list(holder=order.holder)],
+        voided=[(p, p.amount) for p in payments if p.status == Payment.Status.AUTHORIZED],
+        refunded=[
+            (p, p.captured_amount - p.refunded_amount)
+            for p in payments
+            if p.captured_amount > p.refunded_amount
+        ],
+        voucher_code=order.voucher_code if order.voucher_id else "",
+    )
+
+
 def order_cancel(
     *, order: Order, actor: str = "", reason: str = "", only_if_unpaid: bool = False
 ) -> Order:
@@ -174,13 +220,16 @@ def order_cancel(
             raise InvalidTransition(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
+        planner = delivery_planner_installed()
+        if planner is not None:  # its delivery, offers and slot: before payments (Lock order)
+            planner.order_cancelling(order=order, actor=actor)
         payments = order_payments_lock(order)
         for payment in payments:
             if payment.status == Payment.Status.AUTHORIZED:
                 provider_get(payment.provider).void(reference=payment.reference)
                 payment.status = Payment.Status.VOIDED
                 payment.save(update_fields=["status", "updated_at"])
-        refundable = sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
+        refundable = _refundable(payments)
         timeline = [OrderEvent.Type.CANCELLED]
         if refundable > 0:
             _refund_payments(payments, refundable)
@@ -196,6 +245,34 @@ def order_cancel(
         # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
         # on its rows, so no payment call or other write runs while they are held.
         stock_deallocate(holder=order.holder)
+    return order
+
+
+def order_address_update(*, order: Order, address: dict, actor: str = "") -> Order:
+    """Change where an order goes, until something of it has shipped.
+
+    The address is checked like at checkout (ValidationFailed naming `shipping_address.*`);
+    a shipped, completed or cancelled order raises InvalidTransition. The old and new
+    addresses are kept on the timeline.
+    """
+    cleaned = address_clean(address, field="shipping_address")
+    with transaction.atomic():
+        order = order_lock(order)
+        if order.status not in (Order.Status.PENDING, Order.Status.CONFIRMED):
+            raise InvalidTransition(entity="order", current=order.status, action="change_address")
+        if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
+            raise InvalidTransition(
+                entity="order", current=order.fulfillment_status, action="change_address"
+            )
+        previous = order.shipping_address
+        order.shipping_address = cleaned
+        order.save(update_fields=["shipping_address", "updated_at"])
+        order_events_write(
+            order=order,
+            types=[OrderEvent.Type.ADDRESS_CHANGED],
+            actor=actor,
+            data={"from": previous, "to": cleaned},
+        )
     return order
 
 

@@ -27,6 +27,11 @@ from backoffice.outbox.webhook_services import (
 )
 from backoffice.retention import outbox_events_purge, run_deadline, webhook_deliveries_purge
 from catalog.models import Channel, ProductVariant
+from delivery.couriers import courier_availability_set, courier_create
+from delivery.dispatch import delivery_assign, delivery_dispatch, offer_accept
+from delivery.models import Delivery, DeliverySlot
+from delivery.setup import slots_create, zone_create
+from delivery.tracking import delivery_complete, delivery_pickup, location_post
 from fulfillment.models import Fulfillment
 from fulfillment.returns import return_create
 from fulfillment.services import (
@@ -34,6 +39,7 @@ from fulfillment.services import (
     fulfillment_create,
     fulfillment_deliver,
     fulfillment_ship,
+    order_cancel_with_shipments,
 )
 from inventory.models import Allocation, Reservation, Warehouse
 from inventory.selectors import stock_check
@@ -44,6 +50,7 @@ from inventory.services import (
     stock_adjust,
     stock_changes_apply,
     stock_reserve,
+    stock_transfer,
 )
 from orders.links.services import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
@@ -99,26 +106,42 @@ def world_build() -> World:
         channel=pos, code="soho", name="Soho", kind="pickup", pickup_warehouse="lk-soho"
     )
     voucher_create(code=VOUCHER, kind="percentage", value="10")
+    # On-demand delivery from lk-main to postal code 1 (the ADDRESS), with a slot.
+    shipping_method_create(channel=web, code="now", name="Now", kind="local_delivery")
+    zone = zone_create(
+        code="lk-zone",
+        warehouse=main,
+        fields={"kind": "postal_codes", "postal_codes": ["1"], "country": "US", "currency": "USD"},
+    )
+    starts = timezone.now() + timedelta(days=1)
+    slots_create(
+        zone=zone, starts_at=starts, ends_at=starts + timedelta(hours=1), slot_minutes=60,
+        capacity=UNITS,
+    )  # fmt: skip
     endpoint = webhook_endpoint_create(
         url="http://127.0.0.1:9/hooks", event_types=["order.cancelled"]
     )
     return World(web=web, pos=pos, main=main, soho=soho, a=a, b=b, endpoint=endpoint)
 
 
-def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
+def _checkout(world: World, *, paid: bool = True, method: str = "standard", **extra) -> Order:
     placed = checkout_direct(
         channel=world.web,
         data=CheckoutInput(
             lines=[LineRequest("LK-A", 2), LineRequest("LK-B", 2)],
             email="ada@example.com",
             shipping_address=ADDRESS,
-            shipping_method="standard",
+            shipping_method=method,
             voucher_code=VOUCHER,
             payment=APPROVE if paid else None,
             **extra,
         ),
     )
     return placed.order
+
+
+def _slot() -> str:
+    return str(DeliverySlot.objects.get(zone__code="lk-zone").pk)
 
 
 class Round:
@@ -159,7 +182,9 @@ class Round:
     @cached_property
     def shipped_order(self) -> Order:
         order = _checkout(self.world)
-        fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="DHL")
+        fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="DHL", tracking_number="T1"
+        )
         return order
 
     def client_id(self, index: int, suffix: str = "") -> str:
@@ -228,11 +253,13 @@ def _fulfillment(round_: Round, index: int) -> Run:
         planned = round_.planned
         if round_.number % 2:
             return lambda: fulfillment_cancel(fulfillment=planned)
-        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL")
+        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL", tracking_number="T2")
     order = round_.paid_order
 
     def plan_ship_deliver():
-        shipped = fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="UPS")
+        shipped = fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="UPS", tracking_number="T3"
+        )
         return fulfillment_deliver(fulfillment=shipped)
 
     return plan_ship_deliver
@@ -279,6 +306,21 @@ def _stock_counts(round_: Round, index: int) -> Run:
     return lambda: stock_adjust(variant=world.b, warehouse=world.soho, delta=1, reason="receipt")
 
 
+def _stock_transfer(round_: Round, index: int) -> Run:
+    world = round_.world
+    source, destination = (world.main, world.soho) if index % 2 else (world.soho, world.main)
+    variant = world.a if round_.number % 2 else world.b
+    return lambda: stock_transfer(
+        variant=variant, source=source, destination=destination, quantity=1
+    )
+
+
+def _order_cancel_with_shipments(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world)
+    fulfillment_create(order=order)  # planned, not left: cancelled with the order
+    return lambda: order_cancel_with_shipments(order=order, actor="staff")
+
+
 def _reservation_purge(round_: Round, index: int) -> Run:
     world = round_.world
     holder = f"lapsed:{round_.number}:{index}"
@@ -310,6 +352,53 @@ def _webhooks(round_: Round, index: int) -> Run:
             delivery_attempt(delivery_id=delivery_id)
 
     return dispatch_and_deliver
+
+
+def _delivery_checkout(round_: Round, index: int) -> Run:
+    slot = _slot() if index % 2 else None
+    return lambda: _checkout(round_.world, method="now", delivery_slot=slot)
+
+
+def _courier(round_: Round, index: int):
+    courier, _ = courier_create(name=f"lk-{round_.number}-{index}", warehouses=[round_.world.main])
+    return courier_availability_set(courier=courier, available=True)
+
+
+def _delivery_trip(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now")
+    _courier(round_, index)
+
+    def dispatch_accept_pickup_deliver():
+        offer = delivery_dispatch(delivery_id=order.delivery.pk)
+        if offer is None:
+            return None  # the other thread's courier took the only free one
+        delivery = offer_accept(offer=offer)
+        delivery_pickup(delivery=delivery, courier=offer.courier, actor="courier")
+        return delivery_complete(
+            delivery=delivery, courier=offer.courier, actor="courier",
+            photo_url="https://photos.example/door.jpg",
+        )  # fmt: skip
+
+    return dispatch_accept_pickup_deliver
+
+
+def _delivery_cancel(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now", delivery_slot=_slot())
+    _courier(round_, index)
+    delivery_dispatch(delivery_id=order.delivery.pk)  # an open offer, withdrawn by the cancel
+    return lambda: order_cancel(order=order, actor="staff")
+
+
+def _courier_positions(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now")
+    courier = _courier(round_, index)
+    delivery = delivery_assign(delivery=order.delivery, courier=courier, actor="staff")
+
+    def post_positions():
+        for step in range(3):
+            location_post(delivery=delivery, courier=courier, latitude=1 + step, longitude=1)
+
+    return post_positions
 
 
 def _retention_purge(round_: Round, index: int) -> Run:
@@ -359,10 +448,28 @@ WORKFLOWS = [
     _workflow("pos_live", "pos_sale stock allocation", _pos_live, threads=1),
     _workflow("pos_bulk", "pos_sale stock allocation", _pos_bulk, threads=1),
     _workflow("stock_counts", "stock", _stock_counts),
+    _workflow("stock_transfer", "stock", _stock_transfer),
+    _workflow(
+        "order_cancel_with_shipments",
+        "order fulfillment payment voucher stock allocation",
+        _order_cancel_with_shipments,
+    ),
     _workflow("reservation_purge", "reservation", _reservation_purge),
     _workflow("link_cart", "link stock reservation", _link_cart),
     _workflow("link_deactivate", "link reservation", _link_deactivate),
     _workflow("webhooks", "outbox_event delivery endpoint", _webhooks),
+    _workflow("delivery_checkout", "slot voucher stock allocation", _delivery_checkout),
+    _workflow(
+        "delivery_trip",
+        "order order_delivery courier offer fulfillment order_line stock allocation",
+        _delivery_trip,
+    ),
+    _workflow(
+        "delivery_cancel",
+        "order order_delivery courier offer slot payment voucher stock allocation",
+        _delivery_cancel,
+    ),
+    _workflow("courier_positions", "order_delivery", _courier_positions),
     _workflow("retention_purge", "outbox_event delivery", _retention_purge),
 ]
 PAIRS = [
@@ -393,6 +500,9 @@ def books_agree(world: World) -> None:
         voucher.used_count
         == Order.objects.filter(voucher=voucher).exclude(status=Order.Status.CANCELLED).count()
     )
+    for slot in DeliverySlot.objects.all():
+        booked = Delivery.objects.filter(slot=slot).exclude(status=Delivery.Status.CANCELLED)
+        assert slot.booked == booked.count()
     for link in ShopLink.objects.all():
         assert link.orders_count == Order.objects.filter(attribution__link=link.code).count()
         assert link.carts_count == Cart.objects.filter(attribution__link=link.code).count()
