@@ -121,11 +121,10 @@ def _body(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data) or b"null")
 
 
-def _store(scope: Scope, key: str, response: Response) -> None:
-    """Save the answer into the key's record that has none yet: one written-out statement,
-    on every POST (a sold-out answer in a flash sale too)."""
+def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
+    """The UPDATE that saves the answer into the key's record that has none yet."""
     body = IdempotencyRecord._meta.get_field("response_body")
-    execute(
+    return (
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
         f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
         [
@@ -137,17 +136,36 @@ def _store(scope: Scope, key: str, response: Response) -> None:
     )
 
 
+def _store(scope: Scope, key: str, response: Response) -> None:
+    """Save the answer into the key's record that has none yet: one written-out statement,
+    on every POST (a sold-out answer in a flash sale too)."""
+    execute(*_store_statement(scope, key, response))
+
+
 class _Replay(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         self.record = record
 
 
-def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorate a POST handler of an APIView to honour `Idempotency-Key`."""
+def idempotent(
+    view_method: Callable[..., Response] | None = None, *, in_service: bool = False
+) -> Callable[..., Response]:
+    """Decorate a POST handler of an APIView to honour `Idempotency-Key`.
+
+    By default the handler runs inside a transaction of this decorator's, which holds the
+    key's record locked and stores the answer before it commits. With `in_service=True`
+    the handler's service owns the transaction instead: the handler passes it a
+    `service_answer(request, render)` (a `CommitPartner`), which locks the record first
+    inside the service's transaction and stores the answer before the service takes its
+    hot locks. Either way the business writes and the stored answer commit together.
+    """
+    if view_method is None:
+        return lambda method: idempotent(method, in_service=in_service)
 
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
         key = request.headers.get(HEADER)
+        request._idempotency = None
         if key is None:
             return view_method(view, request, *args, **kwargs)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
@@ -156,6 +174,15 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         scope = Scope.of(request.auth)
         _insert_record(scope, key, fingerprint)
         try:
+            if in_service:
+                request._idempotency = (scope, key, fingerprint)
+                response = view_method(view, request, *args, **kwargs)
+                answer = getattr(request, "_idempotency_answer", None)
+                if answer is None or answer.pending:
+                    raise RuntimeError(
+                        "An in-service idempotent view must hand its service a service_answer."
+                    )
+                return response
             with transaction.atomic():
                 record = _locked_record(scope, key, fingerprint)
                 if record.response_status is not None:
@@ -186,3 +213,49 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
 
     wrapper.idempotent = True  # the OpenAPI schema declares the header for this operation
     return wrapper
+
+
+class ServiceAnswer:
+    """The stored answer of a POST whose service owns the transaction (`CommitPartner`).
+
+    The view builds it (`service_answer(request, render)`) and hands it to the service:
+    `begin()` locks the key's record inside the service's transaction (a stored answer
+    stops the service with a replay before it writes anything, a running twin with 409);
+    `finish(result)` renders the answer from the service's result and gives the service the
+    statement that stores it, which it runs with its writes before it locks the stock, so
+    both commit together or not at all.
+    Without an `Idempotency-Key` it only renders.
+    """
+
+    def __init__(self, request: Request, render: Callable[[object], Response]) -> None:
+        self._render = render
+        self._record = getattr(request, "_idempotency", None)  # (scope, key, fingerprint)
+        self.response: Response | None = None
+
+    def begin(self) -> None:
+        if self._record is None:
+            return
+        record = _locked_record(*self._record)
+        if record.response_status is not None:
+            raise _Replay(record)
+
+    def finish(self, result: object) -> tuple[str, list] | None:
+        """Render the answer; with a key, the statement that stores it, which the service
+        runs in its transaction before it locks the stock (`CommitPartner.finish`)."""
+        self.response = self._render(result)
+        if self._record is None:
+            return None
+        scope, key, _ = self._record
+        self._record = None
+        return _store_statement(scope, key, self.response)
+
+    @property
+    def pending(self) -> bool:
+        """A key's answer the service never stored (it returned without finishing)."""
+        return self.response is None
+
+
+def service_answer(request: Request, render: Callable[[object], Response]) -> ServiceAnswer:
+    answer = ServiceAnswer(request, render)
+    request._idempotency_answer = answer
+    return answer

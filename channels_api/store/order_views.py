@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from backoffice.client_address import client_address
 from backoffice.exceptions import NotFound
-from channels_api.idempotency import idempotent
+from channels_api.idempotency import idempotent, service_answer
 from channels_api.order_output import (
     CartOutput,
     ShippingMethodOutput,
@@ -265,7 +265,7 @@ class CartCompleteView(CartMixin):
         responses={201: StoreOrderOutput, 200: StoreOrderOutput},
     )
     @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp, *DELIVERY_REFUSALS)
-    @idempotent
+    @idempotent(in_service=True)
     def post(self, request: Request, cart_id: str) -> Response:
         """Place the order for a cart.
 
@@ -278,14 +278,19 @@ class CartCompleteView(CartMixin):
         payload = CartCompleteInput(data=request.data)
         payload.is_valid(raise_exception=True)
         payment = payload.validated_data.get("payment")
-        placed, created = services.cart_complete(
+        answer = service_answer(
+            request,
+            lambda result: placed_response(
+                result[0], status.HTTP_201_CREATED if result[1] else status.HTTP_200_OK, result[1]
+            ),
+        )
+        services.cart_complete(
             cart=self.cart(cart_id),
             payment=dict(payment) if payment else None,
             actor=request.auth.actor,
+            commit_with=answer,
         )
-        return placed_response(
-            placed, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
-        )
+        return answer.response
 
 
 class CheckoutView(StoreView):
@@ -298,7 +303,7 @@ class CheckoutView(StoreView):
         responses={201: StoreOrderOutput},
     )
     @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, *DELIVERY_REFUSALS)
-    @idempotent
+    @idempotent(in_service=True)
     def post(self, request: Request) -> Response:
         """Place an order in one request.
 
@@ -313,10 +318,16 @@ class CheckoutView(StoreView):
         """
         payload = CheckoutRequest(data=request.data)
         payload.is_valid(raise_exception=True)
-        placed = services.checkout_direct(
-            channel=self.channel, data=payload.to_checkout_input(), actor=request.auth.actor
+        answer = service_answer(
+            request, lambda placed: placed_response(placed, status.HTTP_201_CREATED, new=True)
         )
-        return placed_response(placed, status.HTTP_201_CREATED, new=True)
+        services.checkout_direct(
+            channel=self.channel,
+            data=payload.to_checkout_input(),
+            actor=request.auth.actor,
+            commit_with=answer,
+        )
+        return answer.response
 
 
 class StoreOrderView(StoreView):

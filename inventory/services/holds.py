@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
@@ -158,7 +158,8 @@ def stock_allocate(
 
 
 def _allocations_write(holder: str, placements: list[Placement]) -> None:
-    """Add the placed units to their levels and record them as the holder's: two statements.
+    """Add the placed units to their levels and record them as the holder's: one statement
+    on PostgreSQL (the update in a `WITH`), two on SQLite.
 
     The levels are locked by the caller; `allocated` grows by the placed units in the
     database itself, and the constraints on StockLevel still guard it.
@@ -169,27 +170,40 @@ def _allocations_write(holder: str, placements: list[Placement]) -> None:
     ids = [p.stock_level_id for p in placements]
     cases = " ".join(["WHEN %s THEN %s"] * len(placements))
     added = [value for p in placements for value in (p.stock_level_id, p.quantity)]
-    execute(
+    update = (
         f"UPDATE {table(StockLevel)} SET allocated = allocated + CASE id {cases} END, "  # noqa: S608
-        f"updated_at = %s WHERE id IN ({placeholders(len(ids))})",
-        [*added, now, *ids],
+        f"updated_at = %s WHERE id IN ({placeholders(len(ids))})"
     )
+    update_params = [*added, now, *ids]
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(placements))
-    execute(
+    insert = (
         f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
-        f"VALUES {rows}",
-        [value for p in placements for value in (p.stock_level_id, holder, p.quantity, now)],
+        f"VALUES {rows}"
     )
+    insert_params = [
+        value for p in placements for value in (p.stock_level_id, holder, p.quantity, now)
+    ]
+    if connection.vendor == "postgresql":
+        # A data-modifying WITH always runs to completion, referenced or not.
+        execute(f"WITH raised AS ({update}) {insert}", [*update_params, *insert_params])
+        return
+    execute(update, update_params)
+    execute(insert, insert_params)
 
 
-def stock_ensure_available(*, channel: Channel, lines: Iterable[StockLine]) -> None:
+def stock_ensure_available(
+    *, channel: Channel, lines: Iterable[StockLine], available: dict[int, int] | None = None
+) -> None:
     """Raise InsufficientStock when the channel plainly lacks the units: one read, no locks.
 
     For a sold-out SKU the answer comes without queueing behind the checkouts that hold
     its stock rows. Passing is no promise: `stock_allocate` decides under the locks.
+    `available` (units by variant id, read by the caller with the rule's SQL form
+    `inventory.available.channel_available_sql`) spares the read.
     """
     merged = lines_merge(lines)
-    available = channel_availability(channel=channel, variant_ids=merged)
+    if available is None:
+        available = channel_availability(channel=channel, variant_ids=merged)
     short = [
         {"sku": line.variant.sku, "requested": line.quantity, "available": available[variant_id]}
         for variant_id, line in merged.items()

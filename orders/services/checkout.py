@@ -29,11 +29,13 @@ from django.db import transaction
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
+from backoffice.sql import execute, rows_insert
+from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import StockLine, stock_allocate, stock_ensure_available
 from orders.delivery import shipping_problem
 from orders.delivery_hook import DeliveryQuote, delivery_planner
-from orders.events import order_domain_events, order_events_write
+from orders.events import order_domain_events_build, order_events_build
 from orders.links.counters import link_order_record
 from orders.locks import cart_lock, voucher_use_count
 from orders.models import (
@@ -110,38 +112,55 @@ def _delivers(method: ShippingMethod | None) -> bool:
     return method is not None and method.kind == ShippingMethod.Kind.LOCAL_DELIVERY
 
 
-def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> PlacedOrder:
+def checkout_direct(
+    *,
+    channel: Channel,
+    data: CheckoutInput,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
+) -> PlacedOrder:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
+
+    Owns its transaction (a caller's, such as a till sale's, makes it a savepoint):
+    `commit_with` (the HTTP layer's stored answer) begins first inside it and finishes
+    after the order is written, before the stock is locked (see `_stock_allocate`).
 
     Raises ValidationFailed (also for goods to ship without a complete shipping address),
     InsufficientStock, VoucherUnavailable, PaymentDeclined, and for an on-demand delivery
     the delivery planner's refusals (`orders.delivery_hook`).
     """
-    draft = _draft_checkout(channel=channel, data=data, actor=actor)
-    with _PaymentGuard() as payment:
-        authorization = payment.authorize(draft)
-        with transaction.atomic():
-            placed = _order_write(draft, authorization)
-            _stock_allocate(draft, placed.order)
+    with _PaymentGuard() as payment, transaction.atomic():
+        commit_with.begin()
+        draft = _draft_checkout(channel=channel, data=data, actor=actor)
+        placed = _order_write(draft, payment.authorize(draft), commit_with)
+        _stock_allocate(draft, placed.order)
     return placed
 
 
 def cart_complete(
-    *, cart: Cart, payment: dict[str, Any] | None = None, actor: str = ""
+    *,
+    cart: Cart,
+    payment: dict[str, Any] | None = None,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
 ) -> tuple[PlacedOrder, bool]:
     """Turn a cart into an order; its reservations become allocations.
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     A cart whose goods ship needs its shipping address set first (ValidationFailed).
+    Owns its transaction, with `commit_with` as in `checkout_direct`.
     """
     with _PaymentGuard() as guard, transaction.atomic():
+        commit_with.begin()
         cart = cart_lock(cart, "channel", "shipping_method", "voucher")
         if cart.status == Cart.Status.COMPLETED:
             order = Order.objects.select_related("channel").get(cart=cart)
-            return PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+            done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+            _statement_run(commit_with.finish(done))
+            return done
         draft = _draft_cart(cart=cart, payment=payment, actor=actor)
-        placed = _order_write(draft, guard.authorize(draft))
+        placed = _order_write(draft, guard.authorize(draft), _CartDone(commit_with))
         cart.status = Cart.Status.COMPLETED
         cart.reserved_until = None
         cart.save(update_fields=["status", "reserved_until", "updated_at"])
@@ -152,12 +171,16 @@ def cart_complete(
 # --- 1. The draft: reads and checks, nothing written -------------------------------------
 def _draft_checkout(*, channel: Channel, data: CheckoutInput, actor: str) -> OrderDraft:
     lines = lines_clean(data.lines)
-    variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    variants = variants_for_sale(
+        channel=channel, skus=[line.sku for line in lines], with_available=True
+    )
     priced = price_lines(channel=channel, variants=variants, lines=lines)
-    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
+    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows
+    # (the units available came with the variants, in the same statement).
     stock_ensure_available(
         channel=channel,
         lines=[StockLine(variant=line.variant, quantity=line.quantity) for line in priced],
+        available={variant.pk: variant.channel_available for variant in variants.values()},
     )
     return _draft(
         channel=channel,
@@ -302,8 +325,26 @@ def _payment_release(draft: OrderDraft, authorization: Authorization) -> None:
 
 
 # --- 3. The order ------------------------------------------------------------------------
-def _order_write(draft: OrderDraft, authorization: Authorization | None) -> PlacedOrder:
-    """3. The voucher use, the order and everything that belongs to it, its domain events.
+def _statement_run(statement: Statement | None) -> None:
+    if statement is not None:
+        execute(*statement)
+
+
+class _CartDone:
+    """A cart's partner: its answer is rendered from (order, created)."""
+
+    def __init__(self, partner: CommitPartner) -> None:
+        self.partner = partner
+
+    def finish(self, placed: PlacedOrder) -> Statement | None:
+        return self.partner.finish((placed, True))
+
+
+def _order_write(
+    draft: OrderDraft, authorization: Authorization | None, commit_with: CommitPartner
+) -> PlacedOrder:
+    """3. The voucher use, the order and everything that belongs to it, its domain events,
+    and `commit_with`'s answer (rendered from them, stored in the same statement).
 
     Call inside the order's transaction: the slot, the voucher and the link are counted
     with conditional updates that hold their rows until the commit.
@@ -316,7 +357,7 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
     order.save(force_insert=True)
     # A shop link's order counter (and usage limit): refused here, nothing is kept.
     link_order_record(attribution=draft.attribution, channel=draft.channel)
-    lines = OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             variant=line.variant,
@@ -327,10 +368,11 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
             total=line.total,
         )
         for line in draft.lines
-    )
+    ]
     timeline = [OrderEvent.Type.PLACED]
+    payments = []
     if authorization is not None:
-        _payment_record(draft, order, authorization)
+        payments.append(_payment_new(draft, order, authorization))
         timeline.append(
             OrderEvent.Type.PAID if authorization.captured else OrderEvent.Type.PAYMENT_AUTHORIZED
         )
@@ -340,7 +382,7 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
     if draft.delivery is not None:
         record = delivery_planner().record(order=order, quote=draft.delivery, actor=draft.actor)
         order.delivery_placed, delivery_events = record.delivery, record.events
-    events = order_events_write(  # one insert, the delivery's first estimate included
+    events = order_events_build(  # one insert, the delivery's first estimate included
         order=order,
         types=timeline,
         actor=draft.actor,
@@ -350,12 +392,18 @@ def _order_write(draft: OrderDraft, authorization: Authorization | None) -> Plac
     domain_events = ["order.created"]
     if order.status == Order.Status.CONFIRMED:
         domain_events.append("order.confirmed")
-    order_domain_events(order=order, types=domain_events, lines=lines, first_sequence=1)
+    outbox = order_domain_events_build(
+        order=order, types=domain_events, lines=lines, first_sequence=1
+    )
+    placed = PlacedOrder(order=order, lines=lines, events=events)
+    # Everything that hangs off the new order, and the stored HTTP answer (which shows only
+    # what is in memory already), in one statement on PostgreSQL.
+    rows_insert(lines, payments, events, outbox, also=lambda: commit_with.finish(placed))
     if order.email or order.status == Order.Status.CONFIRMED:
         # One message for both (the "placed" email, and planning a confirmed order):
         # the worker queues the email as its own task, so a failing email never re-plans.
         enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
-    return PlacedOrder(order=order, lines=lines, events=events)
+    return placed
 
 
 def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
@@ -396,9 +444,9 @@ def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
     return order
 
 
-def _payment_record(draft: OrderDraft, order: Order, authorization: Authorization) -> Payment:
+def _payment_new(draft: OrderDraft, order: Order, authorization: Authorization) -> Payment:
     total = draft.totals.total
-    return Payment.objects.create(
+    return Payment(
         order=order,
         provider=draft.provider.name,
         method=authorization.method,
@@ -415,6 +463,18 @@ def _stock_allocate(draft: OrderDraft, order: Order) -> None:
     """4. The stock rows, last: the cart's holds become the order's, or it takes what is free.
 
     Raises InsufficientStock, which rolls the whole order back.
+
+    What runs under the stock lock, from the locking statement to the commit, and why each:
+    - `SELECT ... FOR UPDATE` of the lines' stock rows in the channel, by ascending id:
+      takes the lock (`inventory.locks`);
+    - the active holds of those rows, in a statement of its own: its fresh snapshot sees
+      the holds committed by whoever held the lock before (`inventory.available`);
+    - a completed cart's own holds deleted (cart only): they become the allocations;
+    - `allocated` raised and the allocations inserted: the promise itself;
+    - a low-stock event only when a row crosses its threshold (`low_stock_record`);
+    - the commit. Nothing else: the order, its lines, payment, timeline, events and the
+      stored HTTP answer are written before the lock is taken (`commit_with.finish`),
+      and the answer is sent after the commit.
     """
     stock_allocate(
         channel=draft.channel,
