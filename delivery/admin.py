@@ -65,12 +65,10 @@ class DeliveryZoneForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        trial = DeliveryZone(
-            code=cleaned.get("code") or self.instance.code,
-            warehouse=cleaned.get("warehouse") or self.instance.warehouse,
-        )
         if self.instance.pk:
             trial = DeliveryZone.objects.get(pk=self.instance.pk)
+        else:
+            trial = DeliveryZone(code=cleaned.get("code"), warehouse=cleaned.get("warehouse"))
         try:
             zone_clean(trial, self.zone_fields())  # the API's rules, on a copy
         except ValidationFailed as error:
