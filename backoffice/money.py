@@ -7,12 +7,9 @@ line and once per total, never in between on a float.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
-# Currencies whose minor unit is not two digits (ISO 4217); all others use 2.
-_MINOR_UNITS = {
-    "BHD": 3, "CLP": 0, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3,
-    "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
-}  # fmt: skip
+from iso4217 import Currency
 
 # Amounts are stored as DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES):
 # every stored amount is below AMOUNT_LIMIT.
@@ -21,9 +18,30 @@ DECIMAL_PLACES = 3
 AMOUNT_LIMIT = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES)
 
 
+@lru_cache(maxsize=512)
 def minor_units(currency: str) -> int:
-    """How many decimal places the currency has."""
-    return _MINOR_UNITS.get(currency.upper(), 2)
+    """How many decimal places ISO 4217 gives the currency (USD 2, JPY 0, KWD 3).
+
+    From the `iso4217` package, which ships ISO's own table. A code ISO does not know
+    counts as 2 (channels are created with a known code; this keeps old rows readable);
+    codes without a minor unit (precious metals, XXX) count as 0.
+    """
+    try:
+        exponent = Currency(str(currency).upper()).exponent
+    except ValueError:
+        return 2
+    return exponent or 0
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """An amount in the currency's smallest unit, as payment providers count it (19.99 USD →
+    1999, 500 JPY → 500, 1.234 KWD → 1234). Rounds half-up to the minor unit first."""
+    return int(quantize(amount, currency).scaleb(minor_units(currency)))
+
+
+def from_minor_units(value: int, currency: str) -> Decimal:
+    """The inverse of `to_minor_units`: 1999 USD cents → Decimal("19.99")."""
+    return quantize(Decimal(int(value)).scaleb(-minor_units(currency)), currency)
 
 
 def quantize(amount: Decimal | int | str, currency: str) -> Decimal:
