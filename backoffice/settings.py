@@ -354,6 +354,24 @@ CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
+
+# --- Payments (docs/payments.md) ---------------------------------------------
+# The Stripe provider is offered when a secret key is set; `test` and `manual` always are.
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+# The webhook endpoint's signing secret (whsec_...): events without its signature get 400.
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Stripe's API address; set only to talk to a local stand-in (localstripe) in tests and demos.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# A gateway call gives up after this long (connecting and reading): no request waits longer.
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = env_int("PAYMENT_GATEWAY_TIMEOUT_SECONDS", 10)
+# A Stripe-Signature older than this is refused (Stripe's own default tolerance).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# Sessions still open past their order's payment window are asked about, then settled.
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "orders.tasks.payments_reconcile_task",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 CELERY_BEAT_SCHEDULE["retention-purge"] = {
     "task": "channels_api.tasks.retention_purge_task",
     "schedule": 3600.0,

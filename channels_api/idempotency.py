@@ -12,13 +12,27 @@ row lock (NOWAIT) on the record and saves the response into it, so the
 business writes and the stored response commit together or not at all. If
 the process dies, the database drops the lock and rolls everything back, and
 a retry runs the request afresh: exactly once, with no stale "in use" state.
+
+Requests that call a payment provider must not hold a transaction open while it
+answers (docs/payments.md), so two variants exist:
+- `@idempotent(prepare=...)` (checkout): the work before the order is written (stock
+  held, the PSP's session opened) runs first, outside the transaction, as a context
+  manager whose value the view gets as `prepared`; the order and the stored answer
+  then commit together as above. A stored answer replays before anything is prepared.
+- `@idempotent(own_transactions=True)` (capture, refund, cancel, returns, a payment
+  confirm): the view runs its services' own transactions; the key is held "in use" by
+  a session-level advisory lock (PostgreSQL) for the request, and the answer is stored
+  after. Exactly-once comes from the services: each money movement carries an
+  operation key derived from the request's key, so a retry finds what the first
+  attempt did instead of moving the money again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
@@ -82,18 +96,20 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
-def _insert_record(scope: Scope, key: str, fingerprint: str) -> None:
+def _insert_record(scope: Scope, key: str, fingerprint: str) -> bool:
     """Create the record if absent, committed at once: one statement, no transaction block.
+    Returns whether it was new (the key's first request).
 
-    (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING`.)
+    (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING ... RETURNING`.)
     """
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table(IdempotencyRecord)} "  # noqa: S608 (the column is ours)
             f"({scope.column}, key, request_fingerprint, created_at) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
             [scope.owner_id, key, fingerprint, timezone.now()],
         )
+        return cursor.fetchone() is not None
 
 
 def _locked_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord:
@@ -137,32 +153,99 @@ def _store(scope: Scope, key: str, response: Response) -> None:
     )
 
 
+def _stored_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """The key's record if it holds an answer already (no lock: a peek before preparing)."""
+    record = (
+        IdempotencyRecord.objects.filter(**{scope.column: scope.owner_id}, key=key)
+        .only("request_fingerprint", "response_status", "response_body")
+        .first()
+    )
+    if record is not None and record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return record if record is not None and record.response_status is not None else None
+
+
+@contextmanager
+def _key_in_use(scope: Scope, key: str) -> Iterator[None]:
+    """Hold the key "in use" without a transaction: a session-level advisory lock, taken
+    without waiting (409 otherwise) and dropped by the database if the process dies."""
+    if connection.vendor != "postgresql":
+        yield  # the embedded SQLite of `make run` serves one request at a time
+        return
+    lock_id = int.from_bytes(
+        hashlib.sha256(f"{scope.column}:{scope.owner_id}:{key}".encode()).digest()[:8],
+        "big",
+        signed=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        if not cursor.fetchone()[0]:
+            raise IdempotencyKeyInUse()
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
 class _Replay(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         self.record = record
 
 
-def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorate a POST handler of an APIView to honour `Idempotency-Key`."""
+Prepare = Callable[..., AbstractContextManager]
+
+
+def idempotent(
+    view_method: Callable[..., Response] | None = None,
+    *,
+    prepare: Prepare | None = None,
+    own_transactions: bool = False,
+) -> Callable[..., Response]:
+    """Decorate a POST handler of an APIView to honour `Idempotency-Key`.
+
+    `prepare(view, request, *args, **kwargs)`: a context manager entered before the
+    request's transaction, its value passed to the handler as `prepared`, left after the
+    transaction ended. `own_transactions`: the handler runs with no transaction around it.
+    """
+    if view_method is None:
+        return lambda method: idempotent(method, prepare=prepare, own_transactions=own_transactions)
 
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
         key = request.headers.get(HEADER)
         if key is None:
-            return view_method(view, request, *args, **kwargs)
+            if prepare is None:
+                return view_method(view, request, *args, **kwargs)
+            with prepare(view, request, *args, **kwargs) as prepared:
+                return view_method(view, request, *args, prepared=prepared, **kwargs)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
         scope = Scope.of(request.auth)
-        _insert_record(scope, key, fingerprint)
+        new = _insert_record(scope, key, fingerprint)
         try:
-            with transaction.atomic():
-                record = _locked_record(scope, key, fingerprint)
-                if record.response_status is not None:
-                    raise _Replay(record)
-                response = view_method(view, request, *args, **kwargs)
-                # The business writes and the stored response commit together.
-                _store(scope, key, response)
+            with ExitStack() as outside:
+                if not new and (prepare is not None or own_transactions):
+                    stored = _stored_record(scope, key, fingerprint)
+                    if stored is not None:
+                        raise _Replay(stored)
+                if own_transactions:
+                    outside.enter_context(_key_in_use(scope, key))
+                    response = view_method(view, request, *args, **kwargs)
+                    _store(scope, key, response)
+                    return response
+                if prepare is not None:
+                    kwargs["prepared"] = outside.enter_context(
+                        prepare(view, request, *args, **kwargs)
+                    )
+                with transaction.atomic():
+                    record = _locked_record(scope, key, fingerprint)
+                    if record.response_status is not None:
+                        raise _Replay(record)
+                    response = view_method(view, request, *args, **kwargs)
+                    # The business writes and the stored response commit together.
+                    _store(scope, key, response)
             return response
         except _Replay as replay:
             return _replay(replay.record)

@@ -139,6 +139,18 @@ def tracking_data(order: Order) -> list[dict]:
     ]
 
 
+class PaymentSessionOutput(serializers.Serializer):
+    """The order's payment session while it waits for the customer to confirm with the PSP."""
+
+    provider = serializers.CharField()
+    status = serializers.CharField(help_text="`pending` until the PSP settles it.")
+    client_secret = serializers.CharField(
+        help_text="For the PSP's client library (Stripe.js `confirmCardPayment`)."
+    )
+    amount = MoneyOutput()
+    due_at = serializers.DateTimeField(help_text="The stock is held until then, then released.")
+
+
 class StoreOrderOutput(serializers.Serializer):
     """Schema of an order as its customer sees it; `order_data` builds it."""
 
@@ -162,11 +174,17 @@ class StoreOrderOutput(serializers.Serializer):
     voucher_code = serializers.CharField()
     timeline = TimelineOutput(many=True)
     tracking = TrackingOutput(many=True)
+    payment_session = PaymentSessionOutput(
+        allow_null=True, help_text="Set while `status` is `pending_payment`."
+    )
     created_at = serializers.DateTimeField()
 
 
 CUSTOMER_TIMELINE = {
     "placed",
+    "payment_pending",
+    "payment_failed",
+    "payment_expired",
     "paid",
     "confirmed",
     "cancelled",
@@ -196,4 +214,22 @@ def order_data(order: Order, lines=None, events=None, tracking: list | None = No
             if event.type in CUSTOMER_TIMELINE
         ],
         "tracking": tracking_data(order) if tracking is None else tracking,
+        "payment_session": payment_session_data(order),
+    }
+
+
+def payment_session_data(order: Order) -> dict | None:
+    """What the customer's client needs to confirm the payment, while the order waits for it
+    (read only then: no query for any other order)."""
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return None
+    payment = order.payments.filter(status="pending").order_by("-id").first()
+    if payment is None:
+        return None
+    return {
+        "provider": payment.provider,
+        "status": payment.status,
+        "client_secret": payment.client_secret,
+        "amount": money_dict(payment.amount, payment.currency),
+        "due_at": rfc3339(order.payment_due_at) if order.payment_due_at else None,
     }

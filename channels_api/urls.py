@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from channels_api import payment_views
 from channels_api.admin_api import catalog_views, fulfillment_views, inventory_views, webhook_views
 from channels_api.admin_api import link_views as admin_link_views
 from channels_api.admin_api import message_views as admin_message_views
@@ -32,6 +33,10 @@ store_patterns = [
     path("store/checkout", order_views.CheckoutView.as_view(), name="store-checkout"),
     path("store/orders/lookup", order_views.OrderLookupView.as_view(), name="store-order-lookup"),
     path("store/orders/<str:token>", order_views.StoreOrderView.as_view(), name="store-order"),
+    path(
+        "store/orders/<str:token>/payment/confirm",
+        order_views.StoreOrderPaymentConfirmView.as_view(),
+    ),
     path("store/orders/<str:token>/messages", message_views.StoreOrderMessagesView.as_view()),
     path("store/links/<str:code>", link_views.StoreLinkView.as_view(), name="store-link"),
     path("store/links/<str:code>/cart", link_views.StoreLinkCartView.as_view()),
@@ -129,4 +134,13 @@ fulfiller_patterns = [
     path("fulfiller/orders/<str:pk>/status", fulfiller_views.FulfillerOrderStatusView.as_view()),
 ]
 
-urlpatterns = store_patterns + admin_patterns + fulfiller_patterns
+# Called by payment providers, signed by them (no API key).
+payment_patterns = [
+    path(
+        "payments/<str:provider>/webhook",
+        payment_views.PaymentWebhookView.as_view(),
+        name="payments-webhook",
+    ),
+]
+
+urlpatterns = store_patterns + admin_patterns + fulfiller_patterns + payment_patterns

@@ -330,11 +330,12 @@ def order_complete_if_delivered(*, order: Order, actor: str = "") -> bool:
     return False
 
 
-def order_payment_capture(*, order: Order, actor: str = "", **payment: str) -> Order:
+def order_payment_capture(*, order: Order, actor: str = "", **payment: object) -> Order:
     """Capture an order's payment (`orders.services.order_capture`); a cash-on-delivery order
-    that was already delivered completes at the same time."""
+    that was already delivered completes right after. The capture owns its transactions: a
+    PSP is asked between them, never inside one."""
+    order = order_capture(order=order, actor=actor, **payment)
     with transaction.atomic():
-        order = order_capture(order=order, actor=actor, **payment)
         order_complete_if_delivered(order=order, actor=actor)
     return order
 

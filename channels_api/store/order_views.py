@@ -34,7 +34,13 @@ from channels_api.store.views import StoreView
 from channels_api.throttling import order_lookup_attempt
 from inventory.errors import InsufficientStock
 from orders import services
-from orders.errors import CartCompleted, LinkUsedUp, PaymentDeclined, VoucherUnavailable
+from orders.errors import (
+    CartCompleted,
+    LinkUsedUp,
+    PaymentDeclined,
+    PaymentProviderUnavailable,
+    VoucherUnavailable,
+)
 from orders.models import Cart, Order, ShippingMethod
 from orders.selectors import (
     cart_get,
@@ -219,6 +225,19 @@ class CartExtendView(CartMixin):
         return self.cart_response(cart_id)
 
 
+def _cart_prepare(view: CartCompleteView, request: Request, cart_id: str):
+    """Before the transaction: the cart checked, its holds renewed, the payment session
+    opened with the PSP (`orders.services.checkout`)."""
+    payload = CartCompleteInput(data=request.data)
+    payload.is_valid(raise_exception=True)
+    payment = payload.validated_data.get("payment")
+    return services.cart_prepare(
+        cart=view.cart(cart_id),
+        payment=dict(payment) if payment else None,
+        actor=request.auth.actor,
+    )
+
+
 class CartCompleteView(CartMixin):
     @extend_schema(
         operation_id="store_carts_complete",
@@ -226,28 +245,40 @@ class CartCompleteView(CartMixin):
         request=CartCompleteInput,
         responses={201: StoreOrderOutput, 200: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp)
-    @idempotent
-    def post(self, request: Request, cart_id: str) -> Response:
+    @raises(
+        InsufficientStock,
+        VoucherUnavailable,
+        PaymentDeclined,
+        LinkUsedUp,
+        PaymentProviderUnavailable,
+    )
+    @idempotent(prepare=_cart_prepare)
+    def post(self, request: Request, cart_id: str, prepared) -> Response:
         """Place the order for a cart.
 
         The cart's held units become the order's (re-taken from what is available if the hold
         expired), the payment is taken when `payment` is sent, and `order.created` (and
         `order.confirmed` when paid) is sent to webhooks; the customer is emailed. 201 with the new
         order; completing the same cart again answers 200 with that order. 402 `payment_declined`
-        leaves no order.
+        leaves no order. With `stripe` the order is `pending_payment`, holding its stock for the
+        channel's payment window: confirm `payment_session.client_secret` with Stripe.js; the
+        PSP's webhook (or `POST /store/orders/{token}/payment/confirm`) confirms the order. 503
+        `payment_provider_unavailable` when the PSP does not answer: no order, the holds stay.
         """
-        payload = CartCompleteInput(data=request.data)
-        payload.is_valid(raise_exception=True)
-        payment = payload.validated_data.get("payment")
-        order, created = services.cart_complete(
-            cart=self.cart(cart_id),
-            payment=dict(payment) if payment else None,
-            actor=request.auth.actor,
-        )
+        order, created = services.cart_place(prepared)
         return order_response(
             order, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
         )
+
+
+def _checkout_prepare(view: CheckoutView, request: Request):
+    """Before the transaction: the order checked and priced, its stock held, the payment
+    session opened with the PSP (`orders.services.checkout`)."""
+    payload = CheckoutRequest(data=request.data)
+    payload.is_valid(raise_exception=True)
+    return services.checkout_prepare(
+        channel=view.channel, data=payload.to_checkout_input(), actor=request.auth.actor
+    )
 
 
 class CheckoutView(StoreView):
@@ -259,22 +290,21 @@ class CheckoutView(StoreView):
         request=CheckoutRequest,
         responses={201: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined)
-    @idempotent
-    def post(self, request: Request) -> Response:
+    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable)
+    @idempotent(prepare=_checkout_prepare)
+    def post(self, request: Request, prepared) -> Response:
         """Place an order in one request.
 
         For chatbots, links and tills: the lines' stock is allocated to the order at once, prices
         come from the channel, `payment` (optional) is taken, and `order.created` (and
         `order.confirmed` when paid) is sent to webhooks; the customer is emailed. Nothing is
         created or held on any refusal: 409 `insufficient_stock` with what is left per SKU, 402
-        `payment_declined`, 400 for an unknown SKU or a bad address.
+        `payment_declined`, 503 `payment_provider_unavailable`, 400 for an unknown SKU or a bad
+        address. With `stripe` the order is `pending_payment` until the customer confirms the
+        payment (see `payment_session`); unpaid at the end of the channel's payment window, it is
+        cancelled and its stock released.
         """
-        payload = CheckoutRequest(data=request.data)
-        payload.is_valid(raise_exception=True)
-        order = services.checkout_direct(
-            channel=self.channel, data=payload.to_checkout_input(), actor=request.auth.actor
-        )
+        order = services.checkout_place(prepared)
         return order_response(order, status.HTTP_201_CREATED, new=True)
 
 
@@ -374,3 +404,29 @@ class OrderLookupView(StoreView):
         if order is None:
             raise Http404
         return order_response(order, status.HTTP_200_OK)
+
+
+class StoreOrderPaymentConfirmView(StoreView):
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="store_orders_payment_confirm",
+        tags=TAGS,
+        request=None,
+        responses={200: StoreOrderOutput},
+    )
+    @raises(PaymentProviderUnavailable)
+    @idempotent(own_transactions=True)
+    def post(self, request: Request, token: str) -> Response:
+        """Tell the server the customer confirmed the payment.
+
+        Call after Stripe.js confirmed the PaymentIntent: the server asks the PSP itself (it never
+        takes the client's word) and confirms the order when the PSP says it is paid or
+        authorized, exactly once even when the PSP's webhook arrives at the same moment. The
+        answer is the order: still `pending_payment` if the PSP is not done yet.
+        """
+        order = order_get_by_token(channel=self.channel, token=token)
+        if order is None:
+            raise Http404
+        services.payment_confirm(order=order)
+        return order_response(order_get_by_token(channel=self.channel, token=token), 200)

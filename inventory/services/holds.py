@@ -42,13 +42,19 @@ from inventory.services.placement import (
 
 
 def stock_reserve(
-    *, channel: Channel, holder: str, lines: Iterable[StockLine], ttl_seconds: int | None = None
+    *,
+    channel: Channel,
+    holder: str,
+    lines: Iterable[StockLine],
+    ttl_seconds: int | None = None,
 ) -> list[Reservation]:
-    """Hold stock for a cart (or a link's allotment) in the channel's warehouses.
+    """Hold stock for a cart (or a link's allotment, or a checkout while its payment is
+    taken) in the channel's warehouses.
 
     Replaces the holder's earlier holds on these variants, so changing a quantity
-    re-reserves. All lines or none: raises InsufficientStock listing each short
-    SKU with what is available. A TTL of 0 creates no holds (POS) but still checks.
+    re-reserves (a holder with no active hold here skips that statement). All lines or
+    none: raises InsufficientStock listing each short SKU with what is available. A TTL
+    of 0 creates no holds (POS) but still checks.
     """
     merged = _merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
@@ -60,7 +66,10 @@ def stock_reserve(
         before = _free_units(
             levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
         )
-        Reservation.objects.filter(holder=holder, stock_level__variant_id__in=list(merged)).delete()
+        if own:  # expired holds of the holder count nowhere: the purge drops them
+            Reservation.objects.filter(
+                holder=holder, stock_level__variant_id__in=list(merged)
+            ).delete()
         free = _free_units(levels, others)
         placements = _place(merged, warehouse_ids, levels, free)
         if ttl <= 0:

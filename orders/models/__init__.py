@@ -18,6 +18,7 @@ from orders.models.orders import (
     OrderLine,
     Payment,
 )
+from orders.models.payments import PaymentEvent, PaymentOperation
 
 __all__ = [
     "ORDER_NUMBER_OFFSET",
@@ -30,6 +31,8 @@ __all__ = [
     "OrderLine",
     "OrderMessage",
     "Payment",
+    "PaymentEvent",
+    "PaymentOperation",
     "SalesReport",
     "ShippingMethod",
     "ShopLink",
