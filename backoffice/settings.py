@@ -9,6 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from backoffice import task_names
 from backoffice.local_env import var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -287,7 +288,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 BROKER_RETRY_PAUSE_SECONDS = env_int("BROKER_RETRY_PAUSE_SECONDS", 10)
 # Expired reservations already stopped counting; this only deletes the rows.
 CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
-    "task": "inventory.tasks.reservations_purge_expired_task",
+    "task": task_names.RESERVATIONS_PURGE_EXPIRED,
     "schedule": 60.0,
     "options": {"expires": 55},  # a run that waited a minute in the queue is skipped
 }
@@ -333,7 +334,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["WebhookDeliveryStatu
     "backoffice.outbox.models.WebhookDelivery.Status"
 )
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {
-    "task": "backoffice.outbox.tasks.outbox_dispatch",
+    "task": task_names.OUTBOX_DISPATCH,
     "schedule": WEBHOOK_DISPATCH_INTERVAL_SECONDS,
     # A run that waited longer than the interval is superseded by the next one.
     "options": {"expires": WEBHOOK_DISPATCH_INTERVAL_SECONDS},
@@ -350,7 +351,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS.setdefault(
 
 # --- Orders and API housekeeping ---------------------------------------------
 CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
-    "task": "orders.tasks.orders_cancel_stale_unpaid_task",
+    "task": task_names.ORDERS_CANCEL_STALE_UNPAID,
     "schedule": 60.0,
     "options": {"expires": 55},
 }
@@ -368,17 +369,17 @@ PAYMENT_GATEWAY_TIMEOUT_SECONDS = env_int("PAYMENT_GATEWAY_TIMEOUT_SECONDS", 10)
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 # Sessions still open past their order's payment window are asked about, then settled.
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
-    "task": "orders.tasks.payments_reconcile_task",
+    "task": task_names.PAYMENTS_RECONCILE,
     "schedule": 60.0,
     "options": {"expires": 55},
 }
 CELERY_BEAT_SCHEDULE["retention-purge"] = {
-    "task": "channels_api.tasks.retention_purge_task",
+    "task": task_names.RETENTION_PURGE,
     "schedule": 3600.0,
     "options": {"expires": 3000},
 }
 CELERY_BEAT_SCHEDULE["fulfillment-plan-sweep"] = {
-    "task": "fulfillment.tasks.fulfillments_plan_sweep_task",
+    "task": task_names.FULFILLMENTS_PLAN_SWEEP,
     "schedule": 60.0,
     "options": {"expires": 55},
 }

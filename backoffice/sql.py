@@ -32,6 +32,12 @@ def lock_rows_of(alias: str, *, nowait: bool = False) -> str:
     return f"{clause} NOWAIT" if nowait and features.has_select_for_update_nowait else clause
 
 
+def greatest(*expressions: str) -> str:
+    """The largest of the SQL expressions: `GREATEST(...)` on PostgreSQL, `MAX(...)` on SQLite."""
+    function = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    return f"{function}({', '.join(expressions)})"
+
+
 def fetch(sql: str, params: Sequence[object]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,21 +1,15 @@
-"""Top-level routes: the API, its schema and docs, the Django admin and health probes."""
+"""Top-level routes: health probes, the API app (included by name), and the Django admin."""
 
 from django.contrib import admin
-from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path
 
 from backoffice.health import healthz, readyz
-from channels_api.fallback import ApiNotFoundView
-from channels_api.store.link_views import link_redirect
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("l/<str:code>", link_redirect, name="shop-link"),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/", include("channels_api.urls")),
-    re_path(r"^api/", ApiNotFoundView.as_view()),
+    # The shop-link redirect, the API, its schema and docs (channels_api/site_urls.py).
+    path("", include("channels_api.site_urls")),
     path("admin/", admin.site.urls),
 ]
 

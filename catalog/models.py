@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator
 from django.db import models
 
-from backoffice.money import DECIMAL_PLACES, MAX_DIGITS
-
-code_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9_-]{0,49}$",
-    "Use lowercase letters, digits, '-' and '_' (at most 50).",
-)
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as USD.")
-
-
-def money_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+from backoffice.fields import code_validator, currency_validator, money_field
 
 
 class Channel(models.Model):

@@ -1,16 +1,15 @@
-"""Catalog reads: what a channel shows, at the channel's price."""
+"""Catalog reads: what a channel shows, at the channel's price (the rule: `catalog.sellable`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import reduce
 from operator import and_
 
-from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, Q, QuerySet
 
 from backoffice.sql import placeholders, table
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
+from catalog.sellable import published_listings, sellable_sql, sellable_variants
 
 
 def channel_list() -> QuerySet[Channel]:
@@ -22,37 +21,22 @@ def channel_get_by_code(*, code: str) -> Channel | None:
     return Channel.objects.filter(code=code).first()
 
 
-def variants_with_channel_price(channel: Channel) -> QuerySet[ProductVariant]:
-    override = ChannelPrice.objects.filter(variant=OuterRef("pk"), channel=channel).values("price")
-    variants = ProductVariant.objects.annotate(channel_price=Subquery(override[:1]))
-    if channel.currency != settings.DEFAULT_CURRENCY:
-        # Base prices are in the default currency: only overridden variants sell here.
-        variants = variants.filter(channel_price__isnull=False)
-    return variants.order_by("position", "id")
-
-
 def variants_for_sale_by_sku(*, channel: Channel, skus: list[str]) -> list[ProductVariant]:
-    """The variants of these SKUs published in the channel and priced in its currency.
+    """The variants of these SKUs the channel sells (`catalog.sellable`), with `channel_price`.
 
-    The same rows and `channel_price` as `variants_with_channel_price` filtered by SKU and
-    listing, each with its product's id and name loaded (its other fields load on use),
-    from one written-out query: every checkout and cart line asks this.
+    Each has its product's id and name loaded (its other fields load on use), from one
+    written-out query (the rule's SQL form): every checkout and cart line asks this.
     """
     if not skus:
         return []
-    priced_here = (
-        "" if channel.currency == settings.DEFAULT_CURRENCY else " AND cp.price IS NOT NULL"
-    )
+    joins, sellable, params = sellable_sql(channel, "v")
     variants = list(
         ProductVariant.objects.raw(
             "SELECT v.*, cp.price AS channel_price, p.name AS product_name "  # noqa: S608
             f"FROM {table(ProductVariant)} v "
-            f"JOIN {table(Product)} p ON p.id = v.product_id "
-            f"JOIN {table(ProductListing)} l ON l.product_id = v.product_id "
-            "AND l.channel_id = %s AND l.published = %s "
-            f"LEFT JOIN {table(ChannelPrice)} cp ON cp.variant_id = v.id AND cp.channel_id = %s "
-            f"WHERE v.sku IN ({placeholders(len(skus))}){priced_here}",
-            [channel.pk, True, channel.pk, *skus],
+            f"JOIN {table(Product)} p ON p.id = v.product_id {joins} "
+            f"WHERE v.sku IN ({placeholders(len(skus))}) AND {sellable}",
+            [*params, *skus],
         )
     )
     price = ChannelPrice._meta.get_field("price")
@@ -66,37 +50,15 @@ def variants_for_sale_by_sku(*, channel: Channel, skus: list[str]) -> list[Produ
     return variants
 
 
-def variant_price_in_channel(*, variant: ProductVariant, channel: Channel) -> Decimal | None:
-    """The price a channel charges: its override, else the base price in the default currency.
-
-    None means the variant has no price in this channel's currency and is not sold there.
-    `variant` may carry a `channel_price` annotation to save a query.
-    """
-    if hasattr(variant, "channel_price"):
-        override = variant.channel_price
-    else:
-        override = (
-            ChannelPrice.objects.filter(variant=variant, channel=channel)
-            .values_list("price", flat=True)
-            .first()
-        )
-    if override is not None:
-        return override
-    if channel.currency == settings.DEFAULT_CURRENCY:
-        return variant.price
-    return None
-
-
 def channel_product_list(*, channel: Channel) -> QuerySet[Product]:
-    """Products published in the channel, with variants carrying `channel_price`.
+    """Products published in the channel, with the variants it sells carrying `channel_price`.
 
     Costs three queries whatever the page size (products, variants, categories are joined).
     """
-    published = ProductListing.objects.filter(channel=channel, published=True)
     return (
-        Product.objects.filter(pk__in=published.values("product_id"))
+        Product.objects.filter(pk__in=published_listings(channel).values("product_id"))
         .select_related("category")
-        .prefetch_related(Prefetch("variants", queryset=variants_with_channel_price(channel)))
+        .prefetch_related(Prefetch("variants", queryset=sellable_variants(channel)))
         .order_by("id")
     )
 

@@ -7,8 +7,8 @@ from rest_framework import serializers
 
 from backoffice.timefmt import rfc3339
 from channels_api.fields import MoneyOutput, money
-from orders.link_qr import link_public_url
-from orders.link_selectors import LinkView
+from orders.links.qr import link_public_url
+from orders.links.selectors import LinkView
 
 
 class LinkProductOutput(serializers.Serializer):

@@ -11,7 +11,12 @@ from rest_framework.utils.urls import replace_query_param
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
 from channels_api.pagination import page_limit
-from orders.messages import MAX_ATTACHMENTS, message_body_for, message_list, message_payload
+from orders.messages.services import (
+    MAX_ATTACHMENTS,
+    message_body_for,
+    message_list,
+    message_payload,
+)
 from orders.models import Order, OrderMessage
 
 # The query parameters of a thread (`thread_response`).

@@ -12,6 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.retention import (
     audit_entries_purge,
     outbox_events_purge,
@@ -32,7 +33,7 @@ def idempotency_records_purge(*, batch_size: int, deadline: float) -> int:
     )
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=task_names.RETENTION_PURGE, acks_late=True, ignore_result=True)
 def retention_purge_task() -> dict[str, int]:
     """Delete what is past its age, in short batches; returns how many rows went per table.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from catalog.models import money_field
+from backoffice.fields import money_field
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
 

@@ -11,7 +11,7 @@ from django.db.models import F
 from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.money import quantize
 from fulfillment.models import Fulfillment, Return, ReturnLine
-from fulfillment.services import LineRequest, _refresh_fulfillment_status
+from fulfillment.services import LineRequest, fulfillment_status_refresh
 from inventory.locks import stock_levels_lock_pairs
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust
@@ -92,7 +92,7 @@ def return_create(
             OrderLine.objects.filter(pk=line.pk).update(
                 quantity_returned=F("quantity_returned") + quantity
             )
-        _refresh_fulfillment_status(order)
+        fulfillment_status_refresh(order)
         data = {
             "return_id": str(record.pk),
             "reason": record.reason,

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import InvalidTransition, NotFound, ValidationFailed
 from backoffice.ids import is_id
 from backoffice.jobs import enqueue_after_commit
@@ -272,15 +273,18 @@ def fulfillment_ship(
         fulfillment.tracking_url = tracking_url
         fulfillment.shipped_at = timezone.now()
         fulfillment.save()
-        _refresh_fulfillment_status(order)
+        fulfillment_status_refresh(order)
         _event(order, fulfillment, OrderEvent.Type.SHIPPED, "fulfillment.shipped", actor)
-        enqueue_after_commit(
-            "fulfillment.tasks.notify_customer_task", order.pk, "shipped", str(fulfillment.pk)
-        )
+        enqueue_after_commit(task_names.NOTIFY_CUSTOMER, order.pk, "shipped", str(fulfillment.pk))
     return fulfillment
 
 
-def _refresh_fulfillment_status(order: Order) -> None:
+def fulfillment_status_refresh(order: Order) -> None:
+    """Set the order's `fulfillment_status` from its lines' shipped and returned units.
+
+    Part of this module's API (returns use it too): call it under the order's lock, after
+    changing a line's `quantity_fulfilled` or `quantity_returned`; saves only on a change.
+    """
     totals = order.lines.aggregate(
         ordered=Sum("quantity"),
         shipped=Sum("quantity_fulfilled"),
@@ -307,9 +311,7 @@ def fulfillment_deliver(*, fulfillment: Fulfillment, actor: str = "") -> Fulfill
         fulfillment.delivered_at = timezone.now()
         fulfillment.save(update_fields=["status", "delivered_at"])
         _event(order, fulfillment, OrderEvent.Type.DELIVERED, "fulfillment.delivered", actor)
-        enqueue_after_commit(
-            "fulfillment.tasks.notify_customer_task", order.pk, "delivered", str(fulfillment.pk)
-        )
+        enqueue_after_commit(task_names.NOTIFY_CUSTOMER, order.pk, "delivered", str(fulfillment.pk))
         order_complete_if_delivered(order=order, actor=actor)
     return fulfillment
 

@@ -17,6 +17,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from backoffice import task_names
 from fulfillment.models import Fulfillment, Notification
 from fulfillment.notifications import notification_send
 from fulfillment.services import fulfillments_plan, order_complete_if_delivered
@@ -27,6 +28,7 @@ TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
 
 
 @shared_task(
+    name=task_names.FULFILLMENTS_PLAN,
     bind=True,
     acks_late=True,
     ignore_result=True,
@@ -40,7 +42,7 @@ def fulfillments_plan_task(self, order_id: int) -> int:
     return 0 if order is None else len(fulfillments_plan(order=order))
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=task_names.FULFILLMENTS_PLAN_SWEEP, acks_late=True, ignore_result=True)
 def fulfillments_plan_sweep_task() -> int:
     """Plan confirmed orders of the last week that have no shipment yet."""
     since = timezone.now() - timedelta(days=7)
@@ -60,6 +62,7 @@ def fulfillments_plan_sweep_task() -> int:
 
 
 @shared_task(
+    name=task_names.NOTIFY_CUSTOMER,
     bind=True,
     acks_late=True,
     ignore_result=True,
@@ -73,6 +76,7 @@ def notify_customer_task(self, order_id: int, kind: str, reference: str = "") ->
 
 
 @shared_task(
+    name=task_names.ORDER_COMPLETE_IF_DELIVERED,
     bind=True,
     acks_late=True,
     ignore_result=True,
@@ -86,6 +90,7 @@ def order_complete_if_delivered_task(self, order_id: int) -> bool:
 
 
 @shared_task(
+    name=task_names.ORDER_PLACED,
     bind=True,
     acks_late=True,
     ignore_result=True,

@@ -17,8 +17,8 @@ from django.db.models import Q
 
 from backoffice.sql import lock_rows_of
 from catalog.models import Channel, ProductVariant
+from inventory.available import channel_levels_sql
 from inventory.models import Allocation, Reservation, StockLevel, Warehouse
-from inventory.selectors import channel_levels_sql
 
 
 def stock_levels_lock_in_channel(

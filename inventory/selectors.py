@@ -1,101 +1,18 @@
-"""Inventory reads: availability per channel, warehouses, stock levels, the ledger and its check."""
+"""Inventory reads: warehouses, stock levels, the ledger and its check.
+
+What is available, per level and per channel, is its own rule: `inventory.available`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from django.db.models import F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from django.db.models import (
-    F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
-
-from backoffice.sql import fetch, placeholders, table
 from catalog.models import Channel
 from catalog.selectors import channel_catalog_product_ids
+from inventory.available import stock_levels_with_availability
 from inventory.codes import code_is
-from inventory.models import (
-    Allocation,
-    Reservation,
-    StockLevel,
-    StockMovement,
-    Warehouse,
-    WarehouseChannel,
-)
-
-
-def active_reservations() -> QuerySet[Reservation]:
-    """Reservations that still hold stock; expired ones stop counting the moment they expire."""
-    return Reservation.objects.filter(expires_at__gt=timezone.now())
-
-
-def reserved_subquery() -> Coalesce:
-    """For a StockLevel queryset: units held by active reservations."""
-    held = (
-        active_reservations()
-        .filter(stock_level=OuterRef("pk"))
-        .values("stock_level")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
-    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
-
-
-def stock_levels_with_reserved() -> QuerySet[StockLevel]:
-    """Stock levels annotated with `reserved` (active reservations)."""
-    return StockLevel.objects.annotate(reserved=reserved_subquery())
-
-
-def channel_warehouse_ids(*, channel: Channel) -> list[int]:
-    """The active warehouses serving a channel, in routing priority order."""
-    return list(
-        Warehouse.objects.filter(active=True, warehousechannel__channel=channel)
-        .order_by("warehousechannel__priority", "id")
-        .values_list("pk", flat=True)
-    )
-
-
-def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
-    """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
-    warehouses (joined as `wc`, the route with its priority), and its parameters.
-
-    Shared by the availability read below and the row lock of every checkout
-    (`inventory.services.placement`), written out because both are on the hot path.
-    """
-    sql = (
-        f"FROM {table(StockLevel)} s "
-        f"JOIN {table(WarehouseChannel)} wc ON wc.warehouse_id = s.warehouse_id "
-        f"JOIN {table(Warehouse)} w ON w.id = s.warehouse_id "
-        f"WHERE wc.channel_id = %s AND w.active = %s "
-        f"AND s.variant_id IN ({placeholders(len(variant_ids))})"
-    )
-    return sql, [channel.pk, True, *variant_ids]
-
-
-def variant_availability(*, channel: Channel, variant_ids: Iterable[int]) -> dict[int, int]:
-    """Units each variant can still sell in the channel, summed over its warehouses (one query)."""
-    variant_ids = list(variant_ids)
-    if not variant_ids:
-        return {}
-    levels, params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
-    rows = fetch(
-        "SELECT s.variant_id, s.on_hand - s.allocated - COALESCE("  # noqa: S608 - table names only
-        f"(SELECT SUM(r.quantity) FROM {table(Reservation)} r "
-        f"WHERE r.stock_level_id = s.id AND r.expires_at > %s), 0) {levels}",
-        [timezone.now(), *params],
-    )
-    available = dict.fromkeys(variant_ids, 0)
-    for variant_id, units in rows:
-        available[variant_id] += max(0, units)
-    return available
+from inventory.models import Allocation, StockLevel, StockMovement, Warehouse, WarehouseChannel
 
 
 def warehouse_list(*, channel: Channel | None = None) -> QuerySet[Warehouse]:
@@ -127,12 +44,7 @@ def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
     `available` is never below zero. With `channel`, only the channel's catalog in the
     warehouses serving it: what a channel-limited key may see.
     """
-    levels = (
-        stock_levels_with_reserved()
-        .annotate(available=Greatest(F("on_hand") - F("allocated") - F("reserved"), Value(0)))
-        .select_related("variant", "warehouse")
-        .order_by("id")
-    )
+    levels = stock_levels_with_availability().select_related("variant", "warehouse").order_by("id")
     if channel is not None:
         levels = levels.filter(
             warehouse_id__in=_serving(channel),
@@ -184,7 +96,7 @@ def stock_check() -> list[str]:
         .values("total")
     )
     levels = (
-        stock_levels_with_reserved()
+        stock_levels_with_availability()
         .annotate(
             ledger=Coalesce(Subquery(ledger, output_field=IntegerField()), Value(0)),
             allocated_total=Coalesce(Subquery(allocations, output_field=IntegerField()), Value(0)),

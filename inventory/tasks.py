@@ -6,12 +6,13 @@ import logging
 
 from celery import shared_task
 
+from backoffice import task_names
 from inventory.services import reservations_purge_expired
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=task_names.RESERVATIONS_PURGE_EXPIRED, acks_late=True, ignore_result=True)
 def reservations_purge_expired_task() -> int:
     """Delete expired reservations; returns how many rows went.
 

@@ -14,10 +14,10 @@ from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
 from backoffice.exceptions import DomainError
-from orders.fulfillers import fulfiller_access_create
-from orders.link_qr import link_public_url, link_qr_svg
-from orders.links import link_allotment_apply, link_deactivate
-from orders.messages import message_post
+from orders.courier_access.services import fulfiller_access_create
+from orders.links.qr import link_public_url, link_qr_svg
+from orders.links.services import link_allotment_apply, link_deactivate
+from orders.messages.services import message_post
 from orders.models import (
     FulfillerAccess,
     OrderMessage,
@@ -25,8 +25,8 @@ from orders.models import (
     ShopLink,
     ShopLinkLine,
 )
-from orders.report_chart import sales_chart_svg
-from orders.reports import (
+from orders.reports.chart import sales_chart_svg
+from orders.reports.sales import (
     GROUPS,
     report_period,
     sales_report,

@@ -3,7 +3,7 @@
 Where each comes in the one lock order of the whole system is written in
 docs/architecture.md ("Lock order"): a cart or an order first, then the rows that
 belong to that order (fulfillments, lines, payments), then the shared counters
-(voucher, then shop link: `orders.link_counters`), then stock (`inventory.locks`).
+(voucher, then shop link: `orders.links.counters`), then stock (`inventory.locks`).
 
 Order and cart locks take their own row only (`of=("self",)`): a plain FOR UPDATE
 over the join would lock the channel row too, which every checkout of the channel

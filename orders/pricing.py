@@ -19,7 +19,7 @@ from decimal import Decimal
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import AMOUNT_LIMIT, amount_storable, quantize
 from catalog.models import Channel, ProductVariant
-from catalog.selectors import variant_price_in_channel
+from catalog.sellable import price_in_channel
 from orders.models import ShippingMethod, Voucher
 
 ZERO = Decimal(0)
@@ -53,7 +53,7 @@ def line_name(variant: ProductVariant) -> str:
 
 
 def price_line(*, channel: Channel, variant: ProductVariant, quantity: int) -> PricedLine:
-    unit_price = variant_price_in_channel(variant=variant, channel=channel)
+    unit_price = price_in_channel(variant=variant, channel=channel)
     return PricedLine(
         variant=variant,
         sku=variant.sku,

@@ -9,8 +9,9 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
-from catalog.models import Channel, ProductListing, ProductVariant
-from catalog.selectors import variants_for_sale_by_sku, variants_with_channel_price
+from catalog.models import Channel, ProductVariant
+from catalog.selectors import variants_for_sale_by_sku
+from catalog.sellable import sellable_variants
 from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod, Voucher
 
 
@@ -32,11 +33,10 @@ def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, Pro
 
 def variants_sellable(*, channel: Channel, variant_ids: Iterable[int]) -> dict[int, ProductVariant]:
     """Of these variants, those the channel still sells, with `channel_price` (one query)."""
-    published = ProductListing.objects.filter(channel=channel, published=True).values("product_id")
     return {
         variant.pk: variant
-        for variant in variants_with_channel_price(channel)
-        .filter(pk__in=list(variant_ids), product_id__in=published)
+        for variant in sellable_variants(channel)
+        .filter(pk__in=list(variant_ids))
         .select_related("product")
     }
 

@@ -109,7 +109,7 @@ def pos_sale_place(*, channel: Channel, data: PosSaleInput, actor: str = "") -> 
                 lines=data.lines, email=data.email, shipping_method=pickup, payment=payment
             ),
             actor=actor,
-        )
+        ).order
         order_fulfill_at_once(order=order, warehouse=store, actor=actor)
     order = order_detail_queryset().get(pk=order.pk)
     return PosSaleResult(sale=None, order=order, store=store)

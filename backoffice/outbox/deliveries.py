@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import InvalidTransition
 from backoffice.jobs import enqueue_after_commit
 from backoffice.outbox.models import WebhookDelivery, WebhookEndpoint
@@ -204,5 +205,5 @@ def delivery_replay(*, delivery: WebhookDelivery, now: datetime | None = None) -
         delivery.queued_until = None
         delivery.delivered_at = None
         delivery.save()
-        enqueue_after_commit("backoffice.outbox.tasks.webhook_deliver", delivery.pk)
+        enqueue_after_commit(task_names.WEBHOOK_DELIVER, delivery.pk)
     return delivery

@@ -18,12 +18,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.jobs import send_now, tasks_run_in_process
 from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-DISPATCH_TASK = "backoffice.outbox.tasks.outbox_dispatch"
+DISPATCH_TASK = task_names.OUTBOX_DISPATCH
 # Set (in the shared cache) while a nudge is queued and its dispatcher run has not started.
 NUDGE_PENDING_KEY = "outbox:dispatch-nudge-pending"
 # Short: a flag whose message was lost (or whose run waits behind a long queue) only

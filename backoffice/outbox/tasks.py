@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from backoffice import task_names
 from backoffice.outbox.deliveries import deliveries_queue_due, delivery_attempt
 from backoffice.outbox.services import dispatcher_nudge_done, event_fan_out
 
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCHES_PER_RUN = 10
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=task_names.OUTBOX_DISPATCH, acks_late=True, ignore_result=True)
 def outbox_dispatch() -> int:
     """Fan out undispatched events, then queue one `webhook_deliver` per due delivery.
 
@@ -36,7 +37,7 @@ def outbox_dispatch() -> int:
     return len(delivery_ids)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name=task_names.WEBHOOK_DELIVER, acks_late=True, ignore_result=True)
 def webhook_deliver(delivery_id: int) -> str:
     """Attempt one delivery. Never raises: failures are retried on the delivery's schedule.
 

@@ -12,8 +12,7 @@ from rest_framework import serializers
 
 from inventory.codes import WAREHOUSE_CODE_MESSAGE, WAREHOUSE_CODE_PATTERN
 from inventory.models import StockLevel, StockMovement, Warehouse
-from inventory.services import MAX_ON_HAND
-from inventory.sync import BULK_MAX_CHANGES, StockChange, StockChangeResult
+from inventory.services import BULK_MAX_CHANGES, MAX_ON_HAND, StockChange, StockChangeResult
 
 
 class AddressInput(serializers.Serializer):

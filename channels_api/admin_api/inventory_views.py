@@ -45,8 +45,13 @@ from inventory.selectors import (
     warehouse_get,
     warehouse_list,
 )
-from inventory.services import stock_set_on_hand, warehouse_create, warehouse_update
-from inventory.sync import stock_change_apply, stock_changes_apply
+from inventory.services import (
+    stock_change_apply,
+    stock_changes_apply,
+    stock_set_on_hand,
+    warehouse_create,
+    warehouse_update,
+)
 
 TAGS = ["admin: inventory"]
 

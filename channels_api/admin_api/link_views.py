@@ -15,9 +15,9 @@ from channels_api.idempotency import idempotent
 from channels_api.link_output import AdminLinkOutput, admin_link_data
 from channels_api.schema import raises
 from inventory.errors import InsufficientStock
-from orders.link_qr import link_public_url, link_qr_svg
-from orders.link_selectors import link_get, link_list, link_view
-from orders.links import LinkLineInput, link_create, link_deactivate
+from orders.links.qr import link_public_url, link_qr_svg
+from orders.links.selectors import link_get, link_list, link_view
+from orders.links.services import LinkLineInput, link_create, link_deactivate
 from orders.models import ShopLink
 
 TAGS = ["admin: links"]

@@ -23,8 +23,8 @@ from channels_api.message_io import (
     message_data,
     thread_response,
 )
-from orders.fulfillers import fulfiller_access_create, fulfiller_access_revoke
-from orders.messages import message_post
+from orders.courier_access.services import fulfiller_access_create, fulfiller_access_revoke
+from orders.messages.services import message_post
 from orders.models import FulfillerAccess, Order, OrderMessage
 
 STAFF = OrderMessage.Role.STAFF

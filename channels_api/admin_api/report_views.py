@@ -15,7 +15,7 @@ from backoffice.money import money_dict
 from catalog.models import Channel
 from channels_api.admin_api.base import AdminView
 from channels_api.fields import MoneyOutput
-from orders.reports import (
+from orders.reports.sales import (
     GROUPS,
     SalesRow,
     report_period,

@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from orders.fulfillers import fulfiller_access_authenticate
+from orders.courier_access.services import fulfiller_access_authenticate
 from orders.models import FulfillerAccess
 
 

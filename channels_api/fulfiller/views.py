@@ -26,8 +26,13 @@ from channels_api.message_io import (
     thread_response,
 )
 from channels_api.views import ApiView
-from orders.fulfillers import COURIER_STATUSES, fulfiller_orders, fulfiller_status_post, phone_mask
-from orders.messages import message_post
+from orders.courier_access.services import (
+    COURIER_STATUSES,
+    fulfiller_orders,
+    fulfiller_status_post,
+    phone_mask,
+)
+from orders.messages.services import message_post
 from orders.models import Order, OrderMessage
 
 FULFILLER = OrderMessage.Role.FULFILLER

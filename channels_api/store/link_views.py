@@ -18,9 +18,9 @@ from channels_api.store.order_views import CartMixin
 from channels_api.store.views import StoreView
 from inventory.errors import InsufficientStock
 from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
-from orders.link_counters import link_click_record
-from orders.link_selectors import link_get, link_view
-from orders.links import link_cart_create, link_check_usable
+from orders.links.counters import link_click_record
+from orders.links.selectors import link_get, link_view
+from orders.links.services import link_cart_create, link_check_usable
 from orders.models import ShopLink
 
 TAGS = ["store: links"]

@@ -19,7 +19,7 @@ from channels_api.message_io import (
     thread_response,
 )
 from channels_api.store.views import StoreView
-from orders.messages import customer_display_name, message_post
+from orders.messages.services import customer_display_name, message_post
 from orders.models import Order, OrderMessage
 from orders.selectors import order_get_by_token
 

@@ -73,8 +73,16 @@ class CartMixin(StoreView):
         return Response(cart_data(services.cart_totals(cart=cart), order), status=status_code)
 
 
-def order_response(order: Order, status_code: int, new: bool = False) -> Response:
-    return Response(order_data(order, tracking=[] if new else None), status=status_code)
+def order_response(order: Order, status_code: int) -> Response:
+    return Response(order_data(order), status=status_code)
+
+
+def placed_response(placed: services.PlacedOrder, status_code: int, new: bool) -> Response:
+    """The order as checkout wrote it: nothing is read back (a new order has no tracking)."""
+    data = order_data(
+        placed.order, lines=placed.lines, events=placed.events, tracking=[] if new else None
+    )
+    return Response(data, status=status_code)
 
 
 class CartListView(CartMixin):
@@ -265,9 +273,9 @@ class CartCompleteView(CartMixin):
         PSP's webhook (or `POST /store/orders/{token}/payment/confirm`) confirms the order. 503
         `payment_provider_unavailable` when the PSP does not answer: no order, the holds stay.
         """
-        order, created = services.cart_place(prepared)
-        return order_response(
-            order, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
+        placed, created = services.cart_place(prepared)
+        return placed_response(
+            placed, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
         )
 
 
@@ -304,8 +312,8 @@ class CheckoutView(StoreView):
         payment (see `payment_session`); unpaid at the end of the channel's payment window, it is
         cancelled and its stock released.
         """
-        order = services.checkout_place(prepared)
-        return order_response(order, status.HTTP_201_CREATED, new=True)
+        placed = services.checkout_place(prepared)
+        return placed_response(placed, status.HTTP_201_CREATED, new=True)
 
 
 class StoreOrderView(StoreView):

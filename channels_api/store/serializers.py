@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import ProductVariant
-from catalog.selectors import variant_price_in_channel
+from catalog.sellable import price_in_channel
 from channels_api.fields import MoneyOutput, money
 
 
@@ -22,7 +22,7 @@ class StoreVariantOutput(serializers.Serializer):
     @extend_schema_field(MoneyOutput)
     def get_price(self, variant: ProductVariant) -> dict | None:
         channel = self.context["channel"]
-        return money(variant_price_in_channel(variant=variant, channel=channel), channel.currency)
+        return money(price_in_channel(variant=variant, channel=channel), channel.currency)
 
     def get_available(self, variant: ProductVariant) -> int:
         return self.context["availability"].get(variant.pk, 0)

@@ -13,7 +13,7 @@ from channels_api.permissions import IsPublishableKey
 from channels_api.store.filters import StoreProductFilter
 from channels_api.store.serializers import StoreProductOutput
 from channels_api.views import ApiView
-from inventory.selectors import variant_availability
+from inventory.available import channel_availability
 
 
 class StoreView(ApiView):
@@ -29,7 +29,7 @@ class StoreView(ApiView):
         variant_ids = [variant.pk for product in products for variant in product.variants.all()]
         return {
             "channel": self.channel,
-            "availability": variant_availability(channel=self.channel, variant_ids=variant_ids),
+            "availability": channel_availability(channel=self.channel, variant_ids=variant_ids),
         }
 
 

@@ -8,12 +8,14 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from backoffice.sql import execute, placeholders, table
 from catalog.models import Channel
+from inventory.available import channel_availability, free_units, reserved_by_level
 from inventory.errors import InsufficientStock, StockConflict
+from inventory.hold_active import hold_active_q
 from inventory.locks import (
     allocations_lock,
     reservations_lock_expired,
@@ -28,16 +30,13 @@ from inventory.models import (
     StockMovement,
     Warehouse,
 )
-from inventory.selectors import variant_availability
 from inventory.services.placement import (
     Placement,
     StockLine,
-    _free_units,
-    _merge,
-    _place,
-    _record_low_stock,
-    _reserved_split,
-    _sum_by_level,
+    lines_merge,
+    low_stock_record,
+    placements_by_level,
+    placements_plan,
 )
 
 
@@ -56,22 +55,22 @@ def stock_reserve(
     none: raises InsufficientStock listing each short SKU with what is available. A TTL
     of 0 creates no holds (POS) but still checks.
     """
-    merged = _merge(lines)
+    merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
         levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
-        others, own = _reserved_split([level.pk for level in levels.values()], holder)
+        others, own = reserved_by_level([level.pk for level in levels.values()], holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
-        before = _free_units(
+        before = free_units(
             levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
         )
         if own:  # expired holds of the holder count nowhere: the purge drops them
             Reservation.objects.filter(
                 holder=holder, stock_level__variant_id__in=list(merged)
             ).delete()
-        free = _free_units(levels, others)
-        placements = _place(merged, warehouse_ids, levels, free)
+        free = free_units(levels, others)
+        placements = placements_plan(merged, warehouse_ids, levels, free)
         if ttl <= 0:
             return []
         expires_at = timezone.now() + timedelta(seconds=ttl)
@@ -82,9 +81,9 @@ def stock_reserve(
                 quantity=p.quantity,
                 expires_at=expires_at,
             )
-            for p in _sum_by_level(placements)
+            for p in placements_by_level(placements)
         )
-        _record_low_stock(levels, merged, before=before, after=free)
+        low_stock_record(levels, merged, before=before, after=free)
     return reservations
 
 
@@ -98,6 +97,13 @@ def stock_release(*, holder: str, variant_ids: Iterable[int] | None = None) -> i
     return units
 
 
+def stock_held_until(*, holder: str) -> datetime | None:
+    """When the holder's first active hold expires (a cart's `reserved_until`), or None."""
+    return Reservation.objects.filter(hold_active_q(), holder=holder).aggregate(
+        first=Min("expires_at")
+    )["first"]
+
+
 def stock_extend(*, channel: Channel, holder: str, seconds: int) -> datetime | None:
     """Extend a holder's active reservations to now + seconds, within the channel's maximum.
 
@@ -106,7 +112,7 @@ def stock_extend(*, channel: Channel, holder: str, seconds: int) -> datetime | N
     """
     seconds = min(max(0, seconds), channel.reservation_max_seconds)
     expires_at = timezone.now() + timedelta(seconds=seconds)
-    updated = Reservation.objects.filter(holder=holder, expires_at__gt=timezone.now()).update(
+    updated = Reservation.objects.filter(hold_active_q(), holder=holder).update(
         expires_at=expires_at
     )
     return expires_at if updated else None
@@ -125,7 +131,7 @@ def stock_allocate(
     is available, so a cart whose holds expired still completes while stock lasts.
     Call inside the order's transaction. Raises InsufficientStock.
     """
-    merged = _merge(lines)
+    merged = lines_merge(lines)
     # Inside the caller's transaction, no savepoint of our own: a refusal is raised before
     # anything is written, and releasing a savepoint would be one more round trip while
     # the rows are locked. On its own, it is a transaction of its own.
@@ -134,21 +140,25 @@ def stock_allocate(
         levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
         # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
         # little Python, each written out (docs/performance.md).
-        reserved, own = _reserved_split([level.pk for level in levels.values()], reservation_holder)
+        reserved, own = reserved_by_level(
+            [level.pk for level in levels.values()], reservation_holder
+        )
         preferred: dict[int, dict[int, int]] = defaultdict(dict)
         variant_of = {level.pk: level.variant_id for level in levels.values()}
         for level_id, quantity in own.items():
             preferred[variant_of[level_id]][level_id] = quantity
-        free = _free_units(levels, reserved)
+        free = free_units(levels, reserved)
         # `free` counts the holder's own holds as free; others did not see them as available.
         before = {
             level_id: max(0, units - own.get(level_id, 0)) for level_id, units in free.items()
         }
-        placements = _sum_by_level(_place(merged, warehouse_ids, levels, free, preferred))
+        placements = placements_by_level(
+            placements_plan(merged, warehouse_ids, levels, free, preferred)
+        )
         if reservation_holder:
             execute(f"DELETE FROM {table(Reservation)} WHERE holder = %s", [reservation_holder])  # noqa: S608
         _allocations_write(holder, placements)
-        _record_low_stock(levels, merged, before=before, after=free)
+        low_stock_record(levels, merged, before=before, after=free)
     return placements
 
 
@@ -183,8 +193,8 @@ def stock_ensure_available(*, channel: Channel, lines: Iterable[StockLine]) -> N
     For a sold-out SKU the answer comes without queueing behind the checkouts that hold
     its stock rows. Passing is no promise: `stock_allocate` decides under the locks.
     """
-    merged = _merge(lines)
-    available = variant_availability(channel=channel, variant_ids=merged)
+    merged = lines_merge(lines)
+    available = channel_availability(channel=channel, variant_ids=merged)
     short = [
         {"sku": line.variant.sku, "requested": line.quantity, "available": available[variant_id]}
         for variant_id, line in merged.items()
@@ -228,7 +238,7 @@ def stock_ship(
 
     Raises StockConflict when the holder has fewer units allocated there than shipped.
     """
-    merged = _merge(lines)
+    merged = lines_merge(lines)
     with transaction.atomic():
         levels = stock_levels_lock(variant_ids=merged, warehouse_ids=[warehouse.pk])
         allocations = allocations_lock(holder=holder, level_ids=[lv.pk for lv in levels.values()])

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import ProductVariant
+from inventory.available import reserved_by_level
 from inventory.errors import StockConflict
 from inventory.locks import stock_level_lock_or_create
 from inventory.models import (
@@ -13,12 +14,7 @@ from inventory.models import (
     StockMovement,
     Warehouse,
 )
-from inventory.services.placement import (
-    MAX_ON_HAND,
-    StockLine,
-    _record_low_stock,
-    _reserved_by_level,
-)
+from inventory.services.placement import MAX_ON_HAND, StockLine, low_stock_record
 
 
 def stock_level_for(*, variant: ProductVariant, warehouse: Warehouse) -> StockLevel:
@@ -97,7 +93,7 @@ def _change_on_hand(
     note: str,
 ) -> StockMovement:
     """Apply a delta to a locked level with its ledger line, or refuse it."""
-    held = level.allocated + _reserved_by_level([level.pk]).get(level.pk, 0)
+    held = level.allocated + reserved_by_level([level.pk])[0].get(level.pk, 0)
     new_on_hand = level.on_hand + delta
     if new_on_hand > MAX_ON_HAND:
         raise ValidationFailed(
@@ -124,7 +120,7 @@ def _change_on_hand(
         note=note,
     )
     available = new_on_hand - held
-    _record_low_stock(
+    low_stock_record(
         {(variant.pk, warehouse.pk): level},
         {variant.pk: StockLine(variant=variant, quantity=0)},
         before={level.pk: available - delta},

@@ -1,9 +1,15 @@
-"""Where stock comes from: count what is free under the row locks, place each line.
+"""Where stock comes from: the lines a workflow asks for, placed on the levels that have them.
+
+The steps every stock workflow shares, the documented API of `inventory.services` for its
+own modules: `lines_merge` (one line per variant), `placements_plan` (which levels give
+which units, or InsufficientStock for every short line), `placements_by_level` (one
+placement per level), and `low_stock_record` (the `stock.low` event, on the crossing only).
 
 Concurrency: every workflow locks the StockLevel rows it decides on with one
 `SELECT ... FOR UPDATE ORDER BY id` (`inventory.locks`), so concurrent workflows
 queue on the same rows in the same order (no deadlocks) and decide on fresh numbers
-(no oversell, no lost update). Reservations are summed under that lock.
+(no oversell, no lost update). What is free on them is `inventory.available.free_units`,
+with the holds read under that lock (`inventory.available.reserved_by_level`).
 """
 
 from __future__ import annotations
@@ -11,14 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.utils import timezone
-
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import events_record
-from backoffice.sql import fetch, placeholders, table
 from catalog.models import ProductVariant
 from inventory.errors import InsufficientStock
-from inventory.models import Reservation, StockLevel
+from inventory.models import StockLevel
 
 # The most units one stock level may count (well inside the database's integer range).
 MAX_ON_HAND = 1_000_000_000
@@ -40,36 +43,8 @@ class Placement:
     quantity: int
 
 
-def _reserved_split(
-    level_ids: list[int], holder: str | None = None
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Active reservations per level: others' and `holder`'s own, from one query.
-
-    Read after the rows are locked (a new snapshot), so holds committed by whoever
-    held the lock before are counted.
-    """
-    if not level_ids:
-        return {}, {}
-    rows = fetch(
-        "SELECT stock_level_id, "  # noqa: S608 - table name only
-        "SUM(CASE WHEN holder = %s THEN 0 ELSE quantity END), "
-        "SUM(CASE WHEN holder = %s THEN quantity ELSE 0 END) "
-        f"FROM {table(Reservation)} "
-        f"WHERE stock_level_id IN ({placeholders(len(level_ids))}) AND expires_at > %s "
-        "GROUP BY stock_level_id",
-        [holder, holder, *level_ids, timezone.now()],
-    )
-    others = {level_id: int(total) for level_id, total, _ in rows if total}
-    own = {level_id: int(total) for level_id, _, total in rows if total}
-    return others, own
-
-
-def _reserved_by_level(level_ids: list[int]) -> dict[int, int]:
-    """Active reserved units per level (everyone's)."""
-    return _reserved_split(level_ids)[0]
-
-
-def _merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
+def lines_merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
+    """One line per variant, by variant id, quantities added; a quantity below 1 is refused."""
     merged: dict[int, StockLine] = {}
     for line in lines:
         if line.quantity <= 0:
@@ -80,7 +55,7 @@ def _merge(lines: Iterable[StockLine]) -> dict[int, StockLine]:
     return merged
 
 
-def _place(
+def placements_plan(
     lines: dict[int, StockLine],
     warehouse_ids: list[int],
     levels: dict,
@@ -146,14 +121,8 @@ def _place(
     return placements
 
 
-def _free_units(levels: dict, reserved: dict[int, int]) -> dict[int, int]:
-    return {
-        level.pk: max(0, level.on_hand - level.allocated - reserved.get(level.pk, 0))
-        for level in levels.values()
-    }
-
-
-def _sum_by_level(placements: list[Placement]) -> list[Placement]:
+def placements_by_level(placements: list[Placement]) -> list[Placement]:
+    """The placements added up per stock level: one each, in the order first placed."""
     totals: dict[int, Placement] = {}
     for p in placements:
         if p.stock_level_id in totals:
@@ -163,7 +132,7 @@ def _sum_by_level(placements: list[Placement]) -> list[Placement]:
     return list(totals.values())
 
 
-def _record_low_stock(
+def low_stock_record(
     levels: dict, lines: dict[int, StockLine], *, before: dict[int, int], after: dict[int, int]
 ) -> None:
     """Record `stock.low` for each level whose available units fell below the variant's threshold.

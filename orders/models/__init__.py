@@ -1,15 +1,9 @@
 """Orders models, one module per area; every model is importable from `orders.models`."""
 
-from orders.models.channels import (
-    FulfillerAccess,
-    OrderMessage,
-    SalesReport,
-    ShopLink,
-    ShopLinkClick,
-    ShopLinkLine,
-    link_code_new,
-)
 from orders.models.checkout import Cart, CartLine, ShippingMethod, Voucher
+from orders.models.courier_access import FulfillerAccess
+from orders.models.links import ShopLink, ShopLinkClick, ShopLinkLine, link_code_new
+from orders.models.messages import OrderMessage
 from orders.models.orders import (
     ORDER_NUMBER_OFFSET,
     ORDER_TRANSITIONS,
@@ -19,6 +13,7 @@ from orders.models.orders import (
     Payment,
 )
 from orders.models.payments import PaymentEvent, PaymentOperation
+from orders.models.reports import SalesReport
 
 __all__ = [
     "ORDER_NUMBER_OFFSET",

@@ -7,7 +7,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from catalog.models import Channel, ProductVariant, code_validator, money_field
+from backoffice.fields import code_validator, money_field
+from catalog.models import Channel, ProductVariant
 from inventory.models import Warehouse
 
 

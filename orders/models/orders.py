@@ -12,7 +12,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from catalog.models import Channel, ProductVariant, money_field
+from backoffice.fields import money_field
+from catalog.models import Channel, ProductVariant
 from orders.models.checkout import Cart, ShippingMethod, Voucher
 
 

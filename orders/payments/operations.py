@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.exceptions import DomainError
 from backoffice.jobs import enqueue_after_commit
 from backoffice.money import money_dict
@@ -183,9 +184,9 @@ def order_captured(order: Order, *, actor: str) -> None:
     order_domain_event(order=order, type="order.paid")
     if was_pending:
         order_domain_event(order=order, type="order.confirmed")
-        enqueue_after_commit("fulfillment.tasks.fulfillments_plan_task", order.pk)
+        enqueue_after_commit(task_names.FULFILLMENTS_PLAN, order.pk)
     # Cash on delivery: paid after delivery completes the order (fulfillment decides).
-    enqueue_after_commit("fulfillment.tasks.order_complete_if_delivered_task", order.pk)
+    enqueue_after_commit(task_names.ORDER_COMPLETE_IF_DELIVERED, order.pk)
 
 
 def operations_pending(*, older_than_seconds: int = 60) -> list[PaymentOperation]:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from backoffice import task_names
 from backoffice.jobs import enqueue_after_commit
 from orders.errors import PaymentProviderUnavailable
 from orders.events import order_domain_event, order_events_write
@@ -146,7 +147,7 @@ def _paid(order: Order, payment: Payment, state: SessionState) -> str:
         order_domain_event(order=order, type="order.paid")
     order_domain_event(order=order, type="order.confirmed")
     # The "placed" email and the shipping plan, as for an order paid at checkout.
-    enqueue_after_commit("fulfillment.tasks.order_placed_task", order.pk)
+    enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
     return "paid" if captured else "authorized"
 
 

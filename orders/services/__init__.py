@@ -18,6 +18,7 @@ from orders.services.carts import (
 )
 from orders.services.checkout import (
     CheckoutInput,
+    PlacedOrder,
     PreparedCheckout,
     cart_complete,
     cart_place,
@@ -38,6 +39,7 @@ from orders.services.lifecycle import (
 __all__ = [
     "CartLineInput",
     "CheckoutInput",
+    "PlacedOrder",
     "PreparedCheckout",
     "cart_complete",
     "cart_create",

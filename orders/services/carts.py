@@ -13,13 +13,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
-from django.utils import timezone
 
 from backoffice.exceptions import NotFound, ValidationFailed
 from catalog.models import Channel
-from inventory.models import Reservation
-from inventory.services import StockLine, stock_extend, stock_release, stock_reserve
+from inventory.services import (
+    StockLine,
+    stock_extend,
+    stock_held_until,
+    stock_release,
+    stock_reserve,
+)
 from orders.errors import CartCompleted
 from orders.locks import cart_lock
 from orders.models import Cart, CartLine
@@ -85,9 +88,7 @@ def cart_totals(*, cart: Cart) -> CartView:
 
 
 def _refresh_reserved_until(cart: Cart) -> None:
-    cart.reserved_until = Reservation.objects.filter(
-        holder=cart.holder, expires_at__gt=timezone.now()
-    ).aggregate(first=Min("expires_at"))["first"]
+    cart.reserved_until = stock_held_until(holder=cart.holder)
 
 
 def cart_create(

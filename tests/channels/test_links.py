@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.models import ProductListing
 from inventory.models import Reservation
 from orders.models import Cart, Order, ShopLink, ShopLinkClick
 from tests.channels.conftest import STOREFRONT
@@ -90,6 +91,25 @@ def test_instagram_link_to_cart_to_order_attributes_and_counts(keys, anonymous_a
     assert (stats["clicks"], stats["carts"], stats["orders"]) == (1, 2, 1)
     assert stats["conversion"] == "1.0000"
     assert ShopLinkClick.objects.filter(link__code=link["code"]).count() == 1
+
+
+def test_a_link_to_a_product_no_longer_published_shows_no_price_and_sells_nothing(keys, catalog):
+    # Given a link to TEE, whose product staff then stop publishing on Instagram
+    link = create_link(keys)
+    ProductListing.objects.filter(product=catalog["tee"].product, channel__code="instagram").update(
+        published=False
+    )
+
+    # When the storefront shows the link
+    shown = keys["instagram"].get(f"/api/v1/store/links/{link['code']}").json()
+
+    # Then the line has no price and nothing to sell, as checkout refuses it too
+    assert (shown["lines"][0]["price"], shown["lines"][0]["available"]) == (None, 0)
+    assert (shown["status"], shown["sold_out"]) == ("sold_out", True)
+    assert_problem(checkout(keys["instagram"], 1), 400, "invalid")
+    cart = keys["instagram"].post(f"/api/v1/store/links/{link['code']}/cart")
+    assert_problem(cart, 400, "invalid")
+    assert Cart.objects.count() == 0
 
 
 def test_ring_fenced_units_are_sold_only_through_the_link(keys, catalog):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.masking import EMAIL_MASK, PHONE_MASK, contacts_mask
+from orders.messages.masking import EMAIL_MASK, PHONE_MASK, contacts_mask
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from backoffice.outbox.models import OutboxEvent
-from orders.masking import EMAIL_MASK, PHONE_MASK
+from orders.messages.masking import EMAIL_MASK, PHONE_MASK
 from orders.models import FulfillerAccess, Order, OrderEvent, OrderMessage
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api

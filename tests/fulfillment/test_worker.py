@@ -9,6 +9,7 @@ import re
 import pytest
 from django.core.cache import cache
 
+from backoffice import task_names
 from backoffice.outbox import services as outbox_services
 from backoffice.outbox.models import OutboxEvent
 from backoffice.outbox.services import DISPATCH_TASK, NUDGE_PENDING_KEY, dispatcher_nudge_done
@@ -30,7 +31,7 @@ WORKER_ENV = {
     "WEBHOOK_LEASE_SECONDS": "1",
 }
 ANNOUNCED = ["order.created", "order.confirmed", "fulfillment.created"]
-ORDER_PLACED_TASK = "fulfillment.tasks.order_placed_task"
+ORDER_PLACED_TASK = task_names.ORDER_PLACED
 
 
 def web_shop() -> Api:
@@ -114,9 +115,9 @@ def test_a_failing_email_is_retried_on_its_own_and_never_plans_again(test_broker
     order = place_paid_order()
 
     def task_log(task: str, what: str) -> list[str]:
-        return re.findall(rf"{task}\[[0-9a-f-]+\] {what}", worker.output())
+        return re.findall(rf"{re.escape(task)}\[[0-9a-f-]+\] {what}", worker.output())
 
-    wait_until(lambda: len(task_log("notify_customer_task", "retry: ")) >= 2)
+    wait_until(lambda: len(task_log(task_names.NOTIFY_CUSTOMER, "retry: ")) >= 2)
     assert len(task_log(ORDER_PLACED_TASK, "received")) == 1
     assert len(task_log(ORDER_PLACED_TASK, "succeeded")) == 1
     assert Fulfillment.objects.filter(order=order).count() == 1

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.models import OutboxEvent
+from inventory.available import channel_availability
 from inventory.errors import InsufficientStock, StockConflict
 from inventory.models import Allocation, Reservation, StockLevel, StockMovement
-from inventory.selectors import stock_check, stock_level_list, variant_availability
+from inventory.selectors import stock_check, stock_level_list
 from inventory.services import (
     StockLine,
     stock_adjust,
@@ -41,7 +42,7 @@ def test_reserve_holds_units_and_available_drops(web, main, tee):
     assert [(r.quantity, r.holder) for r in reservations] == [(3, "cart:1")]
     level = level_of(tee, main)
     assert (level.on_hand, level.allocated, level.reserved, level.available) == (10, 0, 3, 7)
-    assert variant_availability(channel=web, variant_ids=[tee.pk]) == {tee.pk: 7}
+    assert channel_availability(channel=web, variant_ids=[tee.pk]) == {tee.pk: 7}
 
 
 def test_reservation_uses_the_channel_ttl(web, main, tee):

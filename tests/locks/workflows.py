@@ -37,9 +37,15 @@ from fulfillment.services import (
 )
 from inventory.models import Allocation, Reservation, Warehouse
 from inventory.selectors import stock_check
-from inventory.services import StockLine, reservations_purge_expired, stock_adjust, stock_reserve
-from inventory.sync import StockChange, stock_changes_apply
-from orders.links import LinkLineInput, link_cart_create, link_create, link_deactivate
+from inventory.services import (
+    StockChange,
+    StockLine,
+    reservations_purge_expired,
+    stock_adjust,
+    stock_changes_apply,
+    stock_reserve,
+)
+from orders.links.services import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
 from orders.services import (
     CheckoutInput,
@@ -100,7 +106,7 @@ def world_build() -> World:
 
 
 def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
-    return checkout_direct(
+    placed = checkout_direct(
         channel=world.web,
         data=CheckoutInput(
             lines=[LineRequest("LK-A", 2), LineRequest("LK-B", 2)],
@@ -112,6 +118,7 @@ def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
             **extra,
         ),
     )
+    return placed.order
 
 
 class Round:

@@ -18,8 +18,8 @@ from catalog.models import Channel
 from channels_api.models import ApiKey
 from fulfillment.services import fulfillment_create
 from inventory.models import StockLevel, StockMovement
-from orders.fulfillers import fulfiller_access_create
-from orders.links import LinkLineInput, link_create
+from orders.courier_access.services import fulfiller_access_create
+from orders.links.services import LinkLineInput, link_create
 from orders.models import Cart, FulfillerAccess, Order, ShopLink
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from orders.events import order_events_write
-from orders.messages import message_post
+from orders.messages.services import message_post
 from orders.models import FulfillerAccess, Order, OrderEvent, OrderMessage
 
 TOKEN_PREFIX = "ft_"  # noqa: S105 (a prefix, not a secret)

@@ -1,5 +1,4 @@
-"""What channels add around orders: shop links and their clicks, order messages,
-courier access, and the sales report (a proxy for the admin page)."""
+"""Shop links: the link, the lines it puts in each cart, and every tap on its public URL."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from django.db.models import Q
 
 from catalog.models import Channel, ProductVariant
 from orders.models.checkout import Voucher
-from orders.models.orders import Order
 
 
 def link_code_new() -> str:
@@ -91,68 +89,3 @@ class ShopLinkClick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_id} at {self.created_at}"
-
-
-class OrderMessage(models.Model):
-    """One message of an order's thread; the body is stored as written and masked on output."""
-
-    class Role(models.TextChoices):
-        CUSTOMER = "customer", "Customer"
-        STAFF = "staff", "Staff"
-        FULFILLER = "fulfiller", "Fulfiller"
-        SYSTEM = "system", "System"
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
-    author_role = models.CharField(max_length=20, choices=Role.choices)
-    author_name = models.CharField(max_length=200, blank=True)
-    author_ref = models.CharField(max_length=150, blank=True, help_text="Who wrote it.")
-    body = models.TextField()
-    attachments = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["order", "id"])]
-
-    def __str__(self) -> str:
-        return f"{self.author_role} on {self.order_id}"
-
-
-class FulfillerAccess(models.Model):
-    """A courier's least-privilege token (`ft_...`, stored hashed) for some orders.
-
-    Access ends at `expires_at`, and for each order some hours after it was completed
-    or cancelled (`hours_after_completion`).
-    """
-
-    name = models.CharField(
-        max_length=200, help_text="Shown to the customer, e.g. 'Sam (courier)'."
-    )
-    prefix = models.CharField(max_length=16, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    orders = models.ManyToManyField(Order, related_name="fulfiller_accesses")
-    expires_at = models.DateTimeField()
-    hours_after_completion = models.PositiveIntegerField(default=48)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name_plural = "fulfiller accesses"
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def actor(self) -> str:
-        return f"fulfiller:{self.pk}"
-
-
-class SalesReport(Order):
-    """Orders seen as the "Sales by channel" page of the Django admin (no table of its own)."""
-
-    class Meta:
-        proxy = True
-        verbose_name = "sales by channel"
-        verbose_name_plural = "sales by channel"

@@ -22,7 +22,7 @@ from backoffice.exceptions import ValidationFailed
 from backoffice.outbox.services import event_record
 from backoffice.timefmt import rfc3339
 from orders.locks import order_lock
-from orders.masking import contacts_mask
+from orders.messages.masking import contacts_mask
 from orders.models import Order, OrderMessage
 
 MAX_ATTACHMENTS = 5

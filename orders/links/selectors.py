@@ -11,9 +11,9 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from catalog.models import Channel, ProductVariant
-from catalog.selectors import variant_price_in_channel, variants_with_channel_price
-from inventory.allotments import allotment_remaining
-from inventory.selectors import variant_availability
+from catalog.sellable import price_in_channel, variant_is_sellable, variants_with_sale_facts
+from inventory.available import channel_availability
+from inventory.services import allotment_remaining
 from orders.models import ShopLink, ShopLinkLine
 
 # What `secrets.token_urlsafe` produces; anything else is no link (and never reaches SQL).
@@ -69,30 +69,39 @@ def link_status(link: ShopLink, *, now: datetime, sold_out: bool) -> str:
 def link_view(*, link: ShopLink) -> LinkView:
     """The link's lines at the channel's price with what is left to sell.
 
-    While the allotment lasts, `available` is what is left of it (other stock does not
-    count: the link is sold out when its allotment is); otherwise the channel's availability.
+    A line the channel no longer sells (`catalog.sellable`: unpublished, unpriced) shows no
+    price and nothing available, as checkout would refuse it. While the allotment lasts,
+    `available` is what is left of it (other stock does not count: the link is sold out when
+    its allotment is); otherwise the channel's availability.
     """
     now = timezone.now()
     channel = link.channel
     line_rows = list(link.lines.all())
     variant_ids = [line.variant_id for line in line_rows]
-    priced = {v.pk: v for v in variants_with_channel_price(channel).filter(pk__in=variant_ids)}
+    facts = {v.pk: v for v in variants_with_sale_facts(channel).filter(pk__in=variant_ids)}
+    sellable = {
+        pk: variant
+        for pk, variant in facts.items()
+        if variant_is_sellable(
+            channel=channel,
+            listing_published=variant.listing_published,
+            channel_price=variant.channel_price,
+        )
+    }
     fenced = link.allotment_until is not None and link.allotment_until > now
     if fenced:
         available = allotment_remaining(holder=link.holder)
     else:
-        available = variant_availability(channel=channel, variant_ids=variant_ids)
+        available = channel_availability(channel=channel, variant_ids=variant_ids)
     lines = []
     for line in line_rows:
-        variant = priced.get(line.variant_id, line.variant)
+        variant = sellable.get(line.variant_id)
         lines.append(
             LinkLineView(
                 line=line,
                 variant=line.variant,
-                price=variant_price_in_channel(variant=variant, channel=channel)
-                if line.variant_id in priced
-                else None,
-                available=available.get(line.variant_id, 0),
+                price=price_in_channel(variant=variant, channel=channel) if variant else None,
+                available=0 if variant is None else available.get(line.variant_id, 0),
             )
         )
     sold_out = any(view.available < view.line.quantity for view in lines)

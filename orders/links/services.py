@@ -1,7 +1,7 @@
 """Shop-link workflows: create (ring-fencing an allotment), make carts from a link, deactivate.
 
 A link's cart takes its units from the link's allotment while it lasts: they move from
-holder `link:<code>` to `cart:<id>` under the stock-row lock (`inventory.allotments`),
+holder `link:<code>` to `cart:<id>` under the stock-row lock (`inventory.services.allotments`),
 so they are never free in between. A link cart whose hold lapses without an order
 gives its units to general stock, not back to the allotment: the expired hold simply
 stops counting, like any cart's. (Returning them would need a sweeper racing other
@@ -17,16 +17,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
-from inventory.allotments import allotment_reserve, allotment_transfer
-from inventory.models import Reservation
-from inventory.services import StockLine, stock_release
+from inventory.services import (
+    StockLine,
+    allotment_reserve,
+    allotment_transfer,
+    stock_held_until,
+    stock_release,
+)
 from orders.errors import LinkExpired, LinkInactive, LinkUsedUp
-from orders.link_counters import link_cart_record
+from orders.links.counters import link_cart_record
 from orders.locks import link_lock
 from orders.models import Cart, CartLine, ShopLink, ShopLinkLine, Voucher
 from orders.pricing import lines_totals_check, price_lines
@@ -219,9 +222,7 @@ def _fenced_cart_create(
         lines=[StockLine(variant=variants[line.sku], quantity=line.quantity) for line in requests],
         expires_at=timezone.now() + timedelta(seconds=channel.reservation_ttl_seconds),
     )
-    cart.reserved_until = Reservation.objects.filter(holder=cart.holder).aggregate(
-        first=Min("expires_at")
-    )["first"]
+    cart.reserved_until = stock_held_until(holder=cart.holder)
     cart.save(force_insert=True)
     CartLine.objects.bulk_create(
         CartLine(cart=cart, variant=variants[line.sku], quantity=line.quantity) for line in requests

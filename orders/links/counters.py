@@ -3,7 +3,7 @@
 Each update holds the link's row until its transaction commits, so it is a lock
 step: after the voucher, before any stock row (docs/architecture.md, "Lock order").
 
-Kept apart from `orders.links` so that checkout can count an order without importing
+Kept apart from `orders.links.services` so that checkout can count an order without importing
 the cart workflows (which import checkout).
 """
 

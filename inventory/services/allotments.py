@@ -22,9 +22,11 @@ from django.utils import timezone
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
 from inventory.errors import InsufficientStock
+from inventory.hold_active import hold_active_q, hold_is_active
 from inventory.locks import stock_levels_lock_by_id
 from inventory.models import Reservation
-from inventory.services import StockLine, stock_reserve
+from inventory.services.holds import stock_reserve
+from inventory.services.placement import StockLine, lines_merge
 
 
 def allotment_reserve(
@@ -47,7 +49,7 @@ def allotment_reserve(
 def allotment_remaining(*, holder: str) -> dict[int, int]:
     """Units the holder still has ring-fenced, by variant id (active holds only; one query)."""
     rows = (
-        Reservation.objects.filter(holder=holder, expires_at__gt=timezone.now())
+        Reservation.objects.filter(hold_active_q(), holder=holder)
         .values("stock_level__variant_id")
         .annotate(total=Sum("quantity"))
     )
@@ -63,13 +65,7 @@ def allotment_transfer(
     still holds as `available`. The units never become free in between, so no
     other checkout can take them.
     """
-    wanted: dict[int, StockLine] = {}
-    for line in lines:
-        if line.quantity <= 0:
-            raise ValidationFailed({"lines": ["Quantities must be at least 1."]})
-        previous = wanted.get(line.variant.pk)
-        quantity = line.quantity + (previous.quantity if previous else 0)
-        wanted[line.variant.pk] = StockLine(variant=line.variant, quantity=quantity)
+    wanted = lines_merge(lines)
     now = timezone.now()
     with transaction.atomic():
         level_ids = Reservation.objects.filter(
@@ -79,7 +75,7 @@ def allotment_transfer(
         # Read again under the locks: a concurrent transfer may have taken units meanwhile.
         holds: dict[int, list[Reservation]] = defaultdict(list)
         for hold in Reservation.objects.filter(
-            holder=source, stock_level_id__in=list(levels), expires_at__gt=now
+            hold_active_q(now), holder=source, stock_level_id__in=list(levels)
         ).order_by("stock_level_id"):
             holds[levels[hold.stock_level_id].variant_id].append(hold)
         short = [
@@ -116,7 +112,7 @@ def allotment_transfer(
             hold = existing.get(level_id)
             if hold is None:
                 hold = Reservation(stock_level_id=level_id, holder=target, quantity=0)
-            elif hold.expires_at <= now:
+            elif not hold_is_active(hold, now):
                 hold.quantity = 0  # an expired hold no longer counts: start afresh
             hold.quantity += quantity
             hold.expires_at = expires_at

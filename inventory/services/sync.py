@@ -18,7 +18,7 @@ from inventory.codes import code_in, code_key
 from inventory.locks import stock_lock_rank
 from inventory.models import StockLevel, StockMovement, Warehouse
 from inventory.selectors import warehouse_list
-from inventory.services import stock_adjust, stock_set_on_hand
+from inventory.services.ledger import stock_adjust, stock_set_on_hand
 
 # The most changes one bulk call may carry.
 BULK_MAX_CHANGES = 1000

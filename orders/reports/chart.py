@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from orders.reports import SalesRow
+from orders.reports.sales import SalesRow
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 760, 260, 70, 60, 20
 

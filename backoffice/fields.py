@@ -1,0 +1,25 @@
+"""Model fields and validators that every app shares: money columns and the codes staff type.
+
+The kernel holds them so that no domain app imports another only for a field type.
+Moving them here changed no column: migrations store a field's arguments, not where
+the helper that built it lives.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from backoffice.money import DECIMAL_PLACES, MAX_DIGITS
+
+# Channel and shipping method codes: what integrations send, so lowercase and URL-safe.
+code_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,49}$",
+    "Use lowercase letters, digits, '-' and '_' (at most 50).",
+)
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as USD.")
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    """A money column: every amount below `backoffice.money.AMOUNT_LIMIT`, exact."""
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)

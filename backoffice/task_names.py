@@ -1,0 +1,28 @@
+"""The name of every Celery task: one constant each, imported by the task and by its callers.
+
+A task is registered under its constant (`@shared_task(name=...)`), and whoever queues it
+by name (`backoffice.jobs.enqueue_after_commit`, the beat schedule in settings) imports
+the same constant. So a lower app can queue a higher app's task without importing it
+(orders queues fulfillment's), and renaming or moving a task breaks at import, not in a
+worker that receives a message nobody answers. The names are stable: they are what
+messages waiting in the broker carry, so change one only with the queues drained.
+"""
+
+from __future__ import annotations
+
+# backoffice.outbox.tasks
+OUTBOX_DISPATCH = "outbox.dispatch"
+WEBHOOK_DELIVER = "outbox.webhook_deliver"
+# channels_api.tasks
+RETENTION_PURGE = "retention.purge"
+# inventory.tasks
+RESERVATIONS_PURGE_EXPIRED = "inventory.reservations_purge_expired"
+# orders.tasks
+ORDERS_CANCEL_STALE_UNPAID = "orders.cancel_stale_unpaid"
+PAYMENTS_RECONCILE = "orders.payments_reconcile"
+# fulfillment.tasks
+ORDER_PLACED = "fulfillment.order_placed"
+FULFILLMENTS_PLAN = "fulfillment.plan"
+FULFILLMENTS_PLAN_SWEEP = "fulfillment.plan_sweep"
+NOTIFY_CUSTOMER = "fulfillment.notify_customer"
+ORDER_COMPLETE_IF_DELIVERED = "fulfillment.complete_if_delivered"

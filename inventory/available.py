@@ -1,0 +1,144 @@
+"""The rule "available": what a stock level can still promise, and a variant in a channel.
+
+For one stock level: `on_hand - allocated - active holds`, never below 0 (a hold is
+active while `inventory.hold_active` says so). For a variant in a channel: the sum over
+its stock levels in the channel's active warehouses (`channel_levels_sql`).
+
+The rule is asked in three forms, kept here side by side, and
+`tests/inventory/test_rule_parity.py` proves they agree on random data:
+
+- Python: `available_units` for numbers in memory, `free_units` for rows locked by a
+  workflow (`inventory.locks`) with their holds read by `reserved_by_level`;
+- ORM: `stock_levels_with_availability` annotates `reserved` and `available` on stock
+  levels (the admin's stock list, the books check);
+- SQL: `available_sql` for one level and `channel_availability` for a channel, written
+  out because every product page and checkout asks it (docs/performance.md).
+
+`reserved_by_level` reads the holds in a statement of its own, after the rows are locked:
+that statement's fresh snapshot (READ COMMITTED) counts the holds committed by whoever
+held the lock before; a subquery inside the locking statement would not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from backoffice.sql import fetch, greatest, placeholders, table
+from catalog.models import Channel
+from inventory.hold_active import hold_active_q, hold_active_sql
+from inventory.models import Reservation, StockLevel, Warehouse, WarehouseChannel
+
+
+# --- Python -------------------------------------------------------------------------------
+def available_units(*, on_hand: int, allocated: int, reserved: int) -> int:
+    """Units one stock level can still promise."""
+    return max(0, on_hand - allocated - reserved)
+
+
+def free_units(levels: dict, reserved: dict[int, int]) -> dict[int, int]:
+    """`available_units` of stock levels in memory (locked by the caller), by level id;
+    `reserved` maps a level id to its active held units (`reserved_by_level`)."""
+    return {
+        level.pk: available_units(
+            on_hand=level.on_hand, allocated=level.allocated, reserved=reserved.get(level.pk, 0)
+        )
+        for level in levels.values()
+    }
+
+
+# --- ORM ----------------------------------------------------------------------------------
+def reserved_expression(now: datetime | None = None) -> Coalesce:
+    """For a StockLevel queryset: the units its active holds keep (0 without any)."""
+    held = (
+        Reservation.objects.filter(hold_active_q(now), stock_level=OuterRef("pk"))
+        .values("stock_level")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+
+
+def stock_levels_with_availability(now: datetime | None = None) -> QuerySet[StockLevel]:
+    """Stock levels annotated with `reserved` (active holds) and `available`."""
+    return StockLevel.objects.annotate(reserved=reserved_expression(now)).annotate(
+        available=Greatest(F("on_hand") - F("allocated") - F("reserved"), Value(0))
+    )
+
+
+# --- SQL ----------------------------------------------------------------------------------
+def reserved_sql(level_alias: str, now: datetime | None = None) -> tuple[str, list]:
+    """SQL: the active held units of stock level alias `level_alias`, and its parameters."""
+    active, params = hold_active_sql("r", now)
+    return (
+        f"COALESCE((SELECT SUM(r.quantity) FROM {table(Reservation)} r "  # noqa: S608
+        f"WHERE r.stock_level_id = {level_alias}.id AND {active}), 0)",
+        params,
+    )
+
+
+def available_sql(level_alias: str, now: datetime | None = None) -> tuple[str, list]:
+    """SQL: the available units of stock level alias `level_alias`, and its parameters."""
+    reserved, params = reserved_sql(level_alias, now)
+    units = f"{level_alias}.on_hand - {level_alias}.allocated - {reserved}"
+    return greatest(units, "0"), params
+
+
+def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
+    """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
+    warehouses (joined as `wc`, the route with its priority), and its parameters.
+
+    What "in a channel" means for stock; shared by `channel_availability` and the row
+    lock of every checkout (`inventory.locks.stock_levels_lock_in_channel`).
+    """
+    sql = (
+        f"FROM {table(StockLevel)} s "
+        f"JOIN {table(WarehouseChannel)} wc ON wc.warehouse_id = s.warehouse_id "
+        f"JOIN {table(Warehouse)} w ON w.id = s.warehouse_id "
+        f"WHERE wc.channel_id = %s AND w.active = %s "
+        f"AND s.variant_id IN ({placeholders(len(variant_ids))})"
+    )
+    return sql, [channel.pk, True, *variant_ids]
+
+
+def channel_availability(
+    *, channel: Channel, variant_ids: Iterable[int], now: datetime | None = None
+) -> dict[int, int]:
+    """Units each variant can still sell in the channel, over its warehouses (one query)."""
+    variant_ids = list(dict.fromkeys(variant_ids))
+    if not variant_ids:
+        return {}
+    available, params = available_sql("s", now)
+    levels, level_params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
+    rows = fetch(f"SELECT s.variant_id, {available} {levels}", [*params, *level_params])
+    units = dict.fromkeys(variant_ids, 0)
+    for variant_id, level_units in rows:
+        units[variant_id] += level_units
+    return units
+
+
+def reserved_by_level(
+    level_ids: list[int], holder: str | None = None, now: datetime | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Active held units per stock level: everyone else's and `holder`'s own (one query).
+
+    Read after the rows are locked, in a statement of its own (see the module's note).
+    """
+    if not level_ids:
+        return {}, {}
+    active, params = hold_active_sql("r", now)
+    rows = fetch(
+        "SELECT r.stock_level_id, "  # noqa: S608 - table name only
+        "SUM(CASE WHEN r.holder = %s THEN 0 ELSE r.quantity END), "
+        "SUM(CASE WHEN r.holder = %s THEN r.quantity ELSE 0 END) "
+        f"FROM {table(Reservation)} r "
+        f"WHERE r.stock_level_id IN ({placeholders(len(level_ids))}) AND {active} "
+        "GROUP BY r.stock_level_id",
+        [holder, holder, *level_ids, *params],
+    )
+    others = {level_id: int(total) for level_id, total, _ in rows if total}
+    own = {level_id: int(total) for level_id, _, total in rows if total}
+    return others, own
