@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/python -m backoffice.local_env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	scripts/run-dev-server.sh $(HOST):$(PORT)
 
 ## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
 ## (and the pinned TypeScript client tools in var/typescript-client, for the schema's tests)
