@@ -15,6 +15,8 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     Payment,
+    PaymentEvent,
+    PaymentOperation,
     ShippingMethod,
     Voucher,
 )
@@ -54,10 +56,21 @@ class PaymentInline(ReadOnlyInline):
         "amount",
         "captured_amount",
         "refunded_amount",
+        "capture_method",
         "reference",
         "created_at",
     ]
     readonly_fields = ["created_at"]
+    verbose_name_plural = "payments (reference: the PSP's, e.g. Stripe's PaymentIntent)"
+
+
+class PaymentEventInline(ReadOnlyInline):
+    """What the PSP said: webhooks, the client's confirm, reconciliation, and what it changed."""
+
+    model = PaymentEvent
+    fields = ["created_at", "provider", "source", "type", "state", "outcome", "event_id"]
+    readonly_fields = ["created_at"]
+    verbose_name_plural = "payment provider events"
 
 
 class OrderEventInline(ReadOnlyInline):
@@ -127,8 +140,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["channel"]
     date_hierarchy = "created_at"
     form = OrderForm
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
-    actions = ["cancel_orders", "capture_payments"]
+    inlines = [OrderLineInline, PaymentInline, PaymentEventInline, OrderEventInline]
+    actions = ["cancel_orders", "capture_payments", "refund_payments"]
     readonly_fields = [
         "shipping_problem",
         "number",
@@ -156,6 +169,8 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "cancelled_at",
+        "payment_due_at",
+        "payment_operations",
     ]
     fields = [
         "number",
@@ -182,6 +197,8 @@ class OrderAdmin(admin.ModelAdmin):
         "cart",
         "created_at",
         "cancelled_at",
+        "payment_due_at",
+        "payment_operations",
     ]
 
     def has_add_permission(self, request) -> bool:
@@ -189,6 +206,18 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Captures, refunds and voids asked of the provider")
+    def payment_operations(self, order: Order) -> str:
+        operations = PaymentOperation.objects.filter(payment__order=order).select_related("payment")
+        return (
+            "; ".join(
+                f"{o.kind} {o.amount} {o.payment.currency} via {o.payment.provider}: {o.status}"
+                f"{f' ({o.reference})' if o.reference else ''}{f' - {o.error}' if o.error else ''}"
+                for o in operations
+            )
+            or "None."
+        )
 
     @admin.display(description="Can it ship?")
     def shipping_problem(self, order: Order) -> str:
@@ -209,6 +238,10 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Capture payment (or record a cash payment)")
     def capture_payments(self, request, queryset) -> None:
         _run_for_each(self, request, queryset, services.order_capture, "Captured")
+
+    @admin.action(description="Refund everything refundable (through the payment's provider)")
+    def refund_payments(self, request, queryset) -> None:
+        _run_for_each(self, request, queryset, services.order_refund, "Refunded")
 
 
 class CartLineInline(ReadOnlyInline):

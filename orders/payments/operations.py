@@ -107,8 +107,15 @@ def operation_attempt(operation: PaymentOperation) -> PaymentOperation:
                     reference=payment.reference, amount=amount, currency=currency, key=key
                 )
         else:
-            provider.session_cancel(reference=payment.reference, key=key)
             reference = ""
+            state = provider.session_cancel(reference=payment.reference, key=key)
+            if state.status == SUCCEEDED:  # the customer paid before the cancel reached the PSP
+                PaymentOperation.objects.filter(pk=operation.pk).update(
+                    status=PaymentOperation.Status.FAILED,
+                    error="Paid at the provider before the cancel reached it: refund it.",
+                )
+                operation.status = PaymentOperation.Status.FAILED
+                return operation
     except DomainError as error:
         if error.status < 500:  # the PSP refused: nothing moved, nothing will
             PaymentOperation.objects.filter(
