@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import NotFound
+from channels_api.permissions import SignedByPaymentProvider
 from channels_api.schema import raises
 from channels_api.views import ApiView
 from orders import services
@@ -33,7 +33,7 @@ class WebhookReceiptOutput(serializers.Serializer):
 
 class PaymentWebhookView(ApiView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = [SignedByPaymentProvider]
     throttle_classes: list = []
     pagination_class = None
 

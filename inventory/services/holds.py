@@ -46,14 +46,16 @@ def stock_reserve(
     holder: str,
     lines: Iterable[StockLine],
     ttl_seconds: int | None = None,
+    fresh: bool = False,
 ) -> list[Reservation]:
     """Hold stock for a cart (or a link's allotment, or a checkout while its payment is
     taken) in the channel's warehouses.
 
     Replaces the holder's earlier holds on these variants, so changing a quantity
-    re-reserves (a holder with no active hold here skips that statement). All lines or
-    none: raises InsufficientStock listing each short SKU with what is available. A TTL
-    of 0 creates no holds (POS) but still checks.
+    re-reserves; a `fresh` holder (named for this hold alone, e.g. a checkout's while its
+    payment is taken) has none, and skips that statement. All lines or none: raises
+    InsufficientStock listing each short SKU with what is available. A TTL of 0 creates
+    no holds (POS) but still checks.
     """
     merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
@@ -65,7 +67,7 @@ def stock_reserve(
         before = free_units(
             levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
         )
-        if own:  # expired holds of the holder count nowhere: the purge drops them
+        if not fresh:
             Reservation.objects.filter(
                 holder=holder, stock_level__variant_id__in=list(merged)
             ).delete()

@@ -348,6 +348,7 @@ def _stock_hold(draft: OrderDraft) -> str:
         holder=holder,
         lines=draft.stock_lines,
         ttl_seconds=_payment_hold_seconds(draft.channel),
+        fresh=True,
     )
     return holder
 
