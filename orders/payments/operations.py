@@ -143,14 +143,19 @@ def operation_succeeded(operation: PaymentOperation, *, reference: str = "") -> 
     return operation
 
 
-def _apply_refund(order: Order, payment: Payment, operation: PaymentOperation) -> None:
-    payment.refunded_amount += operation.amount
+def payment_refunded(payment: Payment, refunded: Decimal) -> None:
+    """Book `refunded` as all that was given back of `payment` (saved)."""
+    payment.refunded_amount = refunded
     payment.status = (
         Payment.Status.REFUNDED
         if payment.refunded_amount >= payment.captured_amount
         else Payment.Status.PARTIALLY_REFUNDED
     )
     payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+
+
+def _apply_refund(order: Order, payment: Payment, operation: PaymentOperation) -> None:
+    payment_refunded(payment, payment.refunded_amount + operation.amount)
     data = {**money_dict(operation.amount, order.currency), "reason": operation.reason}
     order_events_write(
         order=order, types=[OrderEvent.Type.REFUNDED], actor=operation.actor, data=data

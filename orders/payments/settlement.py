@@ -39,6 +39,8 @@ from orders.payments.operations import (
     operation_attempt,
     operations_pending,
     order_payment_status,
+    payment_refunded,
+    refunds_pending,
 )
 from orders.services.lifecycle import order_cancelled
 
@@ -152,16 +154,13 @@ def _paid(order: Order, payment: Payment, state: SessionState) -> str:
 
 
 def _refunds_outside(order: Order, payment: Payment, refunded: Decimal) -> str:
-    """The PSP refunded more than we asked it to (its dashboard): the books follow."""
-    if refunded <= payment.refunded_amount or payment.captured_amount <= 0:
+    """The PSP refunded more than we asked it to (its dashboard): the books follow. Our own
+    refunds still waiting for their answer count as asked (their event may come first)."""
+    pending = refunds_pending(payment)
+    if refunded <= payment.refunded_amount + pending or payment.captured_amount <= 0:
         return "unchanged"
-    payment.refunded_amount = min(refunded, payment.captured_amount)
-    payment.status = (
-        Payment.Status.REFUNDED
-        if payment.refunded_amount >= payment.captured_amount
-        else Payment.Status.PARTIALLY_REFUNDED
-    )
-    payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+    # what is pending is booked when its own answer is applied
+    payment_refunded(payment, min(refunded - pending, payment.captured_amount))
     order_events_write(
         order=order, types=[OrderEvent.Type.REFUNDED], data={"source": "payment provider"}
     )

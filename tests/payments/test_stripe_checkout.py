@@ -356,3 +356,23 @@ def test_the_webhook_secret_must_be_set_to_accept_events(stripe_on, anonymous_ap
 
     assert_problem(response, 400, "invalid_signature")
     assert WEBHOOK_SECRET  # the suite's secret exists; it is the setting that was removed
+
+
+def test_a_refund_made_in_stripes_dashboard_reaches_the_books(
+    stripe_on, web_api, anonymous_api, shop
+):
+    order = place(web_api)
+    customer_pays(intent_of(order))
+    deliver(anonymous_api, "payment_intent.succeeded", intent_of(order))
+    stripe_client().v1.refunds.create(params={"payment_intent": intent_of(order), "amount": 1000})
+    charge = intent(intent_of(order))["latest_charge"]
+
+    body, signature = signed_event("charge.refunded", charge)
+    response = anonymous_api.post(
+        WEBHOOK, body, format=None, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+    )
+
+    assert response.json()["outcome"] == "refunded at the provider"
+    payment = Payment.objects.get()
+    assert (payment.status, str(payment.refunded_amount)) == ("partially_refunded", "10.000")
+    assert Order.objects.get().payment_status == "partially_refunded"
