@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
-from backoffice.sql import execute, placeholders, table
+from backoffice.sql import execute, fetch, placeholders, table
 from catalog.models import Channel
 from inventory.available import channel_availability, free_units, reserved_by_level
 from inventory.errors import InsufficientStock, StockConflict
@@ -164,6 +164,45 @@ def stock_allocate(
     return placements
 
 
+def stock_allocate_held(
+    *, channel: Channel, holder: str, hold: str, lines: Iterable[StockLine]
+) -> None:
+    """Turn a hold made for exactly these lines (`stock_reserve` with a `fresh` holder, a
+    checkout's while its payment was taken) into the order's allocation.
+
+    Its units were counted out under the stock locks when the hold was made, so the stock
+    rows are not read again: the hold's rows are deleted, the levels' `allocated` grows by
+    them in one conditional statement (which takes the row locks only until the commit),
+    and the allocations are inserted. A hold that lapsed, or a level whose stock was
+    counted down meanwhile, takes the full path of `stock_allocate` (InsufficientStock).
+    Call inside the order's transaction.
+    """
+    merged = lines_merge(lines)
+    now = timezone.now()
+    rows = fetch(
+        f"DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
+        "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
+        [hold, now],
+    )
+    wanted = sum(line.quantity for line in merged.values())
+    active = rows and all(row[2] for row in rows)
+    if not active or sum(quantity for _, quantity, _ in rows) != wanted:
+        stock_allocate(channel=channel, holder=holder, lines=merged.values())
+        return
+    held = [(level_id, quantity) for level_id, quantity, _ in rows]
+    if _levels_allocate(held, now=now, within_on_hand=True) != len(held):
+        # A level was counted down below what was held: refused (the caller's transaction
+        # rolls back, the levels updated here too), with what is there now.
+        available = channel_availability(channel=channel, variant_ids=merged)
+        raise InsufficientStock(
+            [
+                {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
+                for vid, line in merged.items()
+            ]
+        )
+    _allocations_insert(holder, held, now=now)
+
+
 def _allocations_write(holder: str, placements: list[Placement]) -> None:
     """Add the placed units to their levels and record them as the holder's: two statements.
 
@@ -173,19 +212,33 @@ def _allocations_write(holder: str, placements: list[Placement]) -> None:
     if not placements:
         return
     now = timezone.now()
-    ids = [p.stock_level_id for p in placements]
-    cases = " ".join(["WHEN %s THEN %s"] * len(placements))
-    added = [value for p in placements for value in (p.stock_level_id, p.quantity)]
-    execute(
+    placed = [(p.stock_level_id, p.quantity) for p in placements]
+    _levels_allocate(placed, now=now)
+    _allocations_insert(holder, placed, now=now)
+
+
+def _levels_allocate(
+    placed: list[tuple[int, int]], *, now: datetime, within_on_hand: bool = False
+) -> int:
+    """`allocated` grows by the placed units (level id, units) in one statement; with
+    `within_on_hand`, only on levels that still have them on hand. Returns levels changed."""
+    ids = [level_id for level_id, _ in placed]
+    cases = " ".join(["WHEN %s THEN %s"] * len(placed))
+    added = [value for pair in placed for value in pair]
+    condition = f" AND allocated + CASE id {cases} END <= on_hand" if within_on_hand else ""
+    return execute(
         f"UPDATE {table(StockLevel)} SET allocated = allocated + CASE id {cases} END, "  # noqa: S608
-        f"updated_at = %s WHERE id IN ({placeholders(len(ids))})",
-        [*added, now, *ids],
+        f"updated_at = %s WHERE id IN ({placeholders(len(ids))}){condition}",
+        [*added, now, *ids, *(added if within_on_hand else [])],
     )
-    rows = ", ".join(["(%s, %s, %s, %s)"] * len(placements))
+
+
+def _allocations_insert(holder: str, placed: list[tuple[int, int]], *, now: datetime) -> None:
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(placed))
     execute(
         f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
         f"VALUES {rows}",
-        [value for p in placements for value in (p.stock_level_id, holder, p.quantity, now)],
+        [value for level_id, units in placed for value in (level_id, holder, units, now)],
     )
 
 

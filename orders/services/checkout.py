@@ -42,6 +42,7 @@ from catalog.models import Channel
 from inventory.services import (
     StockLine,
     stock_allocate,
+    stock_allocate_held,
     stock_ensure_available,
     stock_extend,
     stock_release,
@@ -525,6 +526,11 @@ def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None)
 
     Raises InsufficientStock, which rolls the whole order back.
     """
+    if hold is not None:  # a one-shot checkout's own hold: its units are already counted out
+        stock_allocate_held(
+            channel=draft.channel, holder=order.holder, hold=hold, lines=draft.stock_lines
+        )
+        return
     stock_allocate(
         channel=draft.channel,
         holder=order.holder,

@@ -13,7 +13,8 @@ from tests.factories import make_key, make_product, make_warehouse, receive
 # As in production: the request owns the transaction (no test transaction around it).
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUDGET = 27  # docs/performance.md, "Query budgets"
+BUDGET = 25  # docs/performance.md, "Query budgets"
+CART_BUDGET = 26  # a cart with a payment also extends its holds while the PSP answers
 ADDRESS = {"name": "Q", "line1": "1 Main St", "city": "Town", "postal_code": "1", "country": "US"}
 PAYMENT = {"provider": "test", "token": "tok_approve"}
 
@@ -69,7 +70,7 @@ def test_cart_complete_costs_the_same_queries_for_1_or_20_lines(api, skus):
     twenty_lines = cart_complete_queries(api, skus, "complete-twenty")
 
     assert one_line == twenty_lines
-    assert one_line <= BUDGET
+    assert one_line <= CART_BUDGET
 
 
 def test_one_shot_checkout_costs_the_same_queries_for_1_or_20_lines(api, skus):
