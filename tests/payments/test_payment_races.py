@@ -78,6 +78,12 @@ def test_20_webhook_deliveries_and_the_clients_confirm_at_once_confirm_one_order
     assert (charge["amount"], charge["captured"], charge["amount_refunded"]) == (4497, True, 0)
     assert paid_events(placed.pk) == {"order.created": 1, "order.paid": 1, "order.confirmed": 1}
     assert PaymentEvent.objects.filter(source="webhook").count() == 1  # recorded once
+    assert list(placed.events.values_list("type", flat=True)) == [
+        "placed",
+        "payment_pending",
+        "paid",
+        "confirmed",
+    ]
     assert StockLevel.objects.get(variant=shop["tee"]).allocated == 2
 
 
