@@ -27,10 +27,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
 	scripts/run-dev-server.sh $(HOST):$(PORT)
 
-## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them
-## (and the pinned TypeScript client tools in var/typescript-client, for the schema's tests)
+## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them (and the
+## pinned TypeScript client tools in var/typescript-client, for the schema's tests; the
+## admin's browser tests drive Debian's Chromium, installed with apt-get when missing)
 test: $(STAMP)
 	scripts/install-typescript-tools.sh
+	scripts/ensure-chromium.sh
 	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run

@@ -6,10 +6,10 @@ services (or are not rows at all), so the admin only shows them.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -17,4 +17,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ScopedTabularInline):
+    """Rows shown beside their parent, never edited there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

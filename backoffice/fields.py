@@ -7,17 +7,26 @@ the helper that built it lives.
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from backoffice.money import DECIMAL_PLACES, MAX_DIGITS
+from backoffice.money import DECIMAL_PLACES, MAX_DIGITS, currency_problem
 
 # Channel and shipping method codes: what integrations send, so lowercase and URL-safe.
 code_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]{0,49}$",
     "Use lowercase letters, digits, '-' and '_' (at most 50).",
 )
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as USD.")
+
+
+def currency_validator(value: str) -> None:
+    """An ISO 4217 code (upper case, such as USD) whose amounts the database can hold."""
+    if not (len(value) == 3 and value.isascii() and value.isalpha() and value.isupper()):
+        raise ValidationError("Use an ISO 4217 code such as USD.")
+    problem = currency_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def money_field(**kwargs) -> models.DecimalField:

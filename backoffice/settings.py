@@ -45,7 +45,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # First, so its templates (the Backoffice admin's home page and branding) win.
+    "staff",
+    "staff.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -155,6 +157,22 @@ STATIC_ROOT = VAR_DIR / "static"
 # apps' static folders, so a deployment needs no collectstatic step or extra server.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Uploaded files (product pictures) -----------------------------------------
+# Django's default storage: a local folder by default; any backend in production, e.g.
+# MEDIA_STORAGE=storages.backends.s3.S3Storage (with django-storages and its settings).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+STORAGES = {
+    "default": {
+        "BACKEND": os.environ.get("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage")
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Django serves the local media folder itself unless told not to (a proxy or CDN does it).
+MEDIA_SERVE = env_bool("MEDIA_SERVE", "MEDIA_STORAGE" not in os.environ)
+# Admin pages take uploads up to this size; API bodies keep API_MAX_BODY_BYTES.
+ADMIN_UPLOAD_MAX_BYTES = env_int("ADMIN_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 
 # --- Security (production) --------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from backoffice.fields import code_validator, currency_validator, money_field
+from backoffice.money import money_format
 
 
 class Channel(models.Model):
@@ -45,6 +46,11 @@ class Channel(models.Model):
     payment_window_minutes = models.PositiveIntegerField(default=30)
     # Where a shop link lands, e.g. "https://shop.example.com/cart/{cart_id}".
     storefront_url_template = models.CharField(max_length=500, blank=True)
+    storefront_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="The storefront's home page (the admin's 'View site' for this channel's staff).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -52,7 +58,7 @@ class Channel(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.code
+        return self.name or self.code
 
 
 class Category(models.Model):
@@ -93,6 +99,25 @@ class Product(models.Model):
         return self.name
 
 
+class ProductImage(models.Model):
+    """A picture of a product uploaded by staff, kept in Django's default storage (a local
+    media folder, or any storage backend in production); its URL is in `Product.media`."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/%Y/%m/")
+    alt_text = models.CharField(
+        max_length=200, help_text="What the picture shows, for people who cannot see it."
+    )
+    url = models.CharField(max_length=1000, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Picture of {self.product}: {self.alt_text}"
+
+
 class ProductVariant(models.Model):
     """A sellable, stockable unit with a unique SKU, e.g. "Tee, black, M"."""
 
@@ -115,7 +140,7 @@ class ProductVariant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.sku
+        return f"{self.sku} ({self.name})" if self.name else self.sku
 
 
 class ProductListing(models.Model):
@@ -155,4 +180,5 @@ class ChannelPrice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.variant} in {self.channel}: {self.price}"
+        price = money_format(self.price, self.channel.currency)
+        return f"{self.variant} in {self.channel}: {price}"

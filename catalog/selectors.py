@@ -7,6 +7,7 @@ from operator import and_
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from backoffice.sql import placeholders, table
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 from catalog.sellable import published_listings, sellable_sql, sellable_variants
@@ -106,31 +107,19 @@ def category_descendant_ids(*, category: Category) -> list[int]:
     return found
 
 
-def channel_catalog_product_ids(channel: Channel) -> QuerySet[ProductListing]:
-    """The ids of the products a channel lists, published or not: its catalog.
+def variant_list_admin(*, scope: Scope = EVERYTHING) -> QuerySet[ProductVariant]:
+    """Every variant the scope reaches (a channel-limited key: those of its catalog, the
+    products the channel lists, published or not)."""
+    return scope_filter(ProductVariant.objects.all(), scope)
 
-    What a secret key limited to that channel may see of the catalog (products and their
-    variants, and their stock); everything else does not exist for it.
+
+def product_list_admin(*, scope: Scope = EVERYTHING) -> QuerySet[Product]:
+    """Every product the scope reaches, with variants, listings and channel prices, for staff.
+
+    A channel-limited key reaches its channel's catalog: the products the channel lists,
+    published or not (`backoffice.scopes`).
     """
-    return ProductListing.objects.filter(channel=channel).values("product_id")
-
-
-def variant_list_admin(*, channel: Channel | None = None) -> QuerySet[ProductVariant]:
-    """Every variant; with `channel`, only those of the channel's catalog."""
-    variants = ProductVariant.objects.all()
-    if channel is not None:
-        variants = variants.filter(product_id__in=channel_catalog_product_ids(channel))
-    return variants
-
-
-def product_list_admin(*, channel: Channel | None = None) -> QuerySet[Product]:
-    """Every product with variants, listings and channel prices, for staff.
-
-    With `channel`, only the channel's catalog (`channel_catalog_product_ids`).
-    """
-    products = Product.objects.all()
-    if channel is not None:
-        products = products.filter(pk__in=channel_catalog_product_ids(channel))
+    products = scope_filter(Product.objects.all(), scope)
     return (
         products.select_related("category")
         .prefetch_related(

@@ -8,13 +8,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
-from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
+from catalog.models import (
+    Category,
+    Channel,
+    ChannelPrice,
+    Product,
+    ProductImage,
+    ProductListing,
+    ProductVariant,
+)
 
 # A POS sells over the counter: nothing to hold between scan and payment.
 _DEFAULT_TTL_BY_KIND = {Channel.Kind.POS: 0}
@@ -34,7 +43,10 @@ def channel_create(
         raise ValidationFailed({"code": [f"A channel with code '{code}' exists."]})
     options.setdefault("reservation_ttl_seconds", _DEFAULT_TTL_BY_KIND.get(kind, 900))
     channel = Channel(code=code, name=name or code, kind=kind, currency=currency.upper(), **options)
-    channel.full_clean()
+    try:
+        channel.full_clean()
+    except DjangoValidationError as error:
+        raise ValidationFailed(error.message_dict) from error
     with transaction.atomic():
         channel.save()
         audit_record(
@@ -241,3 +253,48 @@ def _upsert_listings(product: Product, listings: Iterable[ListingInput]) -> None
             )
     if errors:
         raise ValidationFailed(errors)
+
+
+def product_image_add(*, product: Product, upload, alt_text: str, actor: str = "") -> ProductImage:
+    """Keep an uploaded picture in the default storage and list its URL in `product.media`
+    (after the pictures already there), so every channel shows it.
+
+    Refuses (ValidationFailed) a picture without a description (`alt_text`): the
+    storefronts show it to people who cannot see the picture.
+    """
+    alt_text = (alt_text or "").strip()
+    if not alt_text:
+        raise ValidationFailed({"alt_text": ["Say what the picture shows."]})
+    image = ProductImage(product=product, alt_text=alt_text[:200])
+    image.image.save(upload.name, upload, save=False)  # storage first: it is not transactional
+    image.url = image.image.url
+    with transaction.atomic():
+        locked = Product.objects.select_for_update().get(pk=product.pk)
+        image.save()
+        locked.media = [*(locked.media or []), image.url]
+        locked.save(update_fields=["media", "updated_at"])
+        audit_record(
+            actor=actor or "system",
+            action="product.image_added",
+            target_type="product",
+            target_id=product.pk,
+            changes={"url": image.url, "alt_text": image.alt_text},
+        )
+    return image
+
+
+def product_image_remove(*, image: ProductImage, actor: str = "") -> None:
+    """Take a picture off the product (and out of `media`) and delete its file."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=image.product_id)
+        product.media = [url for url in product.media or [] if url != image.url]
+        product.save(update_fields=["media", "updated_at"])
+        image.delete()
+        audit_record(
+            actor=actor or "system",
+            action="product.image_removed",
+            target_type="product",
+            target_id=product.pk,
+            changes={"url": image.url},
+        )
+    image.image.delete(save=False)

@@ -3,12 +3,13 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from backoffice.admin_scope import ScopedAdmin
 from channels_api.models import ApiKey
 from channels_api.services import api_key_assign_secret
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ScopedAdmin):
     list_display = ["prefix", "name", "kind", "channel", "rate_limit", "last_used_at", "revoked_at"]
     list_filter = ["kind", "channel", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from catalog.models import Category, Channel, Product, ProductVariant
@@ -27,6 +28,8 @@ from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust, warehouse_create
 from orders.models import ShippingMethod, Voucher
 from orders.services.setup import shipping_method_create, voucher_create
+from staff.models import RefundLimit, StaffProfile
+from staff.roles import STORE_MANAGER, SUPPORT, WAREHOUSE_PICKER
 
 CHANNELS = [
     ("web", "Web store", Channel.Kind.WEB),
@@ -186,6 +189,7 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
         if channel.unpaid_order_timeout_minutes == 0:
             channel.unpaid_order_timeout_minutes = 120
             channel.storefront_url_template = "http://127.0.0.1:3000/cart/{cart_id}"
+            channel.storefront_url = "http://127.0.0.1:3000/"
             channel.save()
         if not ShippingMethod.objects.filter(channel=channel).exists():
             shipping_method_create(
@@ -240,13 +244,42 @@ def load_keys(channels: dict[str, Channel]) -> list[tuple[str, str]]:
 
 
 def load_staff_user() -> tuple[str, str] | None:
-    """A demo admin login, only with DEBUG on."""
+    """A demo admin login (an owner), only with DEBUG on."""
     if not settings.DEBUG:
         return None
     user_model = get_user_model()
     if not user_model.objects.filter(username=DEMO_USERNAME).exists():
         user_model.objects.create_superuser(DEMO_USERNAME, "staff@example.com", DEMO_PASSWORD)
     return DEMO_USERNAME, DEMO_PASSWORD
+
+
+# One login per scoped role: (username, role, channels, warehouses, refund limit in USD).
+DEMO_ROLE_LOGINS = [
+    ("support", SUPPORT, "all", [], "100.00"),
+    ("manager", STORE_MANAGER, [], ["store"], None),
+    ("picker", WAREHOUSE_PICKER, [], ["main"], None),
+]
+
+
+def load_role_users() -> list[tuple[str, str]]:
+    """Demo logins for the scoped roles (same password as the owner's), only with DEBUG on."""
+    if not settings.DEBUG:
+        return []
+    user_model = get_user_model()
+    logins = []
+    for username, role, channels, warehouses, limit in DEMO_ROLE_LOGINS:
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(
+                username, f"{username}@example.com", DEMO_PASSWORD, is_staff=True
+            )
+            user.groups.add(Group.objects.get(name=role))
+            profile = StaffProfile.objects.create(user=user, all_channels=channels == "all")
+            profile.warehouses.set(Warehouse.objects.filter(code__in=warehouses))
+            if limit:
+                RefundLimit.objects.create(user=user, currency="USD", amount=limit)
+        logins.append((username, role))
+    return logins
 
 
 def load_demo_data() -> dict:
@@ -257,4 +290,5 @@ def load_demo_data() -> dict:
         load_checkout_settings(channels)
         keys = load_keys(channels)
         staff = load_staff_user()
-    return {"keys": keys, "staff": staff}
+        roles = load_role_users()
+    return {"keys": keys, "staff": staff, "roles": roles}

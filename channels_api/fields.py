@@ -22,6 +22,19 @@ class MoneyOutput(serializers.Serializer):
     currency = serializers.CharField()
 
 
+class MediaOutput(serializers.ListField):
+    """Picture URLs. Uploads kept in the local media folder have URLs relative to this host:
+    they are made absolute with the request's host, so every client can load them."""
+
+    child = serializers.URLField()
+
+    def to_representation(self, urls: list[str]) -> list[str]:
+        request = self.context.get("request")
+        if request is None:
+            return list(urls)
+        return [request.build_absolute_uri(url) if url.startswith("/") else url for url in urls]
+
+
 def money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
     return None if amount is None else money_dict(amount, currency)
 

@@ -87,6 +87,11 @@ admin_patterns = [
     ),
     path("admin/stock/bulk", inventory_views.StockBulkView.as_view(), name="admin-stock-bulk"),
     path(
+        "admin/stock/transfers",
+        inventory_views.StockTransferView.as_view(),
+        name="admin-stock-transfers",
+    ),
+    path(
         "admin/stock/movements",
         inventory_views.StockMovementListView.as_view(),
         name="admin-stock-movements",

@@ -38,7 +38,7 @@ class Fulfillment(models.Model):
         indexes = [models.Index(fields=["status", "created_at"])]
 
     def __str__(self) -> str:
-        return f"Fulfillment {self.pk} of #{self.order.number}"
+        return f"Fulfillment {self.pk} of order #{self.order.number}"
 
 
 # The actions each fulfillment status allows.
@@ -83,7 +83,7 @@ class Return(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"Return {self.pk} of #{self.order.number}"
+        return f"Return {self.pk} of order #{self.order.number}"
 
 
 class ReturnLine(models.Model):
@@ -124,4 +124,4 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for #{self.order.number}"
+        return f"{self.get_kind_display()} email for order #{self.order.number}"

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.ids import is_id
+from backoffice.money import money_format
 from fulfillment.models import Fulfillment, Notification
 from orders.models import Order
 
@@ -25,8 +26,21 @@ SUBJECTS = {
 
 
 def _body(order: Order, kind: str, fulfillment: Fulfillment | None) -> str:
-    lines = "\n".join(f"  {line.quantity} x {line.name}" for line in order.lines.all())
-    text = [f"Order #{order.number}", lines, f"Total: {order.total} {order.currency}"]
+    def money(amount) -> str:
+        return money_format(amount, order.currency)
+
+    lines = "\n".join(
+        f"  {line.quantity} x {line.name}: {money(line.total)}" for line in order.lines.all()
+    )
+    totals = [f"Subtotal: {money(order.subtotal)}"]
+    if order.discount:
+        totals.append(f"Discount: -{money(order.discount)}")
+    if order.shipping:
+        totals.append(f"Shipping: {money(order.shipping)}")
+    if order.tax:
+        totals.append(f"Tax{' (included)' if order.prices_include_tax else ''}: {money(order.tax)}")
+    totals.append(f"Total: {money(order.total)}")
+    text = [f"Order #{order.number}", lines, "\n".join(totals)]
     if fulfillment is not None and fulfillment.tracking_number:
         text.append(
             f"Tracking: {fulfillment.carrier} {fulfillment.tracking_number} "

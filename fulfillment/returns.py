@@ -19,9 +19,17 @@ from orders.errors import PaymentProviderUnavailable
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lines_lock, order_lock
 from orders.models import Order, OrderEvent, OrderLine
-from orders.services import order_refund
+from orders.services import order_refund, order_refundable_amount
 
 logger = logging.getLogger(__name__)
+
+
+def return_refund_amount(*, order: Order, lines: list[LineRequest]) -> Decimal:
+    """What a return of these units gives back: their line price, capped at what is still
+    refundable (the amount `return_create` refunds, for a refund limit to be checked first)."""
+    prices = {line.sku: line.unit_price for line in order.lines.all()}
+    total = sum((prices.get(ln.sku, Decimal(0)) * ln.quantity for ln in lines), Decimal(0))
+    return min(quantize(total, order.currency), order_refundable_amount(order=order))
 
 
 def return_create(
@@ -114,10 +122,7 @@ def _return_refund(
     """Give back the returned lines' price, capped at what is still refundable, after the
     return committed: the PSP is asked with no transaction open. A PSP that does not answer
     leaves the refund pending; reconciliation makes it."""
-    refundable = sum(
-        (p.captured_amount - p.refunded_amount for p in order.payments.all()), Decimal(0)
-    )
-    amount = min(refund_amount, refundable)
+    amount = min(refund_amount, order_refundable_amount(order=order))
     if amount <= 0:
         return
     try:

@@ -27,13 +27,18 @@ from backoffice.jobs import enqueue_after_commit
 from fulfillment.errors import NothingToFulfill, OrderNotShippable
 from fulfillment.locks import fulfillment_lock
 from fulfillment.models import FULFILLMENT_TRANSITIONS, Fulfillment, FulfillmentLine
+from fulfillment.selectors import order_planned_units
 from inventory.models import Allocation, Warehouse
 from inventory.services import StockLine, stock_ship
-from orders.delivery import order_shipping_problem
+from orders.delivery import order_shipping_problem, ships_goods
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
-from orders.services import order_capture, order_complete
+from orders.services import (
+    order_cancel,
+    order_capture,
+    order_complete,
+)
 from orders.services.validation import LineRequest  # the same {sku, quantity} ask
 
 NOT_SHIPPABLE = "not_shippable"  # `reason` of the planner's timeline note
@@ -52,17 +57,6 @@ def _lock_fulfillment(fulfillment: Fulfillment, action: str) -> tuple[Order, Ful
     if action not in FULFILLMENT_TRANSITIONS[fulfillment.status]:
         raise InvalidTransition(entity="fulfillment", current=fulfillment.status, action=action)
     return order, fulfillment
-
-
-def _planned_quantities(order: Order) -> dict[int, int]:
-    """Units of each order line already in a fulfillment that is not cancelled."""
-    rows = (
-        FulfillmentLine.objects.filter(fulfillment__order=order)
-        .exclude(fulfillment__status=Fulfillment.Status.CANCELLED)
-        .values("order_line_id")
-        .annotate(total=Sum("quantity"))
-    )
-    return {row["order_line_id"]: row["total"] for row in rows}
 
 
 def _allocated_by_warehouse(order: Order) -> dict[int, dict[int, int]]:
@@ -111,7 +105,7 @@ def fulfillment_create(
             raise InvalidTransition(entity="order", current=order.status, action="fulfill")
         _require_shippable(order)
         order_lines = list(order.lines.all())
-        planned = _planned_quantities(order)
+        planned = order_planned_units(order=order)
         open_units = {line.pk: line.quantity - planned.get(line.pk, 0) for line in order_lines}
         wanted = _wanted_units(order_lines, open_units, lines)
         if not any(wanted.values()):
@@ -249,9 +243,21 @@ def fulfillment_ship(
     """The parcel left: units come out of stock, the order's fulfillment_status moves,
     `fulfillment.shipped` is recorded and the customer is emailed after commit.
 
-    Raises OrderNotShippable while goods to ship have no complete address to go to."""
+    Goods that travel to the customer (`orders.delivery.ships_goods`) need a carrier and a
+    tracking number, so the customer can follow the parcel (ValidationFailed), and a
+    complete address (OrderNotShippable).
+    """
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
     with transaction.atomic():
         order, fulfillment = _lock_fulfillment(fulfillment, "ship")
+        if ships_goods(channel=order.channel, method=order.shipping_method):
+            missing = {
+                name: ["A parcel needs this, so the customer can follow it."]
+                for name, value in (("carrier", carrier), ("tracking_number", tracking_number))
+                if not value
+            }
+            if missing:
+                raise ValidationFailed(missing)
         _require_shippable(order)
         lines = list(fulfillment.lines.select_related("order_line__variant"))
         # The order's lines before the stock rows (docs/architecture.md, "Lock order").
@@ -356,6 +362,22 @@ def fulfillment_cancel(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillm
             data={"note": f"Fulfillment {fulfillment.pk} cancelled."},
         )
     return fulfillment
+
+
+def order_cancel_with_shipments(*, order: Order, actor: str = "", reason: str = "") -> Order:
+    """Cancel an order and the shipments planned for it that have not left, in one go:
+    stock is released, money given back (`orders.services.order_cancel`), and no parcel
+    stays on a picker's list. Raises InvalidTransition once something has shipped.
+
+    The shipments are cancelled inside the cancel's own transaction (`also`, under the
+    order's lock, after its refusals), so the PSP's voids and refunds, asked after that
+    commit, never run inside a transaction."""
+    return order_cancel(
+        order=order,
+        actor=actor,
+        reason=reason,
+        also=lambda locked: fulfillments_cancel_open(order=locked, actor=actor),
+    )
 
 
 def fulfillments_cancel_open(*, order: Order, actor: str = "") -> int:

@@ -43,7 +43,7 @@ class Warehouse(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        return self.name or self.code
 
 
 class WarehouseChannel(models.Model):
@@ -62,7 +62,7 @@ class WarehouseChannel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.warehouse_id} serves {self.channel_id} (priority {self.priority})"
+        return f"{self.warehouse} serves {self.channel} (priority {self.priority})"
 
 
 class StockLevel(models.Model):
@@ -76,6 +76,7 @@ class StockLevel(models.Model):
 
     class Meta:
         ordering = ["id"]
+        permissions = [("transfer_stock", "Can move stock between warehouses")]
         constraints = [
             models.UniqueConstraint(fields=["variant", "warehouse"], name="stock_unique"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
@@ -88,7 +89,7 @@ class StockLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.variant_id}@{self.warehouse_id}"
+        return f"{self.variant.sku} in {self.warehouse}"
 
 
 class Reservation(models.Model):
@@ -167,4 +168,4 @@ class StockMovement(models.Model):
         indexes = [models.Index(fields=["reference"])]
 
     def __str__(self) -> str:
-        return f"{self.delta:+d} {self.reason}"
+        return f"{self.get_reason_display()} {self.delta:+d}"

@@ -5,52 +5,43 @@ What is available, per level and per channel, is its own rule: `inventory.availa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from catalog.models import Channel
-from catalog.selectors import channel_catalog_product_ids
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from inventory.available import stock_levels_with_availability
 from inventory.codes import code_is
 from inventory.models import Allocation, StockLevel, StockMovement, Warehouse, WarehouseChannel
 
 
-def warehouse_list(*, channel: Channel | None = None) -> QuerySet[Warehouse]:
+def warehouse_list(*, scope: Scope = EVERYTHING) -> QuerySet[Warehouse]:
     """Warehouses by code, with the channels they serve in priority order (one extra query).
 
-    With `channel`, only the warehouses serving it: what a channel-limited key may see.
+    Only those the scope reaches (`backoffice.scopes`: a channel-limited key sees the
+    warehouses serving its channel).
     """
     routes = WarehouseChannel.objects.select_related("channel").order_by("priority", "id")
     warehouses = Warehouse.objects.prefetch_related(
         Prefetch("warehousechannel_set", queryset=routes, to_attr="routes")
     ).order_by("code")
-    if channel is not None:
-        warehouses = warehouses.filter(pk__in=_serving(channel))
-    return warehouses
+    return scope_filter(warehouses, scope)
 
 
-def warehouse_get(*, code: str, channel: Channel | None = None) -> Warehouse | None:
-    """One warehouse by code in any case, if it exists and (with `channel`) serves that channel."""
-    return warehouse_list(channel=channel).filter(code_is(code)).first()
+def warehouse_get(*, code: str, scope: Scope = EVERYTHING) -> Warehouse | None:
+    """One warehouse by code in any case, if it exists and the scope reaches it."""
+    return warehouse_list(scope=scope).filter(code_is(code)).first()
 
 
-def _serving(channel: Channel) -> QuerySet[WarehouseChannel]:
-    return WarehouseChannel.objects.filter(channel=channel).values("warehouse_id")
-
-
-def stock_level_list(*, channel: Channel | None = None) -> QuerySet[StockLevel]:
+def stock_level_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockLevel]:
     """Stock levels with variant and warehouse, `reserved` and `available`, for staff.
 
-    `available` is never below zero. With `channel`, only the channel's catalog in the
-    warehouses serving it: what a channel-limited key may see.
+    `available` is never below zero. Only the levels the scope reaches (a channel-limited
+    key: its catalog in the warehouses serving it).
     """
     levels = stock_levels_with_availability().select_related("variant", "warehouse").order_by("id")
-    if channel is not None:
-        levels = levels.filter(
-            warehouse_id__in=_serving(channel),
-            variant__product_id__in=channel_catalog_product_ids(channel),
-        )
-    return levels
+    return scope_filter(levels, scope)
 
 
 def stock_level_filter_low(queryset: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
@@ -63,17 +54,29 @@ def stock_level_get(*, variant_id: int, warehouse_id: int) -> StockLevel | None:
     return stock_level_list().filter(variant_id=variant_id, warehouse_id=warehouse_id).first()
 
 
-def stock_movement_list(*, channel: Channel | None = None) -> QuerySet[StockMovement]:
-    """The ledger, newest first; with `channel`, only its catalog in warehouses serving it."""
+def stock_movement_list(*, scope: Scope = EVERYTHING) -> QuerySet[StockMovement]:
+    """The ledger, newest first; only the lines the scope reaches (as `stock_level_list`)."""
     movements = StockMovement.objects.select_related(
         "stock_level__variant", "stock_level__warehouse"
     ).order_by("-id")
-    if channel is not None:
-        movements = movements.filter(
-            stock_level__warehouse_id__in=_serving(channel),
-            stock_level__variant__product_id__in=channel_catalog_product_ids(channel),
-        )
-    return movements
+    return scope_filter(movements, scope)
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    sku: str
+    warehouse: str
+    quantity: int
+
+
+def allocation_list(*, holder: str) -> list[AllocationView]:
+    """What a holder (an order) has allocated, per SKU and warehouse (by name)."""
+    rows = (
+        Allocation.objects.filter(holder=holder)
+        .order_by("stock_level__variant__sku", "stock_level__warehouse__name")
+        .values_list("stock_level__variant__sku", "stock_level__warehouse__name", "quantity")
+    )
+    return [AllocationView(sku=sku, warehouse=name, quantity=q) for sku, name, q in rows]
 
 
 def stock_check() -> list[str]:

@@ -6,6 +6,7 @@ Imported by `orders.admin`; every change goes through the services in `orders`.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -13,11 +14,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
-from backoffice.exceptions import DomainError
+from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline, viewer_scope
+from backoffice.exceptions import DomainError, ValidationFailed
+from backoffice.money import money_format
+from catalog.models import Channel
 from orders.courier_access.services import fulfiller_access_create
 from orders.links.qr import link_public_url, link_qr_svg
 from orders.links.services import link_allotment_apply, link_deactivate
-from orders.messages.services import message_post
+from orders.messages.services import MAX_ATTACHMENTS, attachments_clean, message_post
 from orders.models import (
     FulfillerAccess,
     OrderMessage,
@@ -39,7 +43,7 @@ def _staff(request: HttpRequest) -> str:
     return f"staff:{request.user.get_username()}"
 
 
-class ShopLinkLineInline(admin.TabularInline):
+class ShopLinkLineInline(ScopedTabularInline):
     model = ShopLinkLine
     extra = 1
     raw_id_fields = ["variant"]
@@ -49,8 +53,52 @@ class ShopLinkLineInline(admin.TabularInline):
         return obj is None  # lines (and their allotment) are fixed once the link exists
 
 
+CAMPAIGN = ["name", "source", "post"]
+
+
+class ShopLinkForm(forms.ModelForm):
+    """Campaign data as fields (not JSON); other keys a link was given stay as they are."""
+
+    campaign_name = forms.CharField(label="Campaign", max_length=200, required=False)
+    campaign_source = forms.CharField(
+        label="Source", max_length=200, required=False, help_text="e.g. instagram"
+    )
+    campaign_post = forms.CharField(
+        label="Post", max_length=200, required=False, help_text="The post's id or address."
+    )
+
+    class Meta:
+        model = ShopLink
+        fields = [
+            "channel",
+            "name",
+            "expires_at",
+            "allotment_until",
+            "usage_limit",
+            "voucher",
+            "active",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for key in CAMPAIGN:
+            self.initial.setdefault(f"campaign_{key}", (self.instance.campaign or {}).get(key, ""))
+
+    def save(self, commit: bool = True):
+        campaign = dict(self.instance.campaign or {})
+        for key in CAMPAIGN:
+            value = self.cleaned_data.get(f"campaign_{key}", "").strip()
+            if value:
+                campaign[key] = value
+            else:
+                campaign.pop(key, None)
+        self.instance.campaign = campaign
+        return super().save(commit)
+
+
 @admin.register(ShopLink)
-class ShopLinkAdmin(admin.ModelAdmin):
+class ShopLinkAdmin(ScopedAdmin):
+    form = ShopLinkForm
     list_display = [
         "code",
         "name",
@@ -125,10 +173,32 @@ class ShopLinkAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deactivated {queryset.count()} link(s).")
 
 
+class OrderMessageForm(forms.ModelForm):
+    """A staff message: its attachments as links, one a line (not JSON)."""
+
+    attachments = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Up to {MAX_ATTACHMENTS} https links to files or pictures, one a line.",
+    )
+
+    class Meta:
+        model = OrderMessage
+        fields = ["order", "body", "attachments"]
+
+    def clean_attachments(self) -> list[str]:
+        urls = [line.strip() for line in self.cleaned_data["attachments"].splitlines()]
+        try:
+            return attachments_clean(url for url in urls if url)
+        except ValidationFailed as error:
+            raise forms.ValidationError(error.errors["attachments"]) from error
+
+
 @admin.register(OrderMessage)
-class OrderMessageAdmin(admin.ModelAdmin):
+class OrderMessageAdmin(ScopedAdmin):
     """Staff read threads (bodies as written) and post as staff; the role is never chosen."""
 
+    form = OrderMessageForm
     list_display = ["order", "author_role", "author_name", "short_body", "created_at"]
     list_filter = ["author_role"]
     search_fields = ["order__id", "body"]
@@ -166,7 +236,7 @@ class OrderMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(FulfillerAccess)
-class FulfillerAccessAdmin(admin.ModelAdmin):
+class FulfillerAccessAdmin(ScopedAdmin):
     """The full token is shown once, in the message after creating it."""
 
     list_display = ["name", "prefix", "expires_at", "revoked_at", "created_at"]
@@ -213,6 +283,21 @@ class FulfillerAccessAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} token(s).")
 
 
+MONEY_COLUMNS = ("gross", "discounts", "revenue", "refunds", "net", "average_order_value")
+
+
+def _shown(row, names: dict[str, str]) -> dict:
+    """A report row as the page shows it: amounts with the currency's symbol, channel names."""
+    return {
+        "group": names.get(row.group, row.group),
+        "orders": row.orders,
+        **{name: money_format(getattr(row, name), row.currency) for name in MONEY_COLUMNS},
+        "link_clicks": row.link_clicks,
+        "link_orders": row.link_orders,
+        "link_conversion": row.link_conversion,
+    }
+
+
 @admin.register(SalesReport)
 class SalesReportAdmin(ReadOnlyAdmin):
     """Sales by channel or day for a period: a table, an inline SVG chart and a CSV download."""
@@ -224,6 +309,7 @@ class SalesReportAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         group_by = request.GET.get("group_by") or "channel"
+        scope = viewer_scope(request)  # a store manager's report is their store's
         errors: list[str] = []
         try:
             start, end = report_period(
@@ -231,18 +317,19 @@ class SalesReportAdmin(ReadOnlyAdmin):
             )
             if group_by not in GROUPS:
                 group_by = "channel"
-            rows = sales_report(date_from=start, date_to=end, group_by=group_by)
+            rows = sales_report(date_from=start, date_to=end, group_by=group_by, scope=scope)
         except DomainError as error:
             errors = [f"{field}: {' '.join(text)}" for field, text in error.extra["errors"].items()]
             start, end = report_period(date_from=None, date_to=None)
-            rows = sales_report(date_from=start, date_to=end, group_by=group_by)
+            rows = sales_report(date_from=start, date_to=end, group_by=group_by, scope=scope)
         if request.GET.get("format") == "csv":
             return self.csv_response(rows, group_by, start, end)
+        names = dict(Channel.objects.values_list("code", "name")) if group_by == "channel" else {}
         context = {
             **self.admin_site.each_context(request),
-            "title": "Sales by channel",
+            "title": "Sales report",
             "opts": self.model._meta,
-            "rows": rows,
+            "rows": [_shown(row, names) for row in rows],
             "group_by": group_by,
             "groups": GROUPS,
             "date_from": start,

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from catalog.models import Channel, ProductVariant
 from catalog.selectors import variants_for_sale_by_sku
 from catalog.sellable import sellable_variants
@@ -133,14 +134,9 @@ def order_lookup(
     return order
 
 
-def voucher_list(*, channel: Channel | None = None) -> QuerySet[Voucher]:
-    """Vouchers by code; with `channel`, those valid there (for every channel, or for it).
-
-    Each voucher's `channels` are prefetched; with `channel`, only that one of them.
-    """
-    vouchers = Voucher.objects.order_by("code")
-    if channel is None:
-        return vouchers.prefetch_related("channels")
-    return vouchers.filter(Q(channels=None) | Q(channels=channel)).prefetch_related(
-        Prefetch("channels", queryset=Channel.objects.filter(pk=channel.pk))
-    )
+def voucher_list(*, scope: Scope = EVERYTHING) -> QuerySet[Voucher]:
+    """Vouchers by code that the scope reaches (a channel-limited key: those valid there,
+    for every channel or for it), with only the channels the scope reaches prefetched."""
+    vouchers = scope_filter(Voucher.objects.order_by("code"), scope)
+    channels = scope_filter(Channel.objects.all(), scope)
+    return vouchers.prefetch_related(Prefetch("channels", queryset=channels))

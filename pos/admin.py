@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from backoffice.admin_scope import ScopedAdmin
 from pos.models import PosSale
 from pos.services import pos_sale_resolve
 
 
 @admin.register(PosSale)
-class PosSaleAdmin(admin.ModelAdmin):
+class PosSaleAdmin(ScopedAdmin):
     list_display = ["client_id", "channel", "store", "status", "order", "reason", "sold_at"]
     list_filter = ["status", "channel", "store"]
     search_fields = ["client_id", "reason"]

@@ -47,4 +47,4 @@ class PosSale(models.Model):
         verbose_name = "POS sale"
 
     def __str__(self) -> str:
-        return f"{self.client_id} ({self.status})"
+        return f"Till sale {self.client_id} ({self.get_status_display().lower()})"

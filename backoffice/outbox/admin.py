@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backoffice.admin_readonly import ReadOnlyAdmin
+from backoffice.admin_scope import ScopedAdmin
 from backoffice.exceptions import DomainError
 from backoffice.outbox.deliveries import delivery_replay
 from backoffice.outbox.models import (
@@ -47,7 +48,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ScopedAdmin):
     form = WebhookEndpointForm
     list_display = ["id", "url", "channel_code", "active", "consecutive_failures", "deliveries"]
     list_filter = ["active", "channel_code"]
@@ -110,7 +111,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ScopedAdmin):
     list_display = [
         "id",
         "event",

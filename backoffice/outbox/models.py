@@ -153,7 +153,7 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} → {self.endpoint_id} ({self.status})"
+        return f"{self.event} to {self.endpoint} ({self.status})"
 
     @property
     def is_open(self) -> bool:

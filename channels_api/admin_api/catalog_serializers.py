@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from catalog.models import Channel, Product, ProductVariant
 from catalog.services import ListingInput, ProductInput, VariantInput
-from channels_api.fields import AmountInput, MoneyOutput, money
+from channels_api.fields import AmountInput, MediaOutput, MoneyOutput, money
 
 
 class ChannelOutput(serializers.ModelSerializer):
@@ -63,6 +63,7 @@ class ProductOutput(serializers.ModelSerializer):
     category = serializers.CharField(source="category.slug", allow_null=True, read_only=True)
     variants = VariantOutput(many=True, read_only=True)
     listings = serializers.SerializerMethodField()
+    media = MediaOutput(read_only=True)
 
     class Meta:
         model = Product

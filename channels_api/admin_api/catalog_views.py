@@ -99,10 +99,12 @@ class ProductViewMixin:
     serializer_class = ProductOutput
 
     def get_queryset(self):
-        return product_list_admin(channel=self.limited_channel)
+        return product_list_admin(scope=self.scope)
 
     def output(self, product: Product) -> dict:
-        return ProductOutput(product, context={"limited_channel": self.limited_channel}).data
+        return ProductOutput(
+            product, context={"limited_channel": self.limited_channel, "request": self.request}
+        ).data
 
 
 class ProductListView(ProductViewMixin, AdminView):
@@ -116,7 +118,9 @@ class ProductListView(ProductViewMixin, AdminView):
         """
         products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         data = ProductOutput(
-            products, many=True, context={"limited_channel": self.limited_channel}
+            products,
+            many=True,
+            context={"limited_channel": self.limited_channel, "request": self.request},
         ).data
         return self.get_paginated_response(data)
 

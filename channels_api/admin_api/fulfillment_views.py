@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import InvalidTransition, ValidationFailed
+from backoffice.scopes import scope_allows
 from channels_api.admin_api.fulfillment_serializers import (
     FulfillmentCreateInput,
     FulfillmentListOutput,
@@ -106,7 +107,7 @@ class OrderFulfillmentsView(OrderAdminView):
 class FulfillmentView(OrderAdminView):
     def fulfillment(self, pk: str) -> Fulfillment:
         fulfillment = services.fulfillment_get(pk=pk)
-        if self.limited_channel and fulfillment.order.channel_id != self.limited_channel.pk:
+        if not scope_allows(self.scope, fulfillment):
             raise Http404
         return fulfillment
 

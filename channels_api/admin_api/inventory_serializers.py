@@ -122,6 +122,22 @@ class StockSetInput(serializers.Serializer):
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+class StockTransferInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    source = serializers.CharField(max_length=50, help_text="The warehouse the units leave.")
+    destination = serializers.CharField(max_length=50, help_text="The warehouse they go to.")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_ON_HAND)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class StockTransferOutput(serializers.Serializer):
+    """Both ledger lines of a transfer and the reference they share."""
+
+    reference = serializers.CharField()
+    out = StockMovementOutput()
+    into = StockMovementOutput()
+
+
 class StockAdjustmentInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     warehouse = serializers.CharField(max_length=50)

@@ -26,6 +26,8 @@ from channels_api.admin_api.inventory_serializers import (
     StockLevelOutput,
     StockMovementOutput,
     StockSetInput,
+    StockTransferInput,
+    StockTransferOutput,
     WarehouseInput,
     WarehouseOutput,
     WarehouseUpdateInput,
@@ -49,6 +51,7 @@ from inventory.services import (
     stock_change_apply,
     stock_changes_apply,
     stock_set_on_hand,
+    stock_transfer,
     warehouse_create,
     warehouse_update,
 )
@@ -82,7 +85,7 @@ class WarehouseViewMixin:
     queryset = Warehouse.objects.none()  # the model, for the schema; get_queryset() serves
 
     def get_queryset(self):
-        return warehouse_list(channel=self.limited_channel)
+        return warehouse_list(scope=self.scope)
 
     def output(self, warehouse: Warehouse) -> dict:
         warehouse = warehouse_list().get(pk=warehouse.pk)
@@ -132,7 +135,7 @@ class WarehouseDetailView(WarehouseViewMixin, AdminView):
     pagination_class = None
 
     def get_object(self, code: str) -> Warehouse:
-        warehouse = warehouse_get(code=code, channel=self.limited_channel)
+        warehouse = warehouse_get(code=code, scope=self.scope)
         if warehouse is None:
             raise Http404
         return warehouse
@@ -196,7 +199,7 @@ class StockLevelListView(AdminView):
     filterset_class = StockLevelFilter
 
     def get_queryset(self):
-        return stock_level_list(channel=self.limited_channel)
+        return stock_level_list(scope=self.scope)
 
     @extend_schema(
         operation_id="admin_stock_list", tags=TAGS, responses=StockLevelOutput(many=True)
@@ -216,8 +219,8 @@ class StockLevelDetailView(AdminView):
     pagination_class = None
 
     def get_target(self, warehouse_code: str, sku: str) -> tuple[Warehouse, ProductVariant]:
-        warehouse = warehouse_get(code=warehouse_code, channel=self.limited_channel)
-        variant = variant_list_admin(channel=self.limited_channel).filter(sku=sku).first()
+        warehouse = warehouse_get(code=warehouse_code, scope=self.scope)
+        variant = variant_list_admin(scope=self.scope).filter(sku=sku).first()
         if warehouse is None or variant is None:
             raise Http404
         return warehouse, variant
@@ -283,10 +286,63 @@ class StockAdjustmentView(AdminView):
         payload = StockAdjustmentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         result = stock_change_apply(
-            change=payload.to_change(), actor=request.auth.actor, channel=self.limited_channel
+            change=payload.to_change(), actor=request.auth.actor, scope=self.scope
         )
         movement = stock_movement_list().get(pk=result.movement.pk)
         return Response(StockMovementOutput(movement).data, status=status.HTTP_201_CREATED)
+
+
+class StockTransferView(AdminView):
+    serializer_class = StockTransferOutput
+
+    @extend_schema(
+        operation_id="admin_stock_transfer",
+        tags=TAGS,
+        request=StockTransferInput,
+        responses={201: StockTransferOutput},
+    )
+    @raises(StockConflict)
+    @idempotent
+    def post(self, request: Request) -> Response:
+        """Move units of a SKU from one warehouse to another.
+
+        Only units nobody holds move: a `transfer` line leaves `source` and one enters
+        `destination` in the ledger, sharing one `reference`. 409 `stock_conflict` when
+        orders or carts hold the units; a channel-limited key names only the warehouses
+        serving its channel. May send `stock.low` to webhooks.
+        """
+        payload = StockTransferInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        variant = ProductVariant.objects.filter(sku=data["sku"]).first()
+        source = warehouse_get(code=data["source"], scope=self.scope)
+        destination = warehouse_get(code=data["destination"], scope=self.scope)
+        errors = {
+            name: [message]
+            for name, missing, message in (
+                ("sku", variant is None, f"Unknown SKU '{data['sku']}'."),
+                ("source", source is None, f"Unknown warehouse '{data['source']}'."),
+                ("destination", destination is None, f"Unknown warehouse '{data['destination']}'."),
+            )
+            if missing
+        }
+        if errors:
+            raise ValidationFailed(errors)
+        transfer = stock_transfer(
+            variant=variant,
+            source=source,
+            destination=destination,
+            quantity=data["quantity"],
+            actor=request.auth.actor,
+            note=data["note"],
+        )
+        movements = stock_movement_list().in_bulk([transfer.out.pk, transfer.into.pk])
+        body = {
+            "reference": transfer.reference,
+            "out": StockMovementOutput(movements[transfer.out.pk]).data,
+            "into": StockMovementOutput(movements[transfer.into.pk]).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class StockBulkView(AdminView):
@@ -319,7 +375,7 @@ class StockBulkView(AdminView):
         applied = stock_changes_apply(
             changes=[item.to_change() for _, item in valid],
             actor=request.auth.actor,
-            channel=self.limited_channel,
+            scope=self.scope,
         )
         for (index, _), result in zip(valid, applied, strict=True):
             results[index] = bulk_item_result(index, result)
@@ -349,7 +405,7 @@ class StockMovementListView(AdminView):
     filterset_class = StockMovementFilter
 
     def get_queryset(self):
-        return stock_movement_list(channel=self.limited_channel)
+        return stock_movement_list(scope=self.scope)
 
     @extend_schema(
         operation_id="admin_stock_movements_list",

@@ -59,7 +59,7 @@ class LinkAdminView(AdminView):
     pagination_class = None
 
     def link(self, code: str) -> ShopLink:
-        link = link_get(code=code, channel=self.limited_channel)
+        link = link_get(code=code, scope=self.scope)
         if link is None:
             raise Http404
         return link
@@ -76,7 +76,7 @@ class LinkListView(LinkAdminView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no key
             return ShopLink.objects.none()
-        return link_list(channel=self.limited_channel)
+        return link_list(scope=self.scope)
 
     @extend_schema(operation_id="admin_links_list", tags=TAGS)
     def get(self, request: Request) -> Response:

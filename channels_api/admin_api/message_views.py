@@ -111,18 +111,16 @@ def fulfiller_data(access: FulfillerAccess) -> dict:
 
 class FulfillerAdminView(AdminView):
     def orders_visible(self):
-        orders = Order.objects.all()
-        if self.limited_channel is not None:
-            orders = orders.filter(channel=self.limited_channel)
-        return orders
+        return self.scoped(Order.objects.all())
 
     def get_queryset(self):
         accesses = FulfillerAccess.objects.order_by("-id")
         if getattr(self, "swagger_fake_view", False):  # schema generation: no key
             return accesses.none()
-        if self.limited_channel is not None:
+        if not self.scope.unrestricted:
+            # A token is this key's only if every order it opens is.
             accesses = accesses.exclude(
-                orders__in=Order.objects.exclude(channel=self.limited_channel)
+                orders__in=Order.objects.exclude(pk__in=self.orders_visible())
             )
         return accesses
 

@@ -27,7 +27,7 @@ from channels_api.admin_api.order_serializers import (
 from channels_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from channels_api.idempotency import idempotent
 from channels_api.schema import raises
-from fulfillment.services import order_payment_capture
+from fulfillment.services import order_cancel_with_shipments, order_payment_capture
 from orders import services
 from orders.errors import PaymentProviderUnavailable, RefundExceedsCaptured
 from orders.models import Order, ShippingMethod
@@ -62,8 +62,7 @@ class OrderAdminView(AdminView):
 
     def order(self, pk: str, queryset=None) -> Order:
         queryset = order_detail_queryset() if queryset is None else queryset
-        if self.limited_channel is not None:
-            queryset = queryset.filter(channel=self.limited_channel)
+        queryset = self.scoped(queryset)
         order = queryset.filter(pk=int(pk)).first() if is_id(pk) else None
         if order is None:
             raise Http404
@@ -78,10 +77,7 @@ class OrderListView(AdminView):
     serializer_class = AdminOrderOutput
 
     def get_queryset(self):
-        orders = order_list()
-        if self.limited_channel is not None:
-            orders = orders.filter(channel=self.limited_channel)
-        return orders
+        return self.scoped(order_list())
 
     @extend_schema(operation_id="admin_orders_list", tags=TAGS)
     def get(self, request: Request) -> Response:
@@ -125,7 +121,7 @@ class OrderCancelView(OrderAdminView):
         """
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.order_cancel(
+        order_cancel_with_shipments(
             order=self.order(pk, Order.objects),
             actor=request.auth.actor,
             reason=payload.validated_data["reason"],
@@ -218,7 +214,7 @@ class VoucherListView(AdminView):
     serializer_class = VoucherOutput
 
     def get_queryset(self):
-        return voucher_list(channel=self.limited_channel)
+        return voucher_list(scope=self.scope)
 
     @extend_schema(operation_id="admin_vouchers_list", tags=TAGS)
     def get(self, request: Request) -> Response:
@@ -254,8 +250,7 @@ class ShippingMethodListView(AdminView):
 
     def get_queryset(self):
         methods = ShippingMethod.objects.select_related("channel", "pickup_warehouse")
-        if self.limited_channel is not None:
-            methods = methods.filter(channel=self.limited_channel)
+        methods = self.scoped(methods)
         return methods
 
     @extend_schema(operation_id="admin_shipping_methods_list", tags=TAGS)

@@ -29,7 +29,7 @@ class PosSaleListView(AdminView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no key
             return PosSale.objects.none()
-        return pos_sale_list(channel=self.limited_channel)
+        return pos_sale_list(scope=self.scope)
 
     @extend_schema(operation_id="admin_pos_sales_list", tags=["admin: point of sale"])
     def get(self, request: Request) -> Response:

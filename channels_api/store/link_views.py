@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import DomainError
+from backoffice.scopes import Scope
 from channels_api.idempotency import idempotent
 from channels_api.link_output import StoreLinkOutput, store_link_data
 from channels_api.order_output import CartOutput
@@ -30,7 +31,7 @@ class LinkMixin(StoreView):
     pagination_class = None
 
     def link(self, code: str) -> ShopLink:
-        link = link_get(code=code, channel=self.channel)
+        link = link_get(code=code, scope=Scope.of_channel(self.channel.pk))
         if link is None:
             raise Http404
         return link

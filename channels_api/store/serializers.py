@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from catalog.models import ProductVariant
 from catalog.sellable import price_in_channel
-from channels_api.fields import MoneyOutput, money
+from channels_api.fields import MediaOutput, MoneyOutput, money
 
 
 class StoreVariantOutput(serializers.Serializer):
@@ -38,5 +38,5 @@ class StoreProductOutput(serializers.Serializer):
     description = serializers.CharField()
     category = serializers.CharField(source="category.slug", allow_null=True, read_only=True)
     attributes = serializers.DictField()
-    media = serializers.ListField(child=serializers.URLField())
+    media = MediaOutput()
     variants = StoreVariantOutput(many=True)

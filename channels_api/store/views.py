@@ -29,6 +29,7 @@ class StoreView(ApiView):
         variant_ids = [variant.pk for product in products for variant in product.variants.all()]
         return {
             "channel": self.channel,
+            "request": self.request,
             "availability": channel_availability(channel=self.channel, variant_ids=variant_ids),
         }
 

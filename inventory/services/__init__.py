@@ -31,7 +31,14 @@ from inventory.services.holds import (
     stock_reserve,
     stock_ship,
 )
-from inventory.services.ledger import stock_adjust, stock_level_for, stock_set_on_hand
+from inventory.services.ledger import (
+    Transfer,
+    stock_adjust,
+    stock_level_for,
+    stock_set_on_hand,
+    stock_transfer,
+)
+from inventory.services.opening import OpeningStock, product_save_with_stock
 from inventory.services.placement import MAX_ON_HAND, Placement, StockLine
 from inventory.services.sync import (
     BULK_MAX_CHANGES,
@@ -49,13 +56,16 @@ from inventory.services.warehouses import (
 __all__ = [
     "BULK_MAX_CHANGES",
     "MAX_ON_HAND",
+    "OpeningStock",
     "Placement",
     "StockChange",
     "StockChangeResult",
     "StockLine",
+    "Transfer",
     "allotment_remaining",
     "allotment_reserve",
     "allotment_transfer",
+    "product_save_with_stock",
     "reservations_purge_expired",
     "stock_adjust",
     "stock_allocate",
@@ -71,6 +81,7 @@ __all__ = [
     "stock_reserve",
     "stock_set_on_hand",
     "stock_ship",
+    "stock_transfer",
     "warehouse_create",
     "warehouse_set_channels",
     "warehouse_update",

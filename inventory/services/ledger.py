@@ -1,6 +1,9 @@
-"""Counted stock: receipts, adjustments and stocktakes, each with a ledger line."""
+"""Counted stock: receipts, adjustments, stocktakes and transfers, each with its ledger lines."""
 
 from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -8,7 +11,7 @@ from backoffice.exceptions import ValidationFailed
 from catalog.models import ProductVariant
 from inventory.available import reserved_by_level
 from inventory.errors import StockConflict
-from inventory.locks import stock_level_lock_or_create
+from inventory.locks import stock_level_lock_or_create, stock_levels_lock_pairs
 from inventory.models import (
     StockLevel,
     StockMovement,
@@ -80,6 +83,73 @@ def stock_set_on_hand(
             return None
         delta = on_hand - level.on_hand
         return _change_on_hand(level, variant, warehouse, delta, reason, actor, reference, note)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Units moved between warehouses: the ledger line on each side, one reference."""
+
+    reference: str
+    out: StockMovement
+    into: StockMovement
+
+
+def stock_transfer(
+    *,
+    variant: ProductVariant,
+    source: Warehouse,
+    destination: Warehouse,
+    quantity: int,
+    actor: str = "",
+    note: str = "",
+) -> Transfer:
+    """Move counted units from one warehouse to another, recorded on both sides of the ledger:
+    a `transfer` line out of `source` and one into `destination`, sharing a `transfer:...`
+    reference, in one transaction.
+
+    Only units nobody holds can leave: refuses (StockConflict) what orders and carts hold
+    in the source; (ValidationFailed) one warehouse twice, fewer than one unit, or a count
+    over MAX_ON_HAND. Both stock rows are locked together (`stock_levels_lock_pairs`).
+    """
+    errors: dict[str, list[str]] = {}
+    if source.pk == destination.pk:
+        errors["destination"] = ["Choose a warehouse other than the one the stock leaves."]
+    if not 1 <= quantity <= MAX_ON_HAND:
+        errors["quantity"] = [f"Move 1 to {MAX_ON_HAND} units."]
+    if errors:
+        raise ValidationFailed(errors)
+    reference = f"transfer:{secrets.token_hex(6)}"
+    with transaction.atomic():
+        locked = stock_levels_lock_pairs([(variant, source), (variant, destination)])
+        levels = {warehouse_id: level for (_, warehouse_id), level in locked.items()}
+        leaving = levels[source.pk]
+        held = leaving.allocated + reserved_by_level([leaving.pk])[0].get(leaving.pk, 0)
+        if quantity > leaving.on_hand - held:
+            raise StockConflict(
+                f"{variant.sku} in {source.code}: {max(leaving.on_hand - held, 0)} unit(s) can "
+                f"move ({leaving.on_hand} on hand, {held} held by orders and carts).",
+                sku=variant.sku,
+                warehouse=source.code,
+                on_hand=leaving.on_hand,
+                held=held,
+            )
+        out = _change_on_hand(
+            leaving, variant, source, -quantity, _TRANSFER, actor, reference, note
+        )
+        into = _change_on_hand(
+            levels[destination.pk],
+            variant,
+            destination,
+            quantity,
+            _TRANSFER,
+            actor,
+            reference,
+            note,
+        )
+    return Transfer(reference=reference, out=out, into=into)
+
+
+_TRANSFER = StockMovement.Reason.TRANSFER
 
 
 def _change_on_hand(

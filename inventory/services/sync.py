@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from backoffice.exceptions import DomainError, ValidationFailed
-from catalog.models import Channel, ProductVariant
+from backoffice.scopes import EVERYTHING, Scope
+from catalog.models import ProductVariant
 from catalog.selectors import variant_list_admin
 from inventory.codes import code_in, code_key
 from inventory.locks import stock_lock_rank
@@ -56,19 +57,20 @@ class StockChangeResult:
 
 
 def stock_change_apply(
-    *, change: StockChange, actor: str = "", channel: Channel | None = None
+    *, change: StockChange, actor: str = "", scope: Scope = EVERYTHING
 ) -> StockChangeResult:
     """Apply one change. Raises ValidationFailed (unknown SKU or warehouse, bad numbers)
     or StockConflict (less than held), and then nothing changed.
 
-    With `channel`, only its catalog in the warehouses serving it exists for the caller.
+    Only the variants and warehouses the scope reaches exist for the caller (a
+    channel-limited key: its catalog in the warehouses serving it).
     """
-    variants, warehouses = _resolve([change], channel)
+    variants, warehouses = _resolve([change], scope)
     return _apply(change, variants, warehouses, actor)
 
 
 def stock_changes_apply(
-    *, changes: Sequence[StockChange], actor: str = "", channel: Channel | None = None
+    *, changes: Sequence[StockChange], actor: str = "", scope: Scope = EVERYTHING
 ) -> list[StockChangeResult]:
     """Apply up to BULK_MAX_CHANGES changes, each on its own (a savepoint each).
 
@@ -79,7 +81,7 @@ def stock_changes_apply(
     """
     if len(changes) > BULK_MAX_CHANGES:
         raise ValidationFailed({"items": [f"Send at most {BULK_MAX_CHANGES} items per call."]})
-    variants, warehouses = _resolve(changes, channel)
+    variants, warehouses = _resolve(changes, scope)
     level_ids = {
         (level.variant_id, level.warehouse_id): level.pk
         for level in StockLevel.objects.filter(
@@ -106,14 +108,14 @@ def stock_changes_apply(
 
 
 def _resolve(
-    changes: Sequence[StockChange], channel: Channel | None
+    changes: Sequence[StockChange], scope: Scope
 ) -> tuple[dict[str, ProductVariant], dict[str, Warehouse]]:
     """Look every SKU and warehouse code up at once (two queries)."""
     skus = {c.sku for c in changes}
-    variants = {v.sku: v for v in variant_list_admin(channel=channel).filter(sku__in=skus)}
+    variants = {v.sku: v for v in variant_list_admin(scope=scope).filter(sku__in=skus)}
     warehouses = {
         code_key(w.code): w
-        for w in warehouse_list(channel=channel)
+        for w in warehouse_list(scope=scope)
         .prefetch_related(None)
         .filter(code_in(c.warehouse for c in changes))
     }

@@ -10,7 +10,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from catalog.models import Channel, ProductVariant
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
+from catalog.models import ProductVariant
 from catalog.sellable import price_in_channel, variant_is_sellable, variants_with_sale_facts
 from inventory.available import channel_availability
 from inventory.services import allotment_remaining
@@ -20,22 +21,21 @@ from orders.models import ShopLink, ShopLinkLine
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def link_list(*, channel: Channel | None = None) -> QuerySet[ShopLink]:
-    """Links newest first, with channel, voucher and lines (variants and products) prefetched."""
+def link_list(*, scope: Scope = EVERYTHING) -> QuerySet[ShopLink]:
+    """Links newest first, with channel, voucher and lines (variants and products) prefetched;
+    only those the scope reaches (a channel's own links, for its keys)."""
     lines = ShopLinkLine.objects.select_related("variant__product").order_by("id")
     links = ShopLink.objects.select_related("channel", "voucher").prefetch_related(
         Prefetch("lines", queryset=lines)
     )
-    if channel is not None:
-        links = links.filter(channel=channel)
-    return links.order_by("-created_at", "-id")
+    return scope_filter(links, scope).order_by("-created_at", "-id")
 
 
-def link_get(*, code: str, channel: Channel | None = None) -> ShopLink | None:
-    """One link by code; with `channel`, only a link of that channel."""
+def link_get(*, code: str, scope: Scope = EVERYTHING) -> ShopLink | None:
+    """One link by code, if the scope reaches it."""
     if not CODE.fullmatch(code or ""):
         return None
-    return link_list(channel=channel).filter(code=code).first()
+    return link_list(scope=scope).filter(code=code).first()
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ class ShippingMethod(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel_id}:{self.code}"
+        return f"{self.name} ({self.channel})"
 
 
 class Voucher(models.Model):
@@ -109,7 +109,7 @@ class Cart(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return str(self.id)
+        return f"Cart {str(self.id)[:8]}"
 
     @property
     def holder(self) -> str:
@@ -132,4 +132,4 @@ class CartLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.variant_id}"
+        return f"{self.quantity} x {self.variant.sku}"

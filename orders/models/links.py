@@ -75,7 +75,7 @@ class ShopLinkLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.variant_id}"
+        return f"{self.quantity} x {self.variant.sku}"
 
 
 class ShopLinkClick(models.Model):
@@ -88,4 +88,4 @@ class ShopLinkClick(models.Model):
         indexes = [models.Index(fields=["link", "created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.link_id} at {self.created_at}"
+        return f"Click on {self.link} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -29,4 +29,4 @@ class OrderMessage(models.Model):
         indexes = [models.Index(fields=["order", "id"])]
 
     def __str__(self) -> str:
-        return f"{self.author_role} on {self.order_id}"
+        return f"{self.get_author_role_display()} message on {self.order}"

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 
 from backoffice.fields import money_field
+from backoffice.money import money_format
 from catalog.models import Channel, ProductVariant
 from orders.models.checkout import Cart, ShippingMethod, Voucher
 
@@ -84,6 +85,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("capture_order", "Can capture an order's payment"),
+            ("refund_order", "Can refund an order"),
+            ("cancel_order", "Can cancel an order"),
+            ("fulfill_order", "Can plan an order's shipments"),
+        ]
         indexes = [
             models.Index(fields=["channel", "created_at"]),
             models.Index(fields=["status", "payment_status", "created_at"]),
@@ -91,7 +98,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number}"
+        return f"Order #{self.number}"
 
     @property
     def number(self) -> str:
@@ -187,7 +194,9 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.amount} {self.currency} ({self.status})"
+        amount = money_format(self.amount, self.currency)
+        status = self.get_status_display().lower()
+        return f"{self.provider.title()} payment of {amount} ({status})"
 
 
 class OrderEvent(models.Model):
@@ -204,6 +213,7 @@ class OrderEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         REFUNDED = "refunded", "Refunded"
         NOTE_ADDED = "note_added", "Note added"
+        ADDRESS_CHANGED = "address_changed", "Delivery address changed"
         FULFILLMENT_CREATED = "fulfillment_created", "Fulfillment created"
         PACKED = "packed", "Packed"
         SHIPPED = "shipped", "Shipped"
@@ -222,7 +232,7 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_type_display()} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 # --- Channel features: shop links, order messages, fulfiller access -------------------

@@ -32,4 +32,12 @@ def provider_get(name: str) -> PaymentProvider:
     return provider
 
 
-__all__ = ["PROVIDERS", "PaymentProvider", "SessionState", "WebhookEvent", "provider_get"]
+__all__ = [
+    "PROVIDERS",
+    "ManualProvider",
+    "PaymentProvider",
+    "SessionState",
+    "TestGateway",
+    "WebhookEvent",
+    "provider_get",
+]

@@ -33,7 +33,8 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from backoffice.exceptions import ValidationFailed
-from backoffice.money import quantize
+from backoffice.money import money_plain, quantize
+from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from catalog.models import Channel
 from orders.models import Order, Payment, ShopLinkClick
 
@@ -122,9 +123,15 @@ def counted_orders(*, start: datetime, end: datetime, channel: Channel | None) -
 
 
 def sales_report(
-    *, date_from: date, date_to: date, group_by: str, channel: Channel | None = None
+    *,
+    date_from: date,
+    date_to: date,
+    group_by: str,
+    channel: Channel | None = None,
+    scope: Scope = EVERYTHING,
 ) -> list[SalesRow]:
-    """One row per channel (or per UTC day, every day of the period) and currency.
+    """One row per channel (or per UTC day, every day of the period) and currency, of the
+    orders and link clicks the scope reaches.
 
     Four queries: the orders, their refunds, the link clicks and the channels' currencies.
     """
@@ -132,9 +139,11 @@ def sales_report(
         raise ValidationFailed({"group_by": [f"Use {' or '.join(GROUPS)}."]})
     start = datetime.combine(date_from, time.min, tzinfo=UTC)
     end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
-    orders = counted_orders(start=start, end=end, channel=channel)
+    orders = scope_filter(counted_orders(start=start, end=end, channel=channel), scope)
     payments = Payment.objects.filter(order__in=orders.values("pk"), refunded_amount__gt=0)
-    clicks = ShopLinkClick.objects.filter(created_at__gte=start, created_at__lt=end)
+    clicks = scope_filter(
+        ShopLinkClick.objects.filter(created_at__gte=start, created_at__lt=end), scope
+    )
     if channel is not None:
         clicks = clicks.filter(link__channel=channel)
     if group_by == "channel":
@@ -222,12 +231,11 @@ def sales_report_csv(rows: list[SalesRow], group_by: str) -> str:
                 row.group,
                 row.currency,
                 row.orders,
-                row.gross,
-                row.discounts,
-                row.revenue,
-                row.refunds,
-                row.net,
-                row.average_order_value,
+                *(
+                    money_plain(getattr(row, name), row.currency)
+                    for name in ("gross", "discounts", "revenue", "refunds", "net")
+                ),
+                money_plain(row.average_order_value, row.currency),
                 row.link_clicks,
                 row.link_orders,
                 "" if conversion is None else conversion,

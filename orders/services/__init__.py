@@ -28,15 +28,20 @@ from orders.services.checkout import (
     checkout_prepare,
 )
 from orders.services.lifecycle import (
+    CancelEffects,
+    order_address_update,
     order_cancel,
+    order_cancel_effects,
     order_capture,
     order_complete,
     order_note_add,
     order_refund,
+    order_refundable_amount,
     orders_cancel_stale_unpaid,
 )
 
 __all__ = [
+    "CancelEffects",
     "CartLineInput",
     "CheckoutInput",
     "PlacedOrder",
@@ -55,11 +60,14 @@ __all__ = [
     "checkout_direct",
     "checkout_place",
     "checkout_prepare",
+    "order_address_update",
     "order_cancel",
+    "order_cancel_effects",
     "order_capture",
     "order_complete",
     "order_note_add",
     "order_refund",
+    "order_refundable_amount",
     "orders_cancel_stale_unpaid",
     "payment_confirm",
     "payment_webhook_receive",

@@ -11,6 +11,8 @@ order, its payments, the voucher, then stock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.exceptions import InvalidTransition, ValidationFailed
-from backoffice.money import money_dict, parse_amount
+from backoffice.money import money_dict, money_format, parse_amount
+from inventory.selectors import allocation_list
 from inventory.services import stock_deallocate
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
@@ -32,6 +35,7 @@ from orders.payments.operations import (
     order_payment_status,
     refunds_pending,
 )
+from orders.services.validation import address_clean
 
 ZERO = Decimal(0)
 
@@ -39,6 +43,12 @@ ZERO = Decimal(0)
 def _require(order: Order, action: str) -> None:
     if action not in ORDER_TRANSITIONS[order.status]:
         raise InvalidTransition(entity="order", current=order.status, action=action)
+
+
+def order_refundable_amount(*, order: Order) -> Decimal:
+    """What can still be given back: captured and not refunded, less refunds whose answer is
+    still awaited (what a refund takes by default)."""
+    return sum((_refundable(p) for p in order.payments.all()), ZERO)
 
 
 def order_capture(
@@ -184,7 +194,7 @@ def order_refund(
             if wanted > total:
                 limit = money_dict(total, order.currency)
                 raise RefundExceedsCaptured(
-                    f"At most {limit['amount']} {order.currency} can be refunded.",
+                    f"At most {money_format(total, order.currency)} can be refunded.",
                     refundable=limit,
                 )
             operations = _refund_operations(order, payments, refundable, wanted, actor, reason, key)
@@ -239,8 +249,49 @@ def _refund_operations(
     return operations
 
 
+@dataclass(frozen=True)
+class CancelEffects:
+    """What `order_cancel` would do to an order now: stock released, money given back."""
+
+    currency: str
+    released: list[tuple[str, str, int]]  # (SKU, warehouse, units)
+    voided: list[tuple[Payment, Decimal]]  # authorizations and open sessions dropped
+    refunded: list[tuple[Payment, Decimal]]  # captured money given back
+    voucher_code: str
+
+
+def order_cancel_effects(*, order: Order) -> CancelEffects:
+    """The consequences of cancelling, read the way `order_cancel` (below) applies them, so a
+    confirmation page can say them before anything happens. Raises InvalidTransition when
+    the order cannot be cancelled."""
+    _require(order, "cancel")
+    if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
+        raise InvalidTransition(entity="order", current=order.fulfillment_status, action="cancel")
+    payments = list(order.payments.order_by("id"))
+    return CancelEffects(
+        currency=order.currency,
+        released=[(a.sku, a.warehouse, a.quantity) for a in allocation_list(holder=order.holder)],
+        voided=[
+            (p, p.amount)
+            for p in payments
+            if p.status in (Payment.Status.AUTHORIZED, Payment.Status.PENDING)
+        ],
+        refunded=[
+            (p, p.captured_amount - p.refunded_amount)
+            for p in payments
+            if p.captured_amount > p.refunded_amount
+        ],
+        voucher_code=order.voucher_code if order.voucher_id else "",
+    )
+
+
 def order_cancel(
-    *, order: Order, actor: str = "", reason: str = "", only_if_unpaid: bool = False
+    *,
+    order: Order,
+    actor: str = "",
+    reason: str = "",
+    only_if_unpaid: bool = False,
+    also: Callable[[Order], object] | None = None,
 ) -> Order:
     """Cancel until something ships: release the stock, void or refund what was paid,
     and give the voucher use back. Raises InvalidTransition otherwise.
@@ -248,7 +299,10 @@ def order_cancel(
     The cancel commits first (stock released at once); the voids and refunds it asks for
     are then made with no transaction open (`orders.payments.operations`). A PSP that does
     not answer leaves them pending, and reconciliation makes them later.
-    `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile.
+    `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile;
+    `also(order)` is work that must commit with the cancel, run under the order's lock
+    before its payments are (a caller's transaction around this would hold the PSP's
+    calls inside it).
     """
     with transaction.atomic():
         order = order_lock(order)
@@ -259,6 +313,8 @@ def order_cancel(
             raise InvalidTransition(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
+        if also is not None:
+            also(order)  # e.g. the open shipments cancelled: committed with the cancel
         payments = order_payments_lock(order)
         operations = [
             _operation_for(
@@ -299,6 +355,38 @@ def order_cancelled(
     # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
     # on its rows, so no payment call or other write runs while they are held.
     stock_deallocate(holder=order.holder)
+
+
+def order_address_update(*, order: Order, address: dict, actor: str = "") -> Order:
+    """Change where an order goes, until something of it has shipped.
+
+    The address is checked like at checkout (ValidationFailed naming `shipping_address.*`);
+    a shipped, completed or cancelled order raises InvalidTransition. The old and new
+    addresses are kept on the timeline.
+    """
+    cleaned = address_clean(address, field="shipping_address")
+    with transaction.atomic():
+        order = order_lock(order)
+        if order.status not in (
+            Order.Status.PENDING,
+            Order.Status.PENDING_PAYMENT,
+            Order.Status.CONFIRMED,
+        ):
+            raise InvalidTransition(entity="order", current=order.status, action="change_address")
+        if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
+            raise InvalidTransition(
+                entity="order", current=order.fulfillment_status, action="change_address"
+            )
+        previous = order.shipping_address
+        order.shipping_address = cleaned
+        order.save(update_fields=["shipping_address", "updated_at"])
+        order_events_write(
+            order=order,
+            types=[OrderEvent.Type.ADDRESS_CHANGED],
+            actor=actor,
+            data={"from": previous, "to": cleaned},
+        )
+    return order
 
 
 def order_note_add(*, order: Order, actor: str, note: str) -> OrderEvent:

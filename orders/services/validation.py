@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
-from backoffice.money import quantize
+from backoffice.money import money_format
 from backoffice.sql import table
 from catalog.models import Channel
 from orders.delivery import ADDRESS_REQUIRED
@@ -141,6 +141,6 @@ def voucher_problem(*, voucher: Voucher | None, channel: Channel, subtotal: Deci
     if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:
         return "This voucher has been used up."
     if voucher.min_subtotal is not None and subtotal < voucher.min_subtotal:
-        minimum = quantize(voucher.min_subtotal, channel.currency)
-        return f"This voucher needs a subtotal of at least {minimum} {channel.currency}."
+        minimum = money_format(voucher.min_subtotal, channel.currency)
+        return f"This voucher needs a subtotal of at least {minimum}."
     return ""

@@ -64,7 +64,7 @@ def test_staff_post_a_message_in_the_admin_as_staff(staff_client, keys):
 
     response = staff_client.post(
         "/admin/orders/ordermessage/add/",
-        {"order": order["id"], "body": "Your parcel left today.", "attachments": "[]"},
+        {"order": order["id"], "body": "Your parcel left today.", "attachments": ""},
     )
 
     assert response.status_code == 302

@@ -7,7 +7,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import override_settings
 from django.urls import reverse
 
 from catalog.models import Channel, Product, ProductVariant
@@ -46,8 +45,10 @@ def test_commands_refuse_bad_input():
     assert Channel.objects.count() == 1
 
 
-@override_settings(DEBUG=True)
 def test_demo_loader_runs_twice_without_duplicates(tmp_path, settings):
+    # Both through the fixture: an override_settings decorator around the fixture's own
+    # override would leave DEBUG on for every later test.
+    settings.DEBUG = True
     settings.VAR_DIR = tmp_path
     first = run("load_demo_data")
     counts = [

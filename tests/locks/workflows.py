@@ -34,6 +34,7 @@ from fulfillment.services import (
     fulfillment_create,
     fulfillment_deliver,
     fulfillment_ship,
+    order_cancel_with_shipments,
 )
 from inventory.models import Allocation, Reservation, Warehouse
 from inventory.selectors import stock_check
@@ -44,6 +45,7 @@ from inventory.services import (
     stock_adjust,
     stock_changes_apply,
     stock_reserve,
+    stock_transfer,
 )
 from orders.links.services import LinkLineInput, link_cart_create, link_create, link_deactivate
 from orders.models import Cart, Order, OrderLine, Payment, ShopLink, Voucher
@@ -173,7 +175,9 @@ class Round:
     @cached_property
     def shipped_order(self) -> Order:
         order = _checkout(self.world)
-        fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="DHL")
+        fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="DHL", tracking_number="T1"
+        )
         return order
 
     def client_id(self, index: int, suffix: str = "") -> str:
@@ -250,11 +254,13 @@ def _fulfillment(round_: Round, index: int) -> Run:
         planned = round_.planned
         if round_.number % 2:
             return lambda: fulfillment_cancel(fulfillment=planned)
-        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL")
+        return lambda: fulfillment_ship(fulfillment=planned, carrier="DHL", tracking_number="T2")
     order = round_.paid_order
 
     def plan_ship_deliver():
-        shipped = fulfillment_ship(fulfillment=fulfillment_create(order=order)[0], carrier="UPS")
+        shipped = fulfillment_ship(
+            fulfillment=fulfillment_create(order=order)[0], carrier="UPS", tracking_number="T3"
+        )
         return fulfillment_deliver(fulfillment=shipped)
 
     return plan_ship_deliver
@@ -299,6 +305,21 @@ def _stock_counts(round_: Round, index: int) -> Run:
 
         return sync_in_one_transaction
     return lambda: stock_adjust(variant=world.b, warehouse=world.soho, delta=1, reason="receipt")
+
+
+def _stock_transfer(round_: Round, index: int) -> Run:
+    world = round_.world
+    source, destination = (world.main, world.soho) if index % 2 else (world.soho, world.main)
+    variant = world.a if round_.number % 2 else world.b
+    return lambda: stock_transfer(
+        variant=variant, source=source, destination=destination, quantity=1
+    )
+
+
+def _order_cancel_with_shipments(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world)
+    fulfillment_create(order=order)  # planned, not left: cancelled with the order
+    return lambda: order_cancel_with_shipments(order=order, actor="staff")
 
 
 def _reservation_purge(round_: Round, index: int) -> Run:
@@ -382,6 +403,12 @@ WORKFLOWS = [
     _workflow("pos_live", "pos_sale stock allocation", _pos_live, threads=1),
     _workflow("pos_bulk", "pos_sale stock allocation", _pos_bulk, threads=1),
     _workflow("stock_counts", "stock", _stock_counts),
+    _workflow("stock_transfer", "stock", _stock_transfer),
+    _workflow(
+        "order_cancel_with_shipments",
+        "order fulfillment payment voucher stock allocation",
+        _order_cancel_with_shipments,
+    ),
     _workflow("reservation_purge", "reservation", _reservation_purge),
     _workflow("link_cart", "link stock reservation", _link_cart),
     _workflow("link_deactivate", "link reservation", _link_deactivate),

@@ -261,7 +261,7 @@ def test_prices_including_tax_show_the_tax_part(web_api, shop):
     [
         (
             {"code": "MIN", "kind": "fixed", "value": "5", "min_subtotal": "100"},
-            "at least 100.00 USD.",
+            "at least $100.00.",
         ),
         (
             {"code": "OLD", "kind": "fixed", "value": "5", "ends_at": "2020-01-01T00:00:00Z"},

@@ -79,6 +79,7 @@ def test_refund_partially_then_fully_never_beyond_captured(web_api, admin_api, s
     too_much = act(admin_api, order, "refund", {"amount": "30.00"})
     body = assert_problem(too_much, 409, "refund_exceeds_captured")
     assert body["refundable"] == {"amount": "29.98", "currency": "USD"}
+    assert body["detail"] == "At most $29.98 can be refunded."
     assert snapshot(order) == before
     rest = act(admin_api, order, "refund").json()
     assert rest["payment_status"] == "refunded"

@@ -267,6 +267,10 @@ def test_foreign_writes_naming_this_channel_are_refused(world):
             {"sku": "HOME-SKU", "warehouse": "home-wh", "delta": 5, "reason": "x"},
         ),
         admin.post(
+            "/api/v1/admin/stock/transfers",
+            {"sku": "HOME-SKU", "source": "home-wh", "destination": "away-wh", "quantity": 1},
+        ),
+        admin.post(
             "/api/v1/admin/stock/bulk",
             {"items": [{"sku": "HOME-SKU", "warehouse": "home-wh", "on_hand": 0}]},
         ),
@@ -282,7 +286,7 @@ def test_foreign_writes_naming_this_channel_are_refused(world):
             "/api/v1/store/orders/lookup", {"number": ids["number"], "email": "ada@example.com"}
         ),
     ]
-    bulk = refused.pop(3)  # per-item results: the item is refused, the call is not
+    bulk = refused.pop(4)  # per-item results: the item is refused, the call is not
     assert bulk.status_code == 200
     assert bulk.json()["results"][0]["status"] == "error"
     for response in refused:

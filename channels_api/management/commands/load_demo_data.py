@@ -19,7 +19,9 @@ class Command(BaseCommand):
         out.write(f"  API docs:     {base_url}/api/v1/docs/")
         out.write(f"  Django admin: {base_url}/admin/")
         if result["staff"]:
-            out.write(f"  Admin login:  {result['staff'][0]} / {result['staff'][1]}")
+            out.write(f"  Admin login:  {result['staff'][0]} / {result['staff'][1]} (owner)")
+            for username, role in result["roles"]:
+                out.write(f"                {username} / {result['staff'][1]} ({role.lower()})")
         out.write("  API keys:")
         for label, key in result["keys"]:
             out.write(f"    {label:<24} {key}")
