@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: install, migrate, load demo data and serve on http://127.0.0.1:8000
+## (uvicorn serves the whole app: the API, the admin and the live streams; see docs/delivery.md)
 run: export VAR_DIR := $(abspath $(VAR_DIR))
 run: $(STAMP)
 	$(BIN)/python -m backoffice.local_env

@@ -9,12 +9,17 @@ work up later, so nothing is lost and the request that changed the data succeeds
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+
+
+# Without a broker, a task sent with a countdown runs on a timer thread of this process.
+IN_PROCESS_TIMERS = True
 
 
 class BrokerBreaker:
@@ -38,18 +43,30 @@ def tasks_run_in_process() -> bool:
     return bool(app.conf.task_always_eager)
 
 
-def send_now(task_name: str, *args: object) -> bool:
-    """Send one task message (or run it in-process without a broker); False when skipped."""
+def send_now(task_name: str, *args: object, countdown: float = 0) -> bool:
+    """Send one task message (or run it in-process without a broker); False when skipped.
+
+    `countdown`: run it that many seconds from now. In-process, a timer thread of this
+    process runs it then (lost if the process stops: the periodic sweeps cover it where
+    beat runs).
+    """
     from backoffice.celery import app
 
     if tasks_run_in_process():
         app.loader.import_default_modules()  # tasks register when their modules load
+        if countdown > 0:
+            if not IN_PROCESS_TIMERS:
+                return False
+            timer = threading.Timer(countdown, lambda: app.tasks[task_name].apply(args=args))
+            timer.daemon = True
+            timer.start()
+            return True
         app.tasks[task_name].apply(args=args)
         return True
     if BrokerBreaker.open():
         return False
     try:
-        app.send_task(task_name, args=args, retry=False)
+        app.send_task(task_name, args=args, retry=False, countdown=countdown or None)
         return True
     except Exception as error:
         BrokerBreaker.trip()
@@ -57,7 +74,7 @@ def send_now(task_name: str, *args: object) -> bool:
         return False
 
 
-def enqueue_after_commit(task_name: str, *args: object) -> None:
+def enqueue_after_commit(task_name: str, *args: object, countdown: float = 0) -> None:
     """Send `task_name(*args)` once the surrounding transaction has committed."""
     # robust: a failure here is logged; the change it follows has already committed.
-    transaction.on_commit(lambda: send_now(task_name, *args), robust=True)
+    transaction.on_commit(lambda: send_now(task_name, *args, countdown=countdown), robust=True)

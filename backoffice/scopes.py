@@ -124,6 +124,14 @@ REACH: dict[str, Reach] = {
     "fulfillment.returnline": Reach(via="return_request"),
     "fulfillment.notification": Reach(via="order"),
     "pos.possale": Reach(channels=("channel",), warehouses=("store",)),
+    # Delivery: the zones, couriers and trips of the viewer's stores, and the deliveries of
+    # the viewer's orders.
+    "delivery.deliveryzone": Reach(channels=("warehouse__channels",), warehouses=("warehouse",)),
+    "delivery.deliveryslot": Reach(via="zone"),
+    "delivery.courier": Reach(channels=("warehouses__channels",), warehouses=("warehouses",)),
+    "delivery.delivery": Reach(channels=("order__channel",), warehouses=("zone__warehouse",)),
+    "delivery.deliveryoffer": Reach(via="delivery"),
+    "delivery.deliverylocation": Reach(via="delivery"),
 }
 
 

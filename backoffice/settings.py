@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "orders",
     "fulfillment",
     "pos",
+    "delivery",
     "channels_api",
 ]
 
@@ -410,3 +411,68 @@ CELERY_BEAT_SCHEDULE["fulfillment-plan-sweep"] = {
 SHOP_LINK_BASE_URL = os.environ.get("SHOP_LINK_BASE_URL", "")
 # A courier's token works this long unless staff give it another expiry.
 FULFILLER_ACCESS_DAYS = env_int("FULFILLER_ACCESS_DAYS", 14)
+
+# --- On-demand delivery (docs/delivery.md) -----------------------------------
+# An offer not accepted within this time goes to the next courier.
+DELIVERY_OFFER_SECONDS = env_int("DELIVERY_OFFER_SECONDS", 45)
+# A courier who lets this many offers in a row expire is set unavailable (0: never).
+DELIVERY_MISSED_OFFERS_LIMIT = env_int("DELIVERY_MISSED_OFFERS_LIMIT", 3)
+# A courier who declined, missed or dropped a delivery is not offered it again for this long.
+DELIVERY_REOFFER_AFTER_SECONDS = env_int("DELIVERY_REOFFER_AFTER_SECONDS", 300)
+# The promise: a courier's way to the store, a round trip that frees a busy courier.
+DELIVERY_COURIER_TO_STORE_MINUTES = env_int("DELIVERY_COURIER_TO_STORE_MINUTES", 5)
+DELIVERY_AVERAGE_TRIP_MINUTES = env_int("DELIVERY_AVERAGE_TRIP_MINUTES", 20)
+# A scheduled delivery is offered to couriers this long before it must leave the store.
+DELIVERY_DISPATCH_LEAD_MINUTES = env_int("DELIVERY_DISPATCH_LEAD_MINUTES", 15)
+# Wrong PINs a courier may enter before PIN entry is locked for the delivery.
+DELIVERY_PIN_ATTEMPTS = env_int("DELIVERY_PIN_ATTEMPTS", 5)
+# A new estimate goes on the order's timeline when it moved by at least this much.
+DELIVERY_ESTIMATE_RECORD_MINUTES = env_int("DELIVERY_ESTIMATE_RECORD_MINUTES", 2)
+# A courier reads the order and its thread until this long after the delivery ended.
+DELIVERY_COURIER_THREAD_HOURS = env_int("DELIVERY_COURIER_THREAD_HOURS", 2)
+# Courier positions (and location shares in the thread) are erased this long after the
+# delivery ended.
+DELIVERY_LOCATION_RETENTION_DAYS = env_int("DELIVERY_LOCATION_RETENTION_DAYS", 7)
+# A dotted path to `geocode(address) -> (latitude, longitude) | None`; empty: none.
+DELIVERY_GEOCODER = os.environ.get("DELIVERY_GEOCODER", "")
+# Who carries a zone's deliveries (its `provider`): name -> a DeliveryProvider class.
+DELIVERY_PROVIDERS = {"couriers": "delivery.providers.OwnCouriers"}
+# A courier's token lives this long unless staff give it another expiry.
+COURIER_TOKEN_DAYS = env_int("COURIER_TOKEN_DAYS", 365)
+DELIVERY_SWEEP_SECONDS = env_int("DELIVERY_SWEEP_SECONDS", 15)
+CELERY_BEAT_SCHEDULE["delivery-dispatch-sweep"] = {
+    "task": task_names.DELIVERIES_DISPATCH_SWEEP,
+    "schedule": DELIVERY_SWEEP_SECONDS,
+    "options": {"expires": DELIVERY_SWEEP_SECONDS},
+}
+CELERY_BEAT_SCHEDULE["delivery-erase-locations"] = {
+    "task": task_names.DELIVERY_LOCATIONS_ERASE,
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DeliveryStatusEnum": "delivery.models.Delivery.Status",
+        "DeliveryZoneKindEnum": "delivery.models.DeliveryZone.Kind",
+        "DeliveryProofEnum": "delivery.models.DeliveryZone.Proof",
+        "MessageKindEnum": "orders.models.OrderMessage.Kind",
+        "OfferStatusEnum": "delivery.models.DeliveryOffer.Status",
+        "MessageInputKindEnum": "channels_api.message_io.MESSAGE_INPUT_KINDS",
+    }
+)
+
+# --- Live streams (server-sent events) ----------------------------------------
+# Where stream events are logged and pushed: Redis shared by every process. Empty and no
+# Redis CACHE_URL: in this process only (`make run`), see backoffice/realtime.py.
+STREAM_REDIS_URL = os.environ.get("STREAM_REDIS_URL") or (
+    CACHE_URL if CACHE_URL.startswith(("redis://", "rediss://", "unix://")) else ""
+)
+STREAM_LOG_LENGTH = env_int("STREAM_LOG_LENGTH", 200)
+STREAM_LOG_TTL_SECONDS = env_int("STREAM_LOG_TTL_SECONDS", 24 * 3600)
+STREAM_QUEUE_LENGTH = env_int("STREAM_QUEUE_LENGTH", 500)
+STREAM_HEARTBEAT_SECONDS = env_int("STREAM_HEARTBEAT_SECONDS", 15)
+# An open stream is closed after this long (the client reconnects with Last-Event-ID).
+STREAM_MAX_SECONDS = env_int("STREAM_MAX_SECONDS", 3600)
+# Served by the WSGI server (no ASGI in front of the stream paths), a stream answers what
+# is new and closes; EventSource reconnects after this many milliseconds.
+STREAM_WSGI_RETRY_MS = env_int("STREAM_WSGI_RETRY_MS", 3000)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
+# The on-demand zone (bench/seed.py): 50 km around the first warehouse's point.
+ZONE_LATITUDE, ZONE_LONGITUDE = 39.70, -89.65
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ FULL = Plan(
         Phase("browse", 32, 60),
         Phase("cart", 32, 60),
         Phase("checkout", 32, 60),
+        Phase("checkout-delivery", 32, 60),
         Phase("flash-sale", 64, 240, 2000),
     ),
     warmup_seconds=5,
@@ -51,6 +54,7 @@ QUICK = Plan(
         Phase("browse", 32, 10),
         Phase("cart", 32, 10),
         Phase("checkout", 32, 12),
+        Phase("checkout-delivery", 32, 12),
         Phase("flash-sale", 64, 60, 400),
     ),
     warmup_seconds=2,

@@ -22,20 +22,21 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from bench.common import OUT, log
+from bench.common import OUT, ZONE_LATITUDE, ZONE_LONGITUDE, log
 from bench.run import create_database, server_env
 
 API = "/api/v1"
 
 
 def operations(
-    keys: dict[str, str], skus: list[str], slugs: list[str], flash_sku: str
+    keys: dict[str, str], skus: list[str], slugs: list[str], flash_sku: str, slots: list[str]
 ) -> dict[str, Callable]:
     """Each operation as a callable that asserts its answer (a wrong answer is no measure)."""
     from django.test import Client
 
-    from bench.load import ADDRESS, PAYMENT
+    from bench.load import ADDRESS, NEARBY, PAYMENT
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {keys['web']}")
     client.get(f"{API}/store/products?limit=1")  # the key's first use stamps last_used_at
@@ -54,13 +55,14 @@ def operations(
     def product_detail() -> None:
         expect(client.get(f"{API}/store/products/{random.choice(slugs)}"), 200)
 
-    def buy(sku: str, quantity: int):
+    def buy(sku: str, quantity: int, **delivery: Any):
         body = {
             "lines": [{"sku": sku, "quantity": quantity}],
             "email": "cpu@example.com",
             "shipping_address": ADDRESS,
             "shipping_method": "standard",
             "payment": PAYMENT,
+            **delivery,
         }
         return client.post(
             f"{API}/store/checkout",
@@ -72,6 +74,21 @@ def operations(
     def checkout() -> None:
         expect(buy(random.choice(skus), 1), 201)
 
+    def checkout_delivery() -> None:
+        """On demand, as the bench's scenario: every other one in a slot."""
+        slot = {"delivery_slot": random.choice(slots)} if random.random() < 0.5 else {}
+        on_demand = {"shipping_address": NEARBY, "shipping_method": "now", **slot}
+        expect(buy(random.choice(skus), 1, **on_demand), 201)
+
+    courier = _courier_on_a_delivery(client, random.choice(skus))
+    sequence = iter(range(1, 10**9))
+
+    def position() -> None:
+        """A courier's position on the way (`/fulfiller/deliveries/{id}/location`)."""
+        latitude = ZONE_LATITUDE + next(sequence) * 1e-6
+        body = {"latitude": latitude, "longitude": ZONE_LONGITUDE}
+        expect(courier.post(**body), 202)
+
     def sold_out() -> None:
         """The flash sale's usual answer: more than the SKU has left (409)."""
         expect(buy(flash_sku, 1000), 409)
@@ -81,8 +98,38 @@ def operations(
         "product_list": product_list,
         "product_detail": product_detail,
         "checkout": checkout,
+        "checkout_delivery": checkout_delivery,
+        "position": position,
         "sold_out": sold_out,
     }
+
+
+class _CourierClient:
+    def __init__(self, client, path: str) -> None:
+        self.client, self.path = client, path
+
+    def post(self, **body: Any):
+        return self.client.post(self.path, body, content_type="application/json")
+
+
+def _courier_on_a_delivery(customer, sku: str) -> _CourierClient:
+    """A courier assigned to an on-demand order of `sku`, as the tracking scenario's."""
+    from django.test import Client
+
+    from bench.load import NEARBY, PAYMENT
+    from delivery.couriers import courier_create
+    from delivery.dispatch import delivery_assign
+    from delivery.models import Delivery, DeliveryZone
+
+    body = {"lines": [{"sku": sku, "quantity": 1}], "email": "cpu@example.com",
+            "shipping_address": NEARBY, "shipping_method": "now", "payment": PAYMENT}  # fmt: skip
+    answer = customer.post(f"{API}/store/checkout", body, content_type="application/json")
+    delivery = Delivery.objects.get(order_id=int(answer.json()["id"]))
+    zone = DeliveryZone.objects.get(code="bench-zone")
+    courier, token = courier_create(name="CPU courier", warehouses=[zone.warehouse])
+    delivery_assign(delivery=delivery, courier=courier, actor="bench")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return _CourierClient(client, f"{API}/fulfiller/deliveries/{delivery.pk}/location")
 
 
 def measure(operation: Callable, repeat: int, rounds: int = 3) -> dict[str, float]:
@@ -134,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     seeded = seed(products=200, flash_stock=100)
     random.seed(1)
-    ops = operations(seeded.keys, seeded.skus, seeded.slugs, seeded.flash_sku)
+    ops = operations(
+        seeded.keys, seeded.skus, seeded.slugs, seeded.flash_sku, seeded.delivery_slots
+    )
     wanted = [name for name in args.only.split(",") if name] or list(ops)
     rounds = f"{args.repeat} calls x 3 rounds, median"
     print(f"{'operation':16} {'CPU ms':>8} {'wall ms':>8}   ({rounds})")

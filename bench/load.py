@@ -37,6 +37,8 @@ ADDRESS = {
     "postal_code": "12345",
     "country": "US",
 }
+# A customer of the on-demand zone (bench/seed.py): 3 km from its store.
+NEARBY = {**ADDRESS, "postal_code": "62701", "latitude": 39.727, "longitude": -89.65}
 # Answers that are the expected outcome of an operation, not errors.
 EXPECTED = {
     "flash-sale": {(201, ""), (409, "insufficient_stock")},
@@ -214,6 +216,25 @@ async def op_checkout(context: Context, rng: random.Random, number: int) -> None
     context.recorder.order_placed()
 
 
+async def op_checkout_delivery(context: Context, rng: random.Random, number: int) -> None:
+    """One-shot checkout delivered on demand: the zone, its minimum and hours are checked;
+    every other one books a slot of tomorrow (the slot's counter is the contended row)."""
+    body = {
+        **_checkout_body(rng.choice(context.data["skus"])),
+        "shipping_address": NEARBY,
+        "shipping_method": "now",
+    }
+    if number % 2:
+        body["delivery_slot"] = rng.choice(context.data["delivery_slots"])
+    key = _key(context, rng)
+    status, _ = await context.call(
+        "checkout", "POST", f"{API}/store/checkout", key=key, body=body, idempotent=True
+    )
+    if status != 201:
+        raise OperationFailed("checkout")
+    context.recorder.order_placed()
+
+
 async def op_flash_sale(context: Context, rng: random.Random, number: int) -> None:
     """One-shot checkout of the hot SKU; the channels take turns."""
     keys = list(context.data["keys"].values())
@@ -233,6 +254,7 @@ OPERATIONS: dict[str, Callable[[Context, random.Random, int], Awaitable[None]]] 
     "browse": op_browse,
     "cart": op_cart,
     "checkout": op_checkout,
+    "checkout-delivery": op_checkout_delivery,
     "flash-sale": op_flash_sale,
 }
 

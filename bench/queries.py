@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.load import ADDRESS, PAYMENT
+from bench.load import ADDRESS, NEARBY, PAYMENT
 
 API = "/api/v1"
 
@@ -44,7 +44,9 @@ def _measure(
     return response.json()
 
 
-def count_queries(*, keys: dict[str, str], skus: list[str], slugs: list[str]) -> dict:
+def count_queries(
+    *, keys: dict[str, str], skus: list[str], slugs: list[str], slots: list[str]
+) -> dict:
     """Queries of each operation the scenarios run; the SQL is returned too, for inspection."""
     client = Client(HTTP_AUTHORIZATION=f"Bearer {keys['web']}")
     # The first request of a key stamps `last_used_at` (once a minute): not what is measured.
@@ -65,6 +67,16 @@ def count_queries(*, keys: dict[str, str], skus: list[str], slugs: list[str]) ->
         _measure(
             statements, f"checkout_{count}_line", client, "post", f"{API}/store/checkout", 201, body
         )
+    for name, slot in (("checkout_delivery", None), ("checkout_delivery_slot", slots[0])):
+        body = {
+            "lines": [{"sku": skus[-1], "quantity": 1}],
+            "email": "bench@example.com",
+            "shipping_address": NEARBY,
+            "shipping_method": "now",
+            "payment": PAYMENT,
+            **({"delivery_slot": slot} if slot else {}),
+        }
+        _measure(statements, name, client, "post", f"{API}/store/checkout", 201, body)
     cart = _measure(
         statements,
         "cart_create",

@@ -18,7 +18,7 @@ from typing import Any
 
 import django
 
-from bench import report
+from bench import report, tracking
 from bench.common import OUT, ROOT, Phase, Plan, free_port, log
 from bench.server import GunicornConfig, MemorySampler, Server, start, stop
 
@@ -87,7 +87,9 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             f"{len(seeded.keys)} channels, flash-sale SKU with {seeded.flash_stock} units "
             f"({time.monotonic() - step:.0f} s)"
         )
-        queries = count_queries(keys=seeded.keys, skus=seeded.skus, slugs=seeded.slugs)
+        queries = count_queries(
+            keys=seeded.keys, skus=seeded.skus, slugs=seeded.slugs, slots=seeded.delivery_slots
+        )
         log(
             "SQL queries per operation: "
             + ", ".join(f"{k} {v}" for k, v in queries["counts"].items())
@@ -131,6 +133,17 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             result["database"] = sampler.database_activity(phase.name)
             results[phase.name] = result
             log(f"[{number}/{len(plan.phases)}] {phase.name} done: {report.one_line(result)}")
+
+        tracked = None
+        if not args.only or "tracking" in args.only.split(","):
+            sampler.phase = "tracking"  # self-contained: bench/tracking.py
+            tracked = tracking.run(
+                api_url=server.url,
+                plan=tracking.QUICK_PLAN if args.quick else tracking.FULL_PLAN,
+                warehouse=seeded.warehouses[0],
+                channel="web",
+            )
+            sampler.phase = "idle"
 
         flash = None
         if "flash-sale" in results:
@@ -178,8 +191,13 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         pg_version=pg_version,
         load_average={"start": load_at_start, "end": report.load_average()},
     )
-    (OUT / "latest.json").write_text(json.dumps(document, indent=2))
     markdown = report.markdown(document)
+    if tracked is not None:
+        document["tracking"] = tracked
+        document["failures"] += tracked["failures"]
+        document["ok"] = document["ok"] and not tracked["failures"]
+        markdown += tracking.markdown(tracked)
+    (OUT / "latest.json").write_text(json.dumps(document, indent=2))
     (OUT / "latest.md").write_text(markdown)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (OUT / "runs").mkdir(exist_ok=True)

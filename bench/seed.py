@@ -2,13 +2,19 @@
 
 Four channels (web, instagram, chatbot, pos) all sell every product; 1,000 products of
 one SKU each have stock in both warehouses; one more SKU is the flash-sale item with
-exactly `flash_stock` units, split over the two warehouses.
+exactly `flash_stock` units, split over the two warehouses. The first warehouse delivers
+on demand: a radius zone around it (`bench-zone`), the `now` method in every channel and
+a day of hourly slots, for the `checkout-delivery` and `tracking` scenarios.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
+from django.utils import timezone
+
+from bench.common import ZONE_LATITUDE, ZONE_LONGITUDE
 from catalog.models import Category, Channel
 from catalog.services import (
     ListingInput,
@@ -19,6 +25,7 @@ from catalog.services import (
 )
 from channels_api.models import ApiKey
 from channels_api.services import api_key_create
+from delivery.setup import slots_create, zone_create
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust, warehouse_create
 from orders.services.setup import shipping_method_create
@@ -31,6 +38,7 @@ CHANNELS = (
 )
 FLASH_SKU = "FLASH-1"
 CATEGORY_COUNT = 10
+SLOT_COUNT, SLOT_CAPACITY = 24, 100_000
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Seeded:
     flash_sku: str = FLASH_SKU
     flash_stock: int = 0
     warehouses: list[str] = field(default_factory=list)
+    delivery_slots: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +78,7 @@ def seed(
         for code in ("east", "west")
     ]
     seeded.warehouses = [warehouse.code for warehouse in warehouses]
+    seeded.delivery_slots = _on_demand(warehouses[0], channels)
     categories = [
         Category.objects.create(slug=f"category-{number}", name=f"Category {number}")
         for number in range(CATEGORY_COUNT)
@@ -96,6 +106,34 @@ def seed(
         if units:
             _receive(flash, warehouse, units)
     return seeded
+
+
+def _on_demand(store: Warehouse, channels: list[Channel]) -> list[str]:
+    """The zone, the on-demand method in every channel, and the slots (ids) of tomorrow."""
+    zone = zone_create(
+        code="bench-zone",
+        warehouse=store,
+        fields={
+            "kind": "radius",
+            "latitude": ZONE_LATITUDE,
+            "longitude": ZONE_LONGITUDE,
+            "radius_meters": 50_000,
+            "currency": channels[0].currency,
+            "fee": "2.00",
+            "minimum_order": "5.00",
+        },
+    )
+    for channel in channels:
+        shipping_method_create(channel=channel, code="now", name="Now", kind="local_delivery")
+    tomorrow = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    slots = slots_create(
+        zone=zone,
+        starts_at=tomorrow,
+        ends_at=tomorrow + timedelta(hours=SLOT_COUNT),
+        slot_minutes=60,
+        capacity=SLOT_CAPACITY,
+    )
+    return [str(slot.pk) for slot in slots]
 
 
 def _product(*, slug: str, sku: str, price: str, category: str | None, channels: list[Channel]):

@@ -22,22 +22,29 @@ def channel_get_by_code(*, code: str) -> Channel | None:
     return Channel.objects.filter(code=code).first()
 
 
-def variants_for_sale_by_sku(*, channel: Channel, skus: list[str]) -> list[ProductVariant]:
+def variants_for_sale_by_sku(
+    *, channel: Channel, skus: list[str], extra: dict[str, tuple[str, list]] | None = None
+) -> list[ProductVariant]:
     """The variants of these SKUs the channel sells (`catalog.sellable`), with `channel_price`.
 
     Each has its product's id and name loaded (its other fields load on use), from one
     written-out query (the rule's SQL form): every checkout and cart line asks this.
+    `extra` adds columns by attribute name, each an SQL expression over alias `v` with its
+    parameters (checkout asks the units available in the same statement).
     """
     if not skus:
         return []
     joins, sellable, params = sellable_sql(channel, "v")
+    extra = extra or {}
+    columns = "".join(f", {sql} AS {name}" for name, (sql, _) in extra.items())
+    extra_params = [value for _, values in extra.values() for value in values]
     variants = list(
         ProductVariant.objects.raw(
-            "SELECT v.*, cp.price AS channel_price, p.name AS product_name "  # noqa: S608
+            f"SELECT v.*, cp.price AS channel_price, p.name AS product_name{columns} "  # noqa: S608
             f"FROM {table(ProductVariant)} v "
             f"JOIN {table(Product)} p ON p.id = v.product_id {joins} "
             f"WHERE v.sku IN ({placeholders(len(skus))}) AND {sellable}",
-            [*params, *skus],
+            [*extra_params, *params, *skus],
         )
     )
     price = ChannelPrice._meta.get_field("price")

@@ -9,8 +9,6 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from backoffice.sql import table
-from catalog.models import Channel
 from channels_api.models import ApiKey, hash_key
 
 # `last_used_at` is written at most this often per key, so reads stay read-only.
@@ -55,18 +53,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def _key_by_hash(digest: str) -> ApiKey | None:
-    """The key and its channel, written out: this runs on every API request.
+    """The key and its channel, in one statement: this runs on every API request.
 
-    Two short statements cost less CPU here than the ORM building one joined query.
+    (One joined statement rather than two short ones: PostgreSQL, the part that does not
+    scale out, does one round trip less per request; docs/performance.md.)
     """
-    api_key = next(
-        iter(ApiKey.objects.raw(f"SELECT * FROM {table(ApiKey)} WHERE key_hash = %s", [digest])),  # noqa: S608
-        None,
-    )
-    if api_key is not None and api_key.channel_id is not None:
-        channels = Channel.objects.raw(
-            f"SELECT * FROM {table(Channel)} WHERE id = %s",  # noqa: S608
-            [api_key.channel_id],
-        )
-        api_key.channel = next(iter(channels), None)
-    return api_key
+    keys = ApiKey.objects.select_related("channel").filter(key_hash=digest)
+    return next(iter(keys), None)

@@ -24,6 +24,8 @@ from catalog.services import (
 )
 from channels_api.models import ApiKey
 from channels_api.services import api_key_create
+from delivery.models import DeliveryZone
+from delivery.setup import zone_create
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust, warehouse_create
 from orders.models import ShippingMethod, Voucher
@@ -223,6 +225,40 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
         )
 
 
+# The flagship store delivers within 5 km, in 30 minutes (docs/delivery.md).
+STORE_POINT = (39.7817, -89.6501)
+
+
+def load_delivery(channels: dict[str, Channel]) -> None:
+    """A delivery zone around the flagship store and an on-demand method in web and chatbot."""
+    store = Warehouse.objects.get(code="store")
+    if not DeliveryZone.objects.filter(code="downtown").exists():
+        zone_create(
+            code="downtown",
+            warehouse=store,
+            fields={
+                "name": "Downtown Springfield",
+                "kind": DeliveryZone.Kind.RADIUS,
+                "latitude": STORE_POINT[0],
+                "longitude": STORE_POINT[1],
+                "radius_meters": 5000,
+                "currency": "USD",
+                "fee": "3.99",
+                "free_over": "60.00",
+                "minimum_order": "15.00",
+                "preparation_minutes": 10,
+            },
+        )
+    for code in ("web", "chatbot"):
+        if not ShippingMethod.objects.filter(channel=channels[code], code="now").exists():
+            shipping_method_create(
+                channel=channels[code],
+                code="now",
+                name="Delivery in 30 minutes",
+                kind=ShippingMethod.Kind.LOCAL_DELIVERY,
+            )
+
+
 def load_keys(channels: dict[str, Channel]) -> list[tuple[str, str]]:
     """Demo keys are created once; their secrets are kept in var/demo-keys.txt for `make run`."""
     path = _keys_file()
@@ -288,6 +324,7 @@ def load_demo_data() -> dict:
         load_catalog(channels)
         load_stock(channels)
         load_checkout_settings(channels)
+        load_delivery(channels)
         keys = load_keys(channels)
         staff = load_staff_user()
         roles = load_role_users()

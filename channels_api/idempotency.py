@@ -13,12 +13,14 @@ business writes and the stored response commit together or not at all. If
 the process dies, the database drops the lock and rolls everything back, and
 a retry runs the request afresh: exactly once, with no stale "in use" state.
 
-Requests that call a payment provider must not hold a transaction open while it
-answers (docs/payments.md), so two variants exist:
-- `@idempotent(prepare=...)` (checkout): the work before the order is written (stock
-  held, the PSP's session opened) runs first, outside the transaction, as a context
-  manager whose value the view gets as `prepared`; the order and the stored answer
-  then commit together as above. A stored answer replays before anything is prepared.
+Two variants, for requests whose services own their transactions:
+- `@idempotent(in_service=True)` (checkout, cart complete): the service owns its
+  transactions (`backoffice.transactions.CommitPartner`): the record is locked first
+  inside the service's order transaction and the answer stored in its last write, before
+  the stock is locked. A checkout with a payment holds its stock and asks the PSP before
+  that transaction (docs/payments.md); a key seen before is looked up first, so a stored
+  answer replays before anything is held or asked, and a twin that runs meanwhile finds
+  the record locked (409) or answered (a replay) and gives its hold and session back.
 - `@idempotent(own_transactions=True)` (capture, refund, cancel, returns, a payment
   confirm): the view runs its services' own transactions; the key is held "in use" by
   a session-level advisory lock (PostgreSQL) for the request, and the answer is stored
@@ -32,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
@@ -137,11 +139,10 @@ def _body(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data) or b"null")
 
 
-def _store(scope: Scope, key: str, response: Response) -> None:
-    """Save the answer into the key's record that has none yet: one written-out statement,
-    on every POST (a sold-out answer in a flash sale too)."""
+def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
+    """The UPDATE that saves the answer into the key's record that has none yet."""
     body = IdempotencyRecord._meta.get_field("response_body")
-    execute(
+    return (
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
         f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
         [
@@ -188,64 +189,78 @@ def _key_in_use(scope: Scope, key: str) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
 
 
+def _store(scope: Scope, key: str, response: Response) -> None:
+    """Save the answer into the key's record that has none yet: one written-out statement,
+    on every POST (a sold-out answer in a flash sale too)."""
+    execute(*_store_statement(scope, key, response))
+
+
 class _Replay(Exception):
     def __init__(self, record: IdempotencyRecord) -> None:
         self.record = record
 
 
-Prepare = Callable[..., AbstractContextManager]
-
-
 def idempotent(
     view_method: Callable[..., Response] | None = None,
     *,
-    prepare: Prepare | None = None,
+    in_service: bool = False,
     own_transactions: bool = False,
 ) -> Callable[..., Response]:
     """Decorate a POST handler of an APIView to honour `Idempotency-Key`.
 
-    `prepare(view, request, *args, **kwargs)`: a context manager entered before the
-    request's transaction, its value passed to the handler as `prepared`, left after the
-    transaction ended. `own_transactions`: the handler runs with no transaction around it.
+    By default the handler runs inside a transaction of this decorator's, which holds the
+    key's record locked and stores the answer before it commits. With `in_service=True`
+    the handler's service owns the transaction instead: the handler passes it a
+    `service_answer(request, render)` (a `CommitPartner`), which locks the record first
+    inside the service's transaction and stores the answer before the service takes its
+    hot locks. Either way the business writes and the stored answer commit together.
+    With `own_transactions=True` the handler runs with no transaction around it, the key
+    held "in use" by an advisory lock (`_key_in_use`), the answer stored after it.
+    A key seen before is looked up first with these two: a stored answer replays before
+    the handler does anything (a checkout's hold, a PSP's session) that it would undo.
     """
     if view_method is None:
-        return lambda method: idempotent(method, prepare=prepare, own_transactions=own_transactions)
+        return lambda method: idempotent(
+            method, in_service=in_service, own_transactions=own_transactions
+        )
 
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
         key = request.headers.get(HEADER)
+        request._idempotency = None
         if key is None:
-            if prepare is None:
-                return view_method(view, request, *args, **kwargs)
-            with prepare(view, request, *args, **kwargs) as prepared:
-                return view_method(view, request, *args, prepared=prepared, **kwargs)
+            return view_method(view, request, *args, **kwargs)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or "\x00" in key:
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
         scope = Scope.of(request.auth)
         new = _insert_record(scope, key, fingerprint)
         try:
-            with ExitStack() as outside:
-                if not new and (prepare is not None or own_transactions):
-                    stored = _stored_record(scope, key, fingerprint)
-                    if stored is not None:
-                        raise _Replay(stored)
-                if own_transactions:
-                    outside.enter_context(_key_in_use(scope, key))
+            if not new and (in_service or own_transactions):
+                stored = _stored_record(scope, key, fingerprint)
+                if stored is not None:
+                    raise _Replay(stored)
+            if own_transactions:
+                with _key_in_use(scope, key):
                     response = view_method(view, request, *args, **kwargs)
-                    _store(scope, key, response)
-                    return response
-                if prepare is not None:
-                    kwargs["prepared"] = outside.enter_context(
-                        prepare(view, request, *args, **kwargs)
+                _store(scope, key, response)
+                return response
+            if in_service:
+                request._idempotency = (scope, key, fingerprint)
+                response = view_method(view, request, *args, **kwargs)
+                answer = getattr(request, "_idempotency_answer", None)
+                if answer is None or answer.pending:
+                    raise RuntimeError(
+                        "An in-service idempotent view must hand its service a service_answer."
                     )
-                with transaction.atomic():
-                    record = _locked_record(scope, key, fingerprint)
-                    if record.response_status is not None:
-                        raise _Replay(record)
-                    response = view_method(view, request, *args, **kwargs)
-                    # The business writes and the stored response commit together.
-                    _store(scope, key, response)
+                return response
+            with transaction.atomic():
+                record = _locked_record(scope, key, fingerprint)
+                if record.response_status is not None:
+                    raise _Replay(record)
+                response = view_method(view, request, *args, **kwargs)
+                # The business writes and the stored response commit together.
+                _store(scope, key, response)
             return response
         except _Replay as replay:
             return _replay(replay.record)
@@ -269,3 +284,49 @@ def idempotent(
 
     wrapper.idempotent = True  # the OpenAPI schema declares the header for this operation
     return wrapper
+
+
+class ServiceAnswer:
+    """The stored answer of a POST whose service owns the transaction (`CommitPartner`).
+
+    The view builds it (`service_answer(request, render)`) and hands it to the service:
+    `begin()` locks the key's record inside the service's transaction (a stored answer
+    stops the service with a replay before it writes anything, a running twin with 409);
+    `finish(result)` renders the answer from the service's result and gives the service the
+    statement that stores it, which it runs with its writes before it locks the stock, so
+    both commit together or not at all.
+    Without an `Idempotency-Key` it only renders.
+    """
+
+    def __init__(self, request: Request, render: Callable[[object], Response]) -> None:
+        self._render = render
+        self._record = getattr(request, "_idempotency", None)  # (scope, key, fingerprint)
+        self.response: Response | None = None
+
+    def begin(self) -> None:
+        if self._record is None:
+            return
+        record = _locked_record(*self._record)
+        if record.response_status is not None:
+            raise _Replay(record)
+
+    def finish(self, result: object) -> tuple[str, list] | None:
+        """Render the answer; with a key, the statement that stores it, which the service
+        runs in its transaction before it locks the stock (`CommitPartner.finish`)."""
+        self.response = self._render(result)
+        if self._record is None:
+            return None
+        scope, key, _ = self._record
+        self._record = None
+        return _store_statement(scope, key, self.response)
+
+    @property
+    def pending(self) -> bool:
+        """A key's answer the service never stored (it returned without finishing)."""
+        return self.response is None
+
+
+def service_answer(request: Request, render: Callable[[object], Response]) -> ServiceAnswer:
+    answer = ServiceAnswer(request, render)
+    request._idempotency_answer = answer
+    return answer

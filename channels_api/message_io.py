@@ -27,7 +27,24 @@ THREAD_PARAMETERS = [
 ]
 
 
+class LocationInput(serializers.Serializer):
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+
+
+# What a participant may post (the PIN message is the system's own).
+MESSAGE_INPUT_KINDS = [
+    (kind.value, kind.label)
+    for kind in (OrderMessage.Kind.TEXT, OrderMessage.Kind.LOCATION, OrderMessage.Kind.PHOTO)
+]
+
+
 class MessageInput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=MESSAGE_INPUT_KINDS,
+        default=OrderMessage.Kind.TEXT,
+        help_text="`location` needs `location`; `photo` needs `photo_url`.",
+    )
     body = serializers.CharField(
         max_length=5000, allow_blank=True, default="", trim_whitespace=True
     )
@@ -38,6 +55,29 @@ class MessageInput(serializers.Serializer):
         default=list,
         help_text="https URLs of images or files.",
     )
+    location = LocationInput(required=False, help_text="A location share: where you are.")
+    photo_url = serializers.CharField(
+        max_length=2000, required=False, help_text="A photo message: an https URL of the photo."
+    )
+
+    def validate(self, data: dict) -> dict:
+        kind = data["kind"]
+        location = data.pop("location", None)
+        photo_url = data.pop("photo_url", None)
+        if kind == OrderMessage.Kind.LOCATION:
+            if location is None:
+                raise serializers.ValidationError({"location": ["Send latitude and longitude."]})
+            data["data"] = {key: round(value, 6) for key, value in location.items()}
+        elif location is not None:
+            raise serializers.ValidationError({"location": ["Only with kind `location`."]})
+        if kind == OrderMessage.Kind.PHOTO:
+            if not photo_url:
+                raise serializers.ValidationError({"photo_url": ["Send the photo's https URL."]})
+            data["attachments"] = [photo_url, *data["attachments"]]
+            data["data"] = {"url": photo_url}
+        elif photo_url is not None:
+            raise serializers.ValidationError({"photo_url": ["Only with kind `photo`."]})
+        return data
 
 
 class StaffMessageInput(MessageInput):
@@ -50,6 +90,10 @@ class MessageOutput(serializers.Serializer):
     author_name = serializers.CharField()
     body = serializers.CharField(help_text="Emails and phones of others are masked.")
     attachments = serializers.ListField(child=serializers.CharField())
+    kind = serializers.ChoiceField(choices=OrderMessage.Kind.choices)
+    data = serializers.DictField(
+        help_text="A location's `latitude` and `longitude`, or a photo's `url`; else empty."
+    )
     created_at = serializers.DateTimeField()
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from backoffice.money import money_dict
 from backoffice.timefmt import rfc3339
+from channels_api.delivery.output import (
+    CartDeliveryOutput,
+    CustomerDeliveryOutput,
+    cart_delivery_data,
+    customer_delivery_data,
+)
 from channels_api.fields import MoneyOutput
+from delivery.models import Delivery
+from delivery.selectors import delivery_for_order
 from orders.events import order_payload
 from orders.models import Order
 from orders.services.carts import CartView
@@ -65,6 +75,7 @@ class CartOutput(serializers.Serializer):
     total = MoneyOutput()
     reserved_until = serializers.DateTimeField(allow_null=True)
     order = serializers.DictField(allow_null=True)
+    delivery = CartDeliveryOutput(allow_null=True, help_text="With an on-demand method.")
     created_at = serializers.DateTimeField()
 
 
@@ -98,6 +109,9 @@ def cart_data(view: CartView, order: Order | None = None) -> dict:
         "total": money_dict(totals.total, currency),
         "reserved_until": rfc3339(cart.reserved_until),
         "order": {"number": order.number, "token": str(order.token)} if order else None,
+        "delivery": cart_delivery_data(cart, totals.subtotal)
+        if cart.status == cart.Status.OPEN
+        else None,
         "created_at": rfc3339(cart.created_at),
     }
 
@@ -177,10 +191,16 @@ class StoreOrderOutput(serializers.Serializer):
     payment_session = PaymentSessionOutput(
         allow_null=True, help_text="Set while `status` is `pending_payment`."
     )
+    delivery = CustomerDeliveryOutput(
+        allow_null=True, help_text="An on-demand delivery: status, courier, arrival, PIN."
+    )
     created_at = serializers.DateTimeField()
 
 
 CUSTOMER_TIMELINE = {
+    "delivery_estimate",
+    "courier_assigned",
+    "delivery_proof",
     "placed",
     "payment_pending",
     "payment_failed",
@@ -197,11 +217,29 @@ CUSTOMER_TIMELINE = {
 }
 
 
-def order_data(order: Order, lines=None, events=None, tracking: list | None = None) -> dict:
+UNSET: Any = object()
+
+
+def order_delivery(order: Order) -> Delivery | None:
+    """The order's on-demand delivery: known without a query for a new order (checkout
+    says), and for an order without a shipping method; else read (one query)."""
+    placed = getattr(order, "delivery_placed", UNSET)
+    if placed is not UNSET:
+        return placed
+    if order.shipping_method_id is None:
+        return None
+    return delivery_for_order(order)
+
+
+def order_data(
+    order: Order, lines=None, events=None, tracking: list | None = None, delivery=UNSET
+) -> dict:
     """The order as its customer sees it: what webhooks carry (`order_payload`), plus the
-    delivery details, timeline and tracking (`tracking` is read unless given)."""
+    delivery details, timeline, tracking (`tracking` is read unless given) and the
+    on-demand delivery."""
     lines = list(order.lines.all()) if lines is None else lines
     events = list(order.events.all()) if events is None else events
+    delivery = order_delivery(order) if delivery is UNSET else delivery
     return {
         **order_payload(order, lines),
         "phone": order.phone,
@@ -214,6 +252,7 @@ def order_data(order: Order, lines=None, events=None, tracking: list | None = No
             if event.type in CUSTOMER_TIMELINE
         ],
         "tracking": tracking_data(order) if tracking is None else tracking,
+        "delivery": customer_delivery_data(delivery, str(order.token)),
         "payment_session": payment_session_data(order),
     }
 
@@ -223,7 +262,9 @@ def payment_session_data(order: Order) -> dict | None:
     (read only then: no query for any other order)."""
     if order.status != Order.Status.PENDING_PAYMENT:
         return None
-    payment = order.payments.filter(status="pending").order_by("-id").first()
+    payment = getattr(order, "payment_placed", UNSET)  # a new order's, known to checkout
+    if payment is UNSET:
+        payment = order.payments.filter(status="pending").order_by("-id").first()
     if payment is None:
         return None
     return {

@@ -9,9 +9,13 @@ from channels_api.admin_api import message_views as admin_message_views
 from channels_api.admin_api import order_views as admin_order_views
 from channels_api.admin_api import pos_views as admin_pos_views
 from channels_api.admin_api import report_views as admin_report_views
+from channels_api.delivery import admin_views as delivery_admin_views
+from channels_api.delivery import courier_views
+from channels_api.delivery import store_views as delivery_store_views
 from channels_api.fulfiller import views as fulfiller_views
 from channels_api.store import link_views, message_views, order_views, pos_views
 from channels_api.store import views as store_views
+from channels_api.streams import views as stream_views
 
 app_name = "api"
 
@@ -38,6 +42,8 @@ store_patterns = [
         order_views.StoreOrderPaymentConfirmView.as_view(),
     ),
     path("store/orders/<str:token>/messages", message_views.StoreOrderMessagesView.as_view()),
+    path("store/orders/<str:token>/stream", stream_views.StoreOrderStreamView.as_view()),
+    path("store/delivery-options", delivery_store_views.DeliveryOptionsView.as_view()),
     path("store/links/<str:code>", link_views.StoreLinkView.as_view(), name="store-link"),
     path("store/links/<str:code>/cart", link_views.StoreLinkCartView.as_view()),
     path("store/pos/sales", pos_views.PosSaleView.as_view(), name="store-pos-sales"),
@@ -148,4 +154,42 @@ payment_patterns = [
     ),
 ]
 
-urlpatterns = store_patterns + admin_patterns + fulfiller_patterns + payment_patterns
+
+delivery_admin_patterns = [
+    path("admin/delivery-zones", delivery_admin_views.ZoneListView.as_view()),
+    path("admin/delivery-zones/<str:code>", delivery_admin_views.ZoneDetailView.as_view()),
+    path("admin/delivery-zones/<str:code>/slots", delivery_admin_views.ZoneSlotsView.as_view()),
+    path(
+        "admin/delivery-zones/<str:code>/slots/<str:pk>",
+        delivery_admin_views.SlotDetailView.as_view(),
+    ),
+    path("admin/couriers", delivery_admin_views.CourierListView.as_view()),
+    path("admin/deliveries", delivery_admin_views.DeliveryListView.as_view()),
+    path("admin/deliveries/stream", stream_views.StaffStreamView.as_view()),
+    path("admin/deliveries/<str:pk>", delivery_admin_views.DeliveryDetailView.as_view()),
+    path("admin/deliveries/<str:pk>/assign", delivery_admin_views.DeliveryAssignView.as_view()),
+    path("admin/deliveries/<str:pk>/requeue", delivery_admin_views.DeliveryRequeueView.as_view()),
+    path("admin/deliveries/<str:pk>/complete", delivery_admin_views.DeliveryCompleteView.as_view()),
+]
+
+courier_patterns = [
+    path("fulfiller/courier", courier_views.CourierMeView.as_view()),
+    path("fulfiller/courier/availability", courier_views.CourierAvailabilityView.as_view()),
+    path("fulfiller/offers/<str:pk>/accept", courier_views.OfferAcceptView.as_view()),
+    path("fulfiller/offers/<str:pk>/decline", courier_views.OfferDeclineView.as_view()),
+    path("fulfiller/deliveries", courier_views.CourierDeliveryListView.as_view()),
+    path("fulfiller/deliveries/<str:pk>", courier_views.CourierDeliveryDetailView.as_view()),
+    path("fulfiller/deliveries/<str:pk>/pickup", courier_views.CourierPickupView.as_view()),
+    path("fulfiller/deliveries/<str:pk>/location", courier_views.CourierLocationView.as_view()),
+    path("fulfiller/deliveries/<str:pk>/drop", courier_views.CourierDropView.as_view()),
+    path("fulfiller/deliveries/<str:pk>/complete", courier_views.CourierCompleteView.as_view()),
+]
+
+urlpatterns = (
+    store_patterns
+    + admin_patterns
+    + delivery_admin_patterns
+    + fulfiller_patterns
+    + courier_patterns
+    + payment_patterns
+)

@@ -11,8 +11,9 @@ The rule is asked in three forms, kept here side by side, and
   workflow (`inventory.locks`) with their holds read by `reserved_by_level`;
 - ORM: `stock_levels_with_availability` annotates `reserved` and `available` on stock
   levels (the admin's stock list, the books check);
-- SQL: `available_sql` for one level and `channel_availability` for a channel, written
-  out because every product page and checkout asks it (docs/performance.md).
+- SQL: `available_sql` for one level, `channel_availability` for a channel and
+  `channel_available_sql` (the same, inside a query over variants), written out because
+  every product page and checkout asks it (docs/performance.md).
 
 `reserved_by_level` reads the holds in a statement of its own, after the rows are locked:
 that statement's fresh snapshot (READ COMMITTED) counts the holds committed by whoever
@@ -87,21 +88,47 @@ def available_sql(level_alias: str, now: datetime | None = None) -> tuple[str, l
     return greatest(units, "0"), params
 
 
-def channel_levels_sql(*, channel: Channel, variant_ids: list[int]) -> tuple[str, list]:
-    """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
-    warehouses (joined as `wc`, the route with its priority), and its parameters.
-
-    What "in a channel" means for stock; shared by `channel_availability` and the row
-    lock of every checkout (`inventory.locks.stock_levels_lock_in_channel`).
-    """
+def _channel_levels_from(channel: Channel) -> tuple[str, list]:
+    """`FROM ... WHERE` the stock rows (alias `s`) in the channel's active warehouses."""
     sql = (
         f"FROM {table(StockLevel)} s "
         f"JOIN {table(WarehouseChannel)} wc ON wc.warehouse_id = s.warehouse_id "
         f"JOIN {table(Warehouse)} w ON w.id = s.warehouse_id "
-        f"WHERE wc.channel_id = %s AND w.active = %s "
-        f"AND s.variant_id IN ({placeholders(len(variant_ids))})"
+        f"WHERE wc.channel_id = %s AND w.active = %s"
     )
-    return sql, [channel.pk, True, *variant_ids]
+    return sql, [channel.pk, True]
+
+
+def channel_levels_sql(
+    *, channel: Channel, variant_ids: list[int], warehouse_id: int | None = None
+) -> tuple[str, list]:
+    """`FROM ... WHERE ...` for the variants' stock rows (alias `s`) in the channel's active
+    warehouses (joined as `wc`, the route with its priority), and its parameters; with
+    `warehouse_id`, in that one warehouse only (an on-demand delivery leaves from its store).
+
+    What "in a channel" means for stock; shared by `channel_availability`,
+    `channel_available_sql` and the row lock of every checkout
+    (`inventory.locks.stock_levels_lock_in_channel`).
+    """
+    sql, params = _channel_levels_from(channel)
+    sql = f"{sql} AND s.variant_id IN ({placeholders(len(variant_ids))})"
+    params = [*params, *variant_ids]
+    if warehouse_id is not None:
+        return f"{sql} AND s.warehouse_id = %s", [*params, warehouse_id]
+    return sql, params
+
+
+def channel_available_sql(
+    *, channel: Channel, variant_alias: str, now: datetime | None = None
+) -> tuple[str, list]:
+    """SQL: the units the variant of alias `variant_alias` can still sell in the channel (a
+    scalar subquery, for a query over variants: checkout's `variants_for_sale`)."""
+    available, params = available_sql("s", now)
+    levels, level_params = _channel_levels_from(channel)
+    return (
+        f"(SELECT COALESCE(SUM({available}), 0) {levels} AND s.variant_id = {variant_alias}.id)",
+        [*params, *level_params],
+    )
 
 
 def channel_availability(

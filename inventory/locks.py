@@ -22,9 +22,10 @@ from inventory.models import Allocation, Reservation, StockLevel, Warehouse
 
 
 def stock_levels_lock_in_channel(
-    *, channel: Channel, variant_ids: Iterable[int]
+    *, channel: Channel, variant_ids: Iterable[int], warehouse_id: int | None = None
 ) -> tuple[dict, list[int]]:
-    """Lock (in id order) the variants' stock rows in the channel's active warehouses.
+    """Lock (in id order) the variants' stock rows in the channel's active warehouses (or
+    in the one `warehouse_id`: an on-demand delivery leaves from its zone's store).
 
     Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
     priority order, from one query: the hot path of every checkout, so written out.
@@ -32,7 +33,9 @@ def stock_levels_lock_in_channel(
     variant_ids = list(variant_ids)
     if not variant_ids:
         return {}, []
-    tables, params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
+    tables, params = channel_levels_sql(
+        channel=channel, variant_ids=variant_ids, warehouse_id=warehouse_id
+    )
     levels = list(
         StockLevel.objects.raw(
             "SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at, "

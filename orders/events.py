@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from backoffice.money import money_dict
-from backoffice.outbox.services import event_record, events_record
+from backoffice.outbox.models import OutboxEvent
+from backoffice.outbox.services import event_record, events_build
 from backoffice.timefmt import rfc3339
 from orders.models import Order, OrderEvent
 
@@ -48,12 +50,31 @@ def order_events_write(
     types: list[str],
     actor: str = "",
     data: dict[str, Any] | None = None,
+    also: Iterable[OrderEvent] = (),
 ) -> list[OrderEvent]:
-    """Append timeline rows (one per business event) in the caller's transaction."""
+    """Append timeline rows (one per business event) in the caller's transaction; `also`
+    holds further rows, with data of their own, for the same insert."""
     return OrderEvent.objects.bulk_create(
-        OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
-        for event_type in types
+        order_events_build(order=order, types=types, actor=actor, data=data, also=also)
     )
+
+
+def order_events_build(
+    *,
+    order: Order,
+    types: list[str],
+    actor: str = "",
+    data: dict[str, Any] | None = None,
+    also: Iterable[OrderEvent] = (),
+) -> list[OrderEvent]:
+    """The rows of `order_events_write`, for the caller to insert in its transaction."""
+    return [
+        *(
+            OrderEvent(order=order, type=event_type, actor=actor, data=data or {})
+            for event_type in types
+        ),
+        *also,
+    ]
 
 
 def order_domain_event(
@@ -81,8 +102,19 @@ def order_domain_events(
     *, order: Order, types: list[str], lines: list | None = None, first_sequence: int | None = None
 ) -> None:
     """Record several `order.*` events in one insert (e.g. created and confirmed at placement)."""
+    OutboxEvent.objects.bulk_create(
+        order_domain_events_build(
+            order=order, types=types, lines=lines, first_sequence=first_sequence
+        )
+    )
+
+
+def order_domain_events_build(
+    *, order: Order, types: list[str], lines: list | None = None, first_sequence: int | None = None
+) -> list[OutboxEvent]:
+    """The outbox rows of `order_domain_events`, for the caller to insert in its transaction."""
     payload = {"order": order_payload(order, lines)}
-    events_record(
+    return events_build(
         [
             {
                 "type": event_type,

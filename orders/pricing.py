@@ -82,10 +82,22 @@ def voucher_discount(*, voucher: Voucher | None, subtotal: Decimal, currency: st
     return min(subtotal, quantize(voucher.value, currency))
 
 
-def shipping_price(*, method: ShippingMethod | None, subtotal: Decimal, currency: str) -> Decimal:
-    """Flat rate, free once the (discounted) subtotal reaches `free_over`; pickup is free."""
+def shipping_price(
+    *,
+    method: ShippingMethod | None,
+    subtotal: Decimal,
+    currency: str,
+    delivery_fee: Decimal | None = None,
+) -> Decimal:
+    """Flat rate, free once the (discounted) subtotal reaches `free_over`; pickup is free.
+
+    On-demand delivery charges the fee its zone quoted (`delivery_fee`, already free over
+    the zone's threshold) instead of the method's own price.
+    """
     if method is None or method.kind == ShippingMethod.Kind.PICKUP:
         return ZERO
+    if delivery_fee is not None:
+        return quantize(delivery_fee, currency)
     if method.free_over is not None and subtotal >= method.free_over:
         return ZERO
     return quantize(method.price, currency)
@@ -97,12 +109,16 @@ def compute_totals(
     lines: list[PricedLine],
     shipping_method: ShippingMethod | None,
     voucher: Voucher | None,
+    delivery_fee: Decimal | None = None,
 ) -> Totals:
     currency = channel.currency
     subtotal = sum((line.total for line in lines), ZERO)
     discount = voucher_discount(voucher=voucher, subtotal=subtotal, currency=currency)
     shipping = shipping_price(
-        method=shipping_method, subtotal=subtotal - discount, currency=currency
+        method=shipping_method,
+        subtotal=subtotal - discount,
+        currency=currency,
+        delivery_fee=delivery_fee,
     )
     taxable = subtotal - discount + shipping
     rate = channel.tax_rate

@@ -13,17 +13,28 @@ from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from catalog.models import Channel, ProductVariant
 from catalog.selectors import variants_for_sale_by_sku
 from catalog.sellable import sellable_variants
+from inventory.available import channel_available_sql
 from orders.models import ORDER_NUMBER_OFFSET, Cart, CartLine, Order, ShippingMethod, Voucher
 
 
-def variants_for_sale(*, channel: Channel, skus: Iterable[str]) -> dict[str, ProductVariant]:
-    """The variants of these SKUs that the channel sells, with `channel_price`, in one query.
+def variants_for_sale(
+    *, channel: Channel, skus: Iterable[str], with_available: bool = False
+) -> dict[str, ProductVariant]:
+    """The variants of these SKUs that the channel sells, with `channel_price`, in one query;
+    `with_available` also gives each `channel_available`, the units it can still sell in the
+    channel (`inventory.available`), in the same statement.
 
     Raises ValidationFailed (field `lines`) naming every SKU that is unknown, not
     published in the channel, or has no price in its currency.
     """
     wanted = list(dict.fromkeys(skus))
-    variants = {v.sku: v for v in variants_for_sale_by_sku(channel=channel, skus=wanted)}
+    extra = (
+        {"channel_available": channel_available_sql(channel=channel, variant_alias="v")}
+        if with_available
+        else None
+    )
+    found = variants_for_sale_by_sku(channel=channel, skus=wanted, extra=extra)
+    variants = {v.sku: v for v in found}
     missing = [sku for sku in wanted if sku not in variants]
     if missing:
         raise ValidationFailed(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`'s server: Django's runserver on HOST:PORT (the argument), and beside it
+# `make run`'s server: uvicorn (ASGI: the API, the admin and the live streams) on HOST:PORT
+# (the argument), reloading on edits of code and templates, and beside it
 # localstripe, when the development settings (var/local.env) point Stripe at it. localstripe
 # then sends its webhooks, signed, to this server's Stripe endpoint. Both stop together.
 set -euo pipefail
@@ -19,4 +20,5 @@ if [[ "$base" == http://127.0.0.1:* ]] && "$python" -c 'import localstripe' 2>/d
   echo "Stripe (localstripe) on $base, its webhooks to http://$address/api/v1/payments/stripe/webhook"
 fi
 
-"$python" "$here/manage.py" runserver "$address"
+"$python" -m uvicorn backoffice.asgi:application --host "${address%:*}" --port "${address##*:}" \
+  --reload --reload-include '*.html' --log-level info

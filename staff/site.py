@@ -65,6 +65,12 @@ SECTIONS: list[tuple[str, str, list[str], list[tuple[str, str, str]]]] = [
         ],
         [],
     ),
+    (
+        "delivery",
+        "On-demand delivery",
+        ["delivery.delivery", "delivery.deliveryzone", "delivery.courier"],
+        [],
+    ),
     ("messages", "Messages", ["orders.ordermessage", "fulfillment.notification"], []),
     ("reports", "Reports", ["orders.salesreport"], []),
     ("staff", "Staff and roles", ["auth.user", "auth.group"], []),

@@ -1,7 +1,7 @@
-"""Imports flow one way (docs/architecture.md, "Layers"): channels_api → pos → fulfillment →
-orders → inventory → catalog → backoffice. A module never imports a layer above its own,
-and the domain apps never import Django REST framework. Read from the source, so an
-import hidden inside a function counts too."""
+"""Imports flow one way (docs/architecture.md, "Layers"): channels_api → pos → delivery →
+fulfillment → orders → inventory → catalog → backoffice. A module never imports a layer
+above its own, and the domain apps never import Django REST framework. Read from the
+source, so an import hidden inside a function counts too."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Lowest first: each layer may import itself and what comes before it.
-LAYERS = ["backoffice", "catalog", "inventory", "orders", "fulfillment", "pos", "channels_api"]
-DOMAIN = {"catalog", "inventory", "orders", "fulfillment", "pos"}
+LAYERS = [
+    "backoffice",
+    "catalog",
+    "inventory",
+    "orders",
+    "fulfillment",
+    "delivery",
+    "pos",
+    "channels_api",
+]
+DOMAIN = {"catalog", "inventory", "orders", "fulfillment", "delivery", "pos"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -67,6 +67,13 @@ def events_record(events: list[dict[str, Any]]) -> list[OutboxEvent]:
     Each item has the keyword arguments of `event_record`; items without a
     `sequence` are numbered after the aggregate's last event, in list order.
     """
+    return OutboxEvent.objects.bulk_create(events_build(events))
+
+
+def events_build(events: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """The rows of `events_record`, not yet inserted: the caller inserts them in this
+    transaction (with other rows in one statement, `backoffice.sql.rows_insert`). Reads the
+    sequences only for items without one; the dispatcher is nudged after commit."""
     if not events:
         return []
     unnumbered = {item["aggregate"] for item in events if item.get("sequence") is None}
@@ -93,10 +100,9 @@ def events_record(events: list[dict[str, Any]]) -> list[OutboxEvent]:
                 channel_code=item.get("channel_code", ""),
             )
         )
-    created = OutboxEvent.objects.bulk_create(rows_to_insert)
     if not _nudge_pending():
         transaction.on_commit(dispatcher_nudge, robust=True)
-    return created
+    return rows_to_insert
 
 
 def _nudge_pending() -> bool:

@@ -72,10 +72,16 @@ class AdminOrderOutput(StoreOrderOutput):
 
 def admin_order_data(order: Order, *, detail: bool = True) -> dict:
     events = list(order.events.all()) if detail else []
-    data = order_data(order, events=events, tracking=None if detail else [])
+    data = order_data(
+        order,
+        events=events,
+        tracking=None if detail else [],
+        **({} if detail else {"delivery": None}),
+    )
     if not detail:
         data.pop("timeline")
         data.pop("tracking")
+        data.pop("delivery")
         return data
     currency = order.currency
     data.update(

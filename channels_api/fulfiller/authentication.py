@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from delivery.couriers import courier_authenticate
 from orders.courier_access.services import fulfiller_access_authenticate
 from orders.models import FulfillerAccess
 
@@ -24,7 +25,10 @@ class FulfillerTokenAuthentication(authentication.BaseAuthentication):
         raw = raw.strip()
         if scheme.lower() != self.keyword.lower() or not raw:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <fulfiller token>'.")
-        access = fulfiller_access_authenticate(raw=raw)
+        # A courier of the shop first (one query: every location post comes this way), then a
+        # token issued for some orders.
+        courier = courier_authenticate(raw=raw)
+        access = courier.access if courier else fulfiller_access_authenticate(raw=raw)
         if access is None:
             raise exceptions.AuthenticationFailed("The token is not valid or has expired.")
         return (None, access)
@@ -38,6 +42,13 @@ class IsFulfiller(BasePermission):
 
     def has_permission(self, request: Request, view: object) -> bool:
         return isinstance(request.auth, FulfillerAccess)
+
+
+class IsCourier(IsFulfiller):
+    message = "This endpoint needs a courier's token (ft_), not one issued for some orders."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return super().has_permission(request, view) and hasattr(request.auth, "_courier")
 
 
 class FulfillerTokenScheme(OpenApiAuthenticationExtension):

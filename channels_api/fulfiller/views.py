@@ -25,7 +25,10 @@ from channels_api.message_io import (
     message_data,
     thread_response,
 )
+from channels_api.schema import raises
 from channels_api.views import ApiView
+from delivery.errors import NoActiveDelivery
+from delivery.selectors import courier_location_share_check, courier_orders
 from orders.courier_access.services import (
     COURIER_STATUSES,
     fulfiller_orders,
@@ -95,10 +98,15 @@ class FulfillerView(ApiView):
     def access(self):
         return self.request.auth
 
+    def visible_orders(self):
+        """A courier of the shop sees the orders of its deliveries; another token, its orders."""
+        courier = getattr(self.access, "_courier", None)
+        if courier is not None:
+            return courier_orders(courier=courier)
+        return fulfiller_orders(access=self.access)
+
     def order(self, pk: str) -> Order:
-        order = (
-            fulfiller_orders(access=self.access).filter(pk=int(pk)).first() if is_id(pk) else None
-        )
+        order = self.visible_orders().filter(pk=int(pk)).first() if is_id(pk) else None
         if order is None:
             raise Http404
         return order
@@ -110,7 +118,7 @@ class FulfillerOrderListView(FulfillerView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no token
             return Order.objects.none()
-        return fulfiller_orders(access=self.access)
+        return self.visible_orders()
 
     @extend_schema(operation_id="fulfiller_orders_list", tags=TAGS)
     def get(self, request: Request) -> Response:
@@ -147,6 +155,7 @@ class FulfillerOrderMessagesView(FulfillerView):
         request=MessageInput,
         responses={201: MessageOutput},
     )
+    @raises(NoActiveDelivery)
     @idempotent
     def post(self, request: Request, pk: str) -> Response:
         """Post a message to an order's thread as the courier.
@@ -155,8 +164,12 @@ class FulfillerOrderMessagesView(FulfillerView):
         """
         payload = MessageInput(data=request.data)
         payload.is_valid(raise_exception=True)
+        order = self.order(pk)
+        courier = getattr(self.access, "_courier", None)
+        if payload.validated_data["kind"] == OrderMessage.Kind.LOCATION and courier is not None:
+            courier_location_share_check(courier=courier, order=order)
         message = message_post(
-            order=self.order(pk),
+            order=order,
             role=FULFILLER,
             author_name=self.access.name,
             author_ref=self.access.actor,

@@ -62,6 +62,13 @@ class CartUpdateInput(serializers.Serializer):
     voucher_code = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=50
     )
+    delivery_slot = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=20,
+        help_text="An on-demand delivery's slot id (`/store/delivery-options`); null: ASAP.",
+    )
 
 
 class CartLineQuantityInput(serializers.Serializer):
@@ -90,6 +97,13 @@ class CheckoutRequest(serializers.Serializer):
         required=False, allow_null=True, allow_blank=True, max_length=50, default=None
     )
     payment = PaymentInput(required=False, allow_null=True, default=None)
+    delivery_slot = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=20,
+        default=None,
+        help_text="With an on-demand shipping method: a slot id; none: as soon as possible.",
+    )
 
     def to_checkout_input(self) -> CheckoutInput:
         data = dict(self.validated_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from backoffice.client_address import client_address
 from backoffice.exceptions import NotFound
-from channels_api.idempotency import idempotent
+from channels_api.idempotency import idempotent, service_answer
 from channels_api.order_output import (
     CartOutput,
     ShippingMethodOutput,
@@ -32,6 +33,15 @@ from channels_api.store.checkout_serializers import (
 )
 from channels_api.store.views import StoreView
 from channels_api.throttling import order_lookup_attempt
+from delivery.checkout import cart_delivery_update
+from delivery.errors import (
+    BelowDeliveryMinimum,
+    DeliveryClosed,
+    DeliverySlotFull,
+    DeliverySlotUnavailable,
+    OutsideDeliveryArea,
+)
+from delivery.zones import address_geocode
 from inventory.errors import InsufficientStock
 from orders import services
 from orders.errors import (
@@ -49,8 +59,16 @@ from orders.selectors import (
     order_number_parse,
     shipping_method_list,
 )
+from orders.services.validation import address_clean
 
 TAGS = ["store: checkout"]
+DELIVERY_REFUSALS = (
+    OutsideDeliveryArea,
+    BelowDeliveryMinimum,
+    DeliveryClosed,
+    DeliverySlotFull,
+    DeliverySlotUnavailable,
+)
 
 
 class CartMixin(StoreView):
@@ -128,16 +146,28 @@ class CartDetailView(CartMixin):
         request=CartUpdateInput,
         responses={200: CartOutput},
     )
-    @raises(CartCompleted)
+    @raises(CartCompleted, OutsideDeliveryArea, DeliverySlotUnavailable)
     def patch(self, request: Request, cart_id: str) -> Response:
-        """Set a cart's contact, address, shipping method or voucher.
+        """Set a cart's contact, address, shipping method, voucher or delivery slot.
 
         Every field given is checked before any is saved. 409 `cart_completed` once the cart became
-        an order.
+        an order. With an on-demand shipping method, an address no delivery zone serves is 422
+        `outside_delivery_area`; `delivery_slot` picks a slot of the zone (null: as soon as
+        possible), and the cart's `delivery` tells the fee, the arrival and what would stop it.
         """
         payload = CartUpdateInput(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.cart_update(cart=self.cart(cart_id), **payload.validated_data)
+        fields = dict(payload.validated_data)
+        slot_given = "delivery_slot" in fields
+        slot = fields.pop("delivery_slot", None)
+        if fields.get("shipping_address"):
+            fields["shipping_address"] = address_geocode(
+                address_clean(fields["shipping_address"], field="shipping_address")
+            )
+        cart = self.cart(cart_id)
+        with transaction.atomic():  # the delivery checks roll the change back
+            services.cart_update(cart=cart, **fields)
+            cart_delivery_update(cart=cart, slot_id=slot, slot_given=slot_given)
         return self.cart_response(cart_id)
 
 
@@ -233,19 +263,6 @@ class CartExtendView(CartMixin):
         return self.cart_response(cart_id)
 
 
-def _cart_prepare(view: CartCompleteView, request: Request, cart_id: str):
-    """Before the transaction: the cart checked, its holds renewed, the payment session
-    opened with the PSP (`orders.services.checkout`)."""
-    payload = CartCompleteInput(data=request.data)
-    payload.is_valid(raise_exception=True)
-    payment = payload.validated_data.get("payment")
-    return services.cart_prepare(
-        cart=view.cart(cart_id),
-        payment=dict(payment) if payment else None,
-        actor=request.auth.actor,
-    )
-
-
 class CartCompleteView(CartMixin):
     @extend_schema(
         operation_id="store_carts_complete",
@@ -259,9 +276,10 @@ class CartCompleteView(CartMixin):
         PaymentDeclined,
         LinkUsedUp,
         PaymentProviderUnavailable,
+        *DELIVERY_REFUSALS,
     )
-    @idempotent(prepare=_cart_prepare)
-    def post(self, request: Request, cart_id: str, prepared) -> Response:
+    @idempotent(in_service=True)
+    def post(self, request: Request, cart_id: str) -> Response:
         """Place the order for a cart.
 
         The cart's held units become the order's (re-taken from what is available if the hold
@@ -273,20 +291,22 @@ class CartCompleteView(CartMixin):
         PSP's webhook (or `POST /store/orders/{token}/payment/confirm`) confirms the order. 503
         `payment_provider_unavailable` when the PSP does not answer: no order, the holds stay.
         """
-        placed, created = services.cart_place(prepared)
-        return placed_response(
-            placed, status.HTTP_201_CREATED if created else status.HTTP_200_OK, new=created
+        payload = CartCompleteInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        payment = payload.validated_data.get("payment")
+        answer = service_answer(
+            request,
+            lambda result: placed_response(
+                result[0], status.HTTP_201_CREATED if result[1] else status.HTTP_200_OK, result[1]
+            ),
         )
-
-
-def _checkout_prepare(view: CheckoutView, request: Request):
-    """Before the transaction: the order checked and priced, its stock held, the payment
-    session opened with the PSP (`orders.services.checkout`)."""
-    payload = CheckoutRequest(data=request.data)
-    payload.is_valid(raise_exception=True)
-    return services.checkout_prepare(
-        channel=view.channel, data=payload.to_checkout_input(), actor=request.auth.actor
-    )
+        services.cart_complete(
+            cart=self.cart(cart_id),
+            payment=dict(payment) if payment else None,
+            actor=request.auth.actor,
+            commit_with=answer,
+        )
+        return answer.response
 
 
 class CheckoutView(StoreView):
@@ -298,9 +318,15 @@ class CheckoutView(StoreView):
         request=CheckoutRequest,
         responses={201: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable)
-    @idempotent(prepare=_checkout_prepare)
-    def post(self, request: Request, prepared) -> Response:
+    @raises(
+        InsufficientStock,
+        VoucherUnavailable,
+        PaymentDeclined,
+        PaymentProviderUnavailable,
+        *DELIVERY_REFUSALS,
+    )
+    @idempotent(in_service=True)
+    def post(self, request: Request) -> Response:
         """Place an order in one request.
 
         For chatbots, links and tills: the lines' stock is allocated to the order at once, prices
@@ -310,10 +336,23 @@ class CheckoutView(StoreView):
         `payment_declined`, 503 `payment_provider_unavailable`, 400 for an unknown SKU or a bad
         address. With `stripe` the order is `pending_payment` until the customer confirms the
         payment (see `payment_session`); unpaid at the end of the channel's payment window, it is
-        cancelled and its stock released.
+        cancelled and its stock released. With an on-demand shipping method the zone's checks
+        answer `outside_delivery_area`, `below_delivery_minimum`, `delivery_closed` or, for
+        `delivery_slot`, `delivery_slot_full`; the order carries the promised arrival window and
+        its delivery is offered to couriers.
         """
-        placed = services.checkout_place(prepared)
-        return placed_response(placed, status.HTTP_201_CREATED, new=True)
+        payload = CheckoutRequest(data=request.data)
+        payload.is_valid(raise_exception=True)
+        answer = service_answer(
+            request, lambda placed: placed_response(placed, status.HTTP_201_CREATED, new=True)
+        )
+        services.checkout_direct(
+            channel=self.channel,
+            data=payload.to_checkout_input(),
+            actor=request.auth.actor,
+            commit_with=answer,
+        )
+        return answer.response
 
 
 class StoreOrderView(StoreView):

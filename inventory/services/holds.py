@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
@@ -47,6 +47,7 @@ def stock_reserve(
     lines: Iterable[StockLine],
     ttl_seconds: int | None = None,
     fresh: bool = False,
+    warehouse_id: int | None = None,
 ) -> list[Reservation]:
     """Hold stock for a cart (or a link's allotment, or a checkout while its payment is
     taken) in the channel's warehouses.
@@ -55,12 +56,15 @@ def stock_reserve(
     re-reserves; a `fresh` holder (named for this hold alone, e.g. a checkout's while its
     payment is taken) has none, and skips that statement. All lines or none: raises
     InsufficientStock listing each short SKU with what is available. A TTL of 0 creates
-    no holds (POS) but still checks.
+    no holds (POS) but still checks. With `warehouse_id`, only that warehouse's stock
+    counts (an on-demand delivery leaves from its zone's store).
     """
     merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
-        levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
+        levels, warehouse_ids = stock_levels_lock_in_channel(
+            channel=channel, variant_ids=merged, warehouse_id=warehouse_id
+        )
         others, own = reserved_by_level([level.pk for level in levels.values()], holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
@@ -126,12 +130,14 @@ def stock_allocate(
     holder: str,
     lines: Iterable[StockLine],
     reservation_holder: str | None = None,
+    warehouse_id: int | None = None,
 ) -> list[Placement]:
     """Promise stock to a placed order: its cart's reservations turn into allocations.
 
     Units the cart still holds (unexpired) are used first; the rest comes from what
     is available, so a cart whose holds expired still completes while stock lasts.
-    Call inside the order's transaction. Raises InsufficientStock.
+    With `warehouse_id`, only that warehouse's stock counts (the cart's holds elsewhere
+    are released). Call inside the order's transaction. Raises InsufficientStock.
     """
     merged = lines_merge(lines)
     # Inside the caller's transaction, no savepoint of our own: a refusal is raised before
@@ -139,7 +145,9 @@ def stock_allocate(
     # the rows are locked. On its own, it is a transaction of its own.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
-        levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
+        levels, warehouse_ids = stock_levels_lock_in_channel(
+            channel=channel, variant_ids=merged, warehouse_id=warehouse_id
+        )
         # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
         # little Python, each written out (docs/performance.md).
         reserved, own = reserved_by_level(
@@ -165,34 +173,38 @@ def stock_allocate(
 
 
 def stock_allocate_held(
-    *, channel: Channel, holder: str, hold: str, lines: Iterable[StockLine]
+    *,
+    channel: Channel,
+    holder: str,
+    hold: str,
+    lines: Iterable[StockLine],
+    warehouse_id: int | None = None,
 ) -> None:
     """Turn a hold made for exactly these lines (`stock_reserve` with a `fresh` holder, a
     checkout's while its payment was taken) into the order's allocation.
 
     Its units were counted out under the stock locks when the hold was made, so the stock
-    rows are not read again: the hold's rows are deleted, the levels' `allocated` grows by
-    them in one conditional statement (which takes the row locks only until the commit),
-    and the allocations are inserted. A hold that lapsed, or a level whose stock was
-    counted down meanwhile, takes the full path of `stock_allocate` (InsufficientStock).
-    Call inside the order's transaction.
+    rows are not read again. On PostgreSQL one statement does it all (`_held_allocate`):
+    the hold's rows deleted, the levels' `allocated` grown by them where still on hand
+    (which takes the row locks only until the commit), the allocations inserted. A hold
+    that lapsed, or is not what these lines need, changes no level: the lines take the
+    full path of `stock_allocate`. A level whose stock was counted down meanwhile below
+    what was held raises InsufficientStock (the caller's transaction rolls back, the
+    levels updated here too). Call inside the order's transaction.
     """
     merged = lines_merge(lines)
-    now = timezone.now()
-    rows = fetch(
-        f"DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
-        "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
-        [hold, now],
-    )
     wanted = sum(line.quantity for line in merged.values())
-    active = rows and all(row[2] for row in rows)
-    if not active or sum(quantity for _, quantity, _ in rows) != wanted:
-        stock_allocate(channel=channel, holder=holder, lines=merged.values())
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        held, raised = _held_allocate(holder, hold, wanted, now=now)
+    else:
+        held, raised = _held_allocate_in_steps(holder, hold, wanted, now=now)
+    if held is None:
+        stock_allocate(
+            channel=channel, holder=holder, lines=merged.values(), warehouse_id=warehouse_id
+        )
         return
-    held = [(level_id, quantity) for level_id, quantity, _ in rows]
-    if _levels_allocate(held, now=now, within_on_hand=True) != len(held):
-        # A level was counted down below what was held: refused (the caller's transaction
-        # rolls back, the levels updated here too), with what is there now.
+    if raised != held:
         available = channel_availability(channel=channel, variant_ids=merged)
         raise InsufficientStock(
             [
@@ -200,40 +212,62 @@ def stock_allocate_held(
                 for vid, line in merged.items()
             ]
         )
-    _allocations_insert(holder, held, now=now)
 
 
-def _allocations_write(holder: str, placements: list[Placement]) -> None:
-    """Add the placed units to their levels and record them as the holder's: two statements.
-
-    The levels are locked by the caller; `allocated` grows by the placed units in the
-    database itself, and the constraints on StockLevel still guard it.
-    """
-    if not placements:
-        return
-    now = timezone.now()
-    placed = [(p.stock_level_id, p.quantity) for p in placements]
-    _levels_allocate(placed, now=now)
-    _allocations_insert(holder, placed, now=now)
-
-
-def _levels_allocate(
-    placed: list[tuple[int, int]], *, now: datetime, within_on_hand: bool = False
-) -> int:
-    """`allocated` grows by the placed units (level id, units) in one statement; with
-    `within_on_hand`, only on levels that still have them on hand. Returns levels changed."""
-    ids = [level_id for level_id, _ in placed]
-    cases = " ".join(["WHEN %s THEN %s"] * len(placed))
-    added = [value for pair in placed for value in pair]
-    condition = f" AND allocated + CASE id {cases} END <= on_hand" if within_on_hand else ""
-    return execute(
-        f"UPDATE {table(StockLevel)} SET allocated = allocated + CASE id {cases} END, "  # noqa: S608
-        f"updated_at = %s WHERE id IN ({placeholders(len(ids))}){condition}",
-        [*added, now, *ids, *(added if within_on_hand else [])],
+def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tuple[int | None, int]:
+    """One statement: (levels held, levels raised), or (None, 0) for a hold not usable."""
+    reservation, level, allocation = table(Reservation), table(StockLevel), table(Allocation)
+    rows = fetch(
+        f"WITH gone AS (DELETE FROM {reservation} WHERE holder = %s "  # noqa: S608
+        "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
+        "usable AS (SELECT COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s AS ok "
+        "FROM gone), "
+        "wanted AS (SELECT stock_level_id, SUM(quantity) AS quantity FROM gone "
+        "WHERE (SELECT ok FROM usable) GROUP BY stock_level_id), "
+        f"raised AS (UPDATE {level} SET allocated = {level}.allocated + wanted.quantity, "
+        "updated_at = %s FROM wanted WHERE "
+        f"{level}.id = wanted.stock_level_id "
+        f"AND {level}.allocated + wanted.quantity <= {level}.on_hand "
+        f"RETURNING {level}.id, wanted.quantity), "
+        f"inserted AS (INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at) "
+        "SELECT id, %s, quantity, %s FROM raised RETURNING 1) "
+        "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM wanted), "
+        "(SELECT COUNT(*) FROM inserted)",
+        [hold, now, wanted, now, holder, now],
     )
+    ok, held, raised = rows[0]
+    return (held, raised) if ok else (None, 0)
 
 
-def _allocations_insert(holder: str, placed: list[tuple[int, int]], *, now: datetime) -> None:
+def _held_allocate_in_steps(
+    holder: str, hold: str, wanted: int, *, now: datetime
+) -> tuple[int | None, int]:
+    """`_held_allocate` as three statements (SQLite has no data-modifying WITH)."""
+    rows = fetch(
+        f"DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
+        "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
+        [hold, now],
+    )
+    if not rows or not all(row[2] for row in rows) or sum(row[1] for row in rows) != wanted:
+        return None, 0
+    placed: dict[int, int] = defaultdict(int)
+    for level_id, quantity, _ in rows:
+        placed[level_id] += quantity
+    level = table(StockLevel)
+    cases = " ".join(["WHEN %s THEN %s"] * len(placed))
+    added = [value for pair in placed.items() for value in pair]
+    raised = execute(
+        f"UPDATE {level} SET allocated = allocated + CASE id {cases} END, updated_at = %s "  # noqa: S608
+        f"WHERE id IN ({placeholders(len(placed))}) "
+        f"AND allocated + CASE id {cases} END <= on_hand",
+        [*added, now, *placed, *added],
+    )
+    if raised == len(placed):
+        _allocations_write_rows(holder, list(placed.items()), now=now)
+    return len(placed), raised
+
+
+def _allocations_write_rows(holder: str, placed: list[tuple[int, int]], *, now: datetime) -> None:
     rows = ", ".join(["(%s, %s, %s, %s)"] * len(placed))
     execute(
         f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
@@ -242,14 +276,53 @@ def _allocations_insert(holder: str, placed: list[tuple[int, int]], *, now: date
     )
 
 
-def stock_ensure_available(*, channel: Channel, lines: Iterable[StockLine]) -> None:
+def _allocations_write(holder: str, placements: list[Placement]) -> None:
+    """Add the placed units to their levels and record them as the holder's: one statement
+    on PostgreSQL (the update in a `WITH`), two on SQLite.
+
+    The levels are locked by the caller; `allocated` grows by the placed units in the
+    database itself, and the constraints on StockLevel still guard it.
+    """
+    if not placements:
+        return
+    now = timezone.now()
+    ids = [p.stock_level_id for p in placements]
+    cases = " ".join(["WHEN %s THEN %s"] * len(placements))
+    added = [value for p in placements for value in (p.stock_level_id, p.quantity)]
+    update = (
+        f"UPDATE {table(StockLevel)} SET allocated = allocated + CASE id {cases} END, "  # noqa: S608
+        f"updated_at = %s WHERE id IN ({placeholders(len(ids))})"
+    )
+    update_params = [*added, now, *ids]
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(placements))
+    insert = (
+        f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
+        f"VALUES {rows}"
+    )
+    insert_params = [
+        value for p in placements for value in (p.stock_level_id, holder, p.quantity, now)
+    ]
+    if connection.vendor == "postgresql":
+        # A data-modifying WITH always runs to completion, referenced or not.
+        execute(f"WITH raised AS ({update}) {insert}", [*update_params, *insert_params])
+        return
+    execute(update, update_params)
+    execute(insert, insert_params)
+
+
+def stock_ensure_available(
+    *, channel: Channel, lines: Iterable[StockLine], available: dict[int, int] | None = None
+) -> None:
     """Raise InsufficientStock when the channel plainly lacks the units: one read, no locks.
 
     For a sold-out SKU the answer comes without queueing behind the checkouts that hold
     its stock rows. Passing is no promise: `stock_allocate` decides under the locks.
+    `available` (units by variant id, read by the caller with the rule's SQL form
+    `inventory.available.channel_available_sql`) spares the read.
     """
     merged = lines_merge(lines)
-    available = channel_availability(channel=channel, variant_ids=merged)
+    if available is None:
+        available = channel_availability(channel=channel, variant_ids=merged)
     short = [
         {"sku": line.variant.sku, "requested": line.quantity, "available": available[variant_id]}
         for variant_id, line in merged.items()

@@ -65,17 +65,34 @@ def fulfiller_access_create(
         errors["hours_after_completion"] = ["Zero or more."]
     if errors:
         raise ValidationFailed(errors)
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
-        access = FulfillerAccess.objects.create(
-            name=name[:200],
-            prefix=raw[:10],
-            token_hash=_hash(raw),
+        access, raw = fulfiller_token_issue(
+            name=name,
             expires_at=expires_at,
             hours_after_completion=hours_after_completion,
-            created_by=actor,
+            actor=actor,
         )
         access.orders.set(orders)
+    return access, raw
+
+
+def fulfiller_token_issue(
+    *, name: str, expires_at: datetime, hours_after_completion: int = 48, actor: str = ""
+) -> tuple[FulfillerAccess, str]:
+    """A new token with no orders yet (the delivery app's couriers get theirs this way);
+    returns it with the full token, shown this once."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed({"name": ["Give the courier a display name."]})
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    access = FulfillerAccess.objects.create(
+        name=name[:200],
+        prefix=raw[:10],
+        token_hash=_hash(raw),
+        expires_at=expires_at,
+        hours_after_completion=hours_after_completion,
+        created_by=actor,
+    )
     return access, raw
 
 

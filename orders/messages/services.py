@@ -3,7 +3,11 @@
 The author's role and name always come from the credential that posts, never from the
 request body. Bodies are stored as written; `message_body_for` masks email addresses
 and phone numbers for every viewer except staff and the message's own author, so no
-participant learns another's contact details. Each new message records
+participant learns another's contact details. A message has a kind: text, a location
+share (`data` holds the coordinates, erased with the delivery's track: see
+docs/delivery.md), a photo (its https URL in `data` and `attachments`), or the
+delivery PIN, which only the customer and staff read (the courier must be told it at
+the door). Each new message records
 `message.created` in the outbox under the order's row lock (the per-order sequence
 cannot race).
 """
@@ -28,6 +32,7 @@ from orders.models import Order, OrderMessage
 MAX_ATTACHMENTS = 5
 MAX_BODY_CHARACTERS = 5000
 MAX_URL_CHARACTERS = 2000
+PIN_HIDDEN = "The customer has a delivery PIN to give you at the door."
 _https = URLValidator(schemes=["https"])
 
 Role = OrderMessage.Role
@@ -62,6 +67,8 @@ def message_post(
     author_ref: str,
     body: str,
     attachments: Iterable[str] = (),
+    kind: str = OrderMessage.Kind.TEXT,
+    data: dict[str, Any] | None = None,
 ) -> OrderMessage:
     """Add a message to the order's thread and record `message.created`.
 
@@ -70,7 +77,7 @@ def message_post(
     """
     body = (body or "").strip()
     attachments = attachments_clean(attachments)
-    if not body and not attachments:
+    if not body and not attachments and not data:
         raise ValidationFailed({"body": ["Write something or attach a file."]})
     if len(body) > MAX_BODY_CHARACTERS:
         raise ValidationFailed({"body": [f"At most {MAX_BODY_CHARACTERS} characters."]})
@@ -83,6 +90,8 @@ def message_post(
             author_ref=author_ref[:150],
             body=body,
             attachments=attachments,
+            kind=kind,
+            data=data or {},
         )
         event_record(
             type="message.created",
@@ -108,6 +117,8 @@ def message_body_for(message: OrderMessage, *, viewer_role: str, viewer_ref: str
     """The body as this viewer may read it: staff and the author see it as written."""
     if viewer_role == Role.STAFF:
         return message.body
+    if message.kind == OrderMessage.Kind.PIN and viewer_role != Role.CUSTOMER:
+        return PIN_HIDDEN
     if message.author_role == viewer_role and message.author_ref == viewer_ref:
         return message.body
     return contacts_mask(message.body)
@@ -121,5 +132,7 @@ def message_payload(message: OrderMessage, *, body: str) -> dict[str, Any]:
         "author_name": message.author_name,
         "body": body,
         "attachments": list(message.attachments),
+        "kind": message.kind,
+        "data": {} if message.kind == OrderMessage.Kind.PIN else dict(message.data),
         "created_at": rfc3339(message.created_at),
     }

@@ -14,15 +14,18 @@ from inventory.models import Warehouse
 
 class ShippingMethod(models.Model):
     """How an order reaches the customer: shipped at a flat rate (free over a threshold),
-    picked up at a store, or delivered digitally (nothing is shipped, e.g. gift cards).
+    picked up at a store, delivered digitally (nothing is shipped, e.g. gift cards), or
+    brought on demand by couriers (`local_delivery`: its delivery zone sets the fee).
 
-    Only a flat rate ships goods, so only it needs a shipping address (`orders.delivery`).
+    A flat rate and on-demand delivery ship goods, so they need a shipping address
+    (`orders.delivery`).
     """
 
     class Kind(models.TextChoices):
         FLAT_RATE = "flat_rate", "Flat rate"
         PICKUP = "pickup", "Pickup in store"
         DIGITAL = "digital", "Digital delivery"
+        LOCAL_DELIVERY = "local_delivery", "On-demand delivery"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="shipping_methods")
     code = models.CharField(max_length=50, validators=[code_validator])

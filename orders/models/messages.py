@@ -16,7 +16,17 @@ class OrderMessage(models.Model):
         FULFILLER = "fulfiller", "Fulfiller"
         SYSTEM = "system", "System"
 
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        LOCATION = "location", "Location share"
+        PHOTO = "photo", "Photo"
+        PIN = "pin", "Delivery PIN (the customer's only)"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEXT)
+    data = models.JSONField(
+        default=dict, blank=True, help_text="A location's coordinates or a photo's URL."
+    )
     author_role = models.CharField(max_length=20, choices=Role.choices)
     author_name = models.CharField(max_length=200, blank=True)
     author_ref = models.CharField(max_length=150, blank=True, help_text="Who wrote it.")

@@ -221,6 +221,11 @@ class OrderEvent(models.Model):
         COMPLETED = "completed", "Completed"
         RETURNED = "returned", "Returned"
         COURIER_UPDATE = "courier_update", "Courier update"
+        DELIVERY_ESTIMATE = "delivery_estimate", "Delivery estimate"
+        COURIER_ASSIGNED = "courier_assigned", "Courier assigned"
+        COURIER_UNASSIGNED = "courier_unassigned", "Courier unassigned"
+        DELIVERY_PROOF = "delivery_proof", "Proof of delivery"
+        DELIVERY_PIN_REFUSED = "delivery_pin_refused", "Wrong delivery PIN"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=30, choices=Type.choices)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from backoffice.exceptions import NotFound, ValidationFailed
+from backoffice.exceptions import DomainError, NotFound, ValidationFailed
 from catalog.models import Channel
 from inventory.services import (
     StockLine,
@@ -23,9 +24,10 @@ from inventory.services import (
     stock_release,
     stock_reserve,
 )
+from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
 from orders.locks import cart_lock
-from orders.models import Cart, CartLine
+from orders.models import Cart, CartLine, ShippingMethod
 from orders.pricing import (
     PricedLine,
     Totals,
@@ -74,6 +76,7 @@ def _price(cart: Cart, quantities: dict[int, int]) -> tuple[dict[int, PricedLine
         lines=list(priced.values()),
         shipping_method=cart.shipping_method,
         voucher=cart.voucher,
+        delivery_fee=_delivery_fee(cart, list(priced.values())),
     )
     return priced, totals
 
@@ -85,6 +88,27 @@ def cart_totals(*, cart: Cart) -> CartView:
     return CartView(
         cart=cart, lines=[(line, priced.get(line.variant_id)) for line in lines], totals=totals
     )
+
+
+def _delivery_fee(cart: Cart, lines: list[PricedLine]) -> Decimal | None:
+    """The zone's fee for an on-demand delivery cart; None (the method's price) while the
+    cart cannot be delivered yet (no address, outside every zone, below the minimum...)."""
+    method = cart.shipping_method
+    if method is None or method.kind != ShippingMethod.Kind.LOCAL_DELIVERY:
+        return None
+    try:
+        return (
+            delivery_planner()
+            .quote(
+                channel=cart.channel,
+                address=cart.shipping_address,
+                subtotal=sum((line.total for line in lines), Decimal(0)),
+                cart=cart,
+            )
+            .fee
+        )
+    except DomainError:
+        return None
 
 
 def _refresh_reserved_until(cart: Cart) -> None:
@@ -140,34 +164,54 @@ def _lock_open_cart(cart: Cart) -> Cart:
     return locked
 
 
-def _cart_totals_check(cart: Cart, *, field: str, changes: dict[int, int] | None = None) -> None:
+def _cart_quantities(cart: Cart) -> dict[int, int]:
+    """The cart's quantities by variant id (one query)."""
+    return dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+
+
+def _cart_totals_check(
+    cart: Cart,
+    *,
+    field: str,
+    changes: dict[int, int] | None = None,
+    quantities: dict[int, int] | None = None,
+) -> None:
     """Refuse a change (`changes`: {variant_id: new quantity}, or the cart's shipping and
     voucher as set in memory) after which the cart could not become an order: too large an
-    amount to store. Checked before any stock row is locked."""
-    quantities = dict(CartLine.objects.filter(cart=cart).values_list("variant_id", "quantity"))
+    amount to store. Checked before any stock row is locked. `quantities` (the cart's, as
+    `_cart_quantities` reads them) spares the read."""
+    quantities = dict(_cart_quantities(cart) if quantities is None else quantities)
     quantities.update(changes or {})
     priced, totals = _price(cart, quantities)
     totals_check(lines=list(priced.values()), totals=totals, field=field)
 
 
 def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
-    """Set one SKU's quantity (0 removes it) and re-reserve its stock."""
+    """Set one SKU's quantity (0 removes it) and re-reserve its stock.
+
+    Call with the cart locked: its lines are read once, and the line is then updated or
+    inserted knowing which (no `update_or_create` with its savepoints and second read).
+    """
     lines_clean([LineRequest(sku=sku, quantity=max(quantity, 1))])
     variant = variants_for_sale(channel=cart.channel, skus=[sku])[sku]
     if quantity == 0:
         stock_release(holder=cart.holder, variant_ids=[variant.pk])
         CartLine.objects.filter(cart=cart, variant=variant).delete()
         return
-    other_lines = CartLine.objects.filter(cart=cart).exclude(variant=variant).count()
+    quantities = _cart_quantities(cart)
+    other_lines = len(quantities.keys() - {variant.pk})
     if other_lines + 1 > settings.CART_MAX_LINES:
         raise ValidationFailed({"lines": [f"At most {settings.CART_MAX_LINES} different SKUs."]})
-    _cart_totals_check(cart, field="lines", changes={variant.pk: quantity})
+    _cart_totals_check(cart, field="lines", changes={variant.pk: quantity}, quantities=quantities)
     stock_reserve(
         channel=cart.channel,
         holder=cart.holder,
         lines=[StockLine(variant=variant, quantity=quantity)],
     )
-    CartLine.objects.update_or_create(cart=cart, variant=variant, defaults={"quantity": quantity})
+    if variant.pk in quantities:
+        CartLine.objects.filter(cart=cart, variant=variant).update(quantity=quantity)
+    else:
+        CartLine.objects.create(cart=cart, variant=variant, quantity=quantity)
 
 
 def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> Cart:

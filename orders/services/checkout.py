@@ -16,13 +16,15 @@ Placing an order is five steps, the same for both doors:
    statements and the commit (a completed cart is marked so before); the hold becomes
    the order's allocation.
 
-Steps 1-3 are `checkout_prepare` / `cart_prepare`, steps 4-5 `checkout_place` /
-`cart_place`, one transaction: the HTTP layer stores its idempotent answer in that one.
+Each door owns its transactions (`backoffice.transactions`): steps 2 and 3 run before
+the order's transaction, step 2 in one of its own, step 3 in none; steps 4 and 5 are the
+order's transaction, which `commit_with` (the HTTP layer's stored answer) begins first
+and finishes inside step 4's last statement, before the stock is locked. Without a
+payment, steps 2 and 3 are skipped and step 5 takes the units from what is free.
 Any refusal (unknown SKU, no stock, voucher used up, card declined) leaves no order, no
-held stock, no voucher use; a `PreparedCheckout` that is not placed gives its hold and
-its session back when it is left (`with`), after the rollback. Each door returns a
-`PlacedOrder`: the order with the lines and timeline it was written with, which is all
-its answer shows.
+held stock, no voucher use; a hold and a session that led to no order are given back
+after the rollback (`_Prepared`). Each door returns a `PlacedOrder`: the order with the
+lines and timeline it was written with, which is all its answer shows.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from django.utils import timezone
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
+from backoffice.sql import execute, rows_insert, table
+from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import (
     StockLine,
@@ -49,9 +53,10 @@ from inventory.services import (
     stock_reserve,
 )
 from orders.delivery import shipping_problem
-from orders.events import order_domain_events, order_events_write
+from orders.delivery_hook import DeliveryQuote, delivery_planner
+from orders.events import order_domain_events_build, order_events_build
 from orders.links.counters import link_order_record
-from orders.locks import cart_lock, voucher_use_count
+from orders.locks import voucher_use_count
 from orders.models import (
     Cart,
     Order,
@@ -91,6 +96,7 @@ class CheckoutInput:
     voucher_code: str | None = None
     payment: dict[str, Any] | None = None
     attribution: dict[str, Any] = field(default_factory=dict)
+    delivery_slot: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,142 +128,156 @@ class OrderDraft:
     actor: str
     cart: Cart | None = None
     capture: str = CAPTURE_AUTOMATIC
+    delivery: DeliveryQuote | None = None  # an on-demand delivery's zone, fee and promise
 
     @property
     def stock_lines(self) -> list[StockLine]:
         return [StockLine(variant=line.variant, quantity=line.quantity) for line in self.lines]
 
 
-class PreparedCheckout:
-    """Steps 1 to 3 done: the draft, its stock held, the PSP's answer; the order not written.
+class _Prepared:
+    """Steps 2 and 3 of a checkout (its stock held, the PSP's answer) and their undoing.
 
-    Use it in a `with` block around steps 4 and 5: leaving it without an order placed (a
-    refusal, a replayed request) releases the hold and cancels the session, or refunds
-    what it took, with no transaction open any more.
+    Use it in a `with` block around the order's transaction: leaving it without an order
+    placed (a refusal, a replayed request, a concurrent completion) releases the hold and
+    cancels the session, or refunds what it took, after the rollback, with no transaction
+    open and no row locked.
     """
 
-    def __init__(
-        self,
-        draft: OrderDraft | None,
-        *,
-        hold: str | None = None,
-        existing: PlacedOrder | None = None,
-    ) -> None:
+    def __init__(self, draft: OrderDraft) -> None:
         self.draft = draft
-        self.hold = hold
+        self.hold: str | None = None
         self.session: OpenedSession | None = None
-        self.existing = existing
         self.placed: PlacedOrder | None = None
 
-    def __enter__(self) -> PreparedCheckout:
+    def __enter__(self) -> _Prepared:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self.placed is None and self.draft is not None:
+        if self.placed is None:
             _prepared_abandon(self)
 
 
-def checkout_direct(*, channel: Channel, data: CheckoutInput, actor: str = "") -> PlacedOrder:
+def _delivers(method: ShippingMethod | None) -> bool:
+    return method is not None and method.kind == ShippingMethod.Kind.LOCAL_DELIVERY
+
+
+def checkout_direct(
+    *,
+    channel: Channel,
+    data: CheckoutInput,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
+) -> PlacedOrder:
     """One request → one order (chatbots, links, POS). Stock is allocated directly.
 
+    Owns its transaction (a caller's, such as a till sale's, makes it a savepoint):
+    `commit_with` (the HTTP layer's stored answer) begins first inside it and finishes
+    after the order is written, before the stock is locked (see `_stock_allocate`).
+
     Raises ValidationFailed (also for goods to ship without a complete shipping address),
-    InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable.
+    InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable, and
+    for an on-demand delivery the delivery planner's refusals (`orders.delivery_hook`).
+
+    With a payment, its stock is held (a transaction of its own) and the PSP asked (none
+    open) before the order's transaction; that one converts the hold into the order's
+    allocation without reading the stock rows again.
     """
-    with checkout_prepare(channel=channel, data=data, actor=actor) as prepared:
-        return checkout_place(prepared)
-
-
-def checkout_prepare(*, channel: Channel, data: CheckoutInput, actor: str = "") -> PreparedCheckout:
-    """Steps 1 to 3 of a one-shot checkout: the draft, its stock held, its payment session
-    opened. Call with no transaction open; raises what `checkout_direct` does."""
     draft = _draft_checkout(channel=channel, data=data, actor=actor)
-    prepared = PreparedCheckout(draft)
-    if draft.provider is not None:
-        prepared.hold = _stock_hold(draft)
-        _session_open(prepared)
-    return prepared
-
-
-def checkout_place(prepared: PreparedCheckout) -> PlacedOrder:
-    """Steps 4 and 5 of a one-shot checkout, in one transaction."""
-    with transaction.atomic():
-        placed = _order_write(prepared.draft, prepared.session)
-        _stock_allocate(prepared.draft, placed.order, hold=prepared.hold)
-    prepared.placed = placed
+    with _Prepared(draft) as prepared:
+        if draft.provider is not None:
+            prepared.hold = _stock_hold(draft)
+            _session_open(prepared)
+        with transaction.atomic():
+            commit_with.begin()
+            placed = _order_write(draft, prepared.session, commit_with)
+            _stock_allocate(draft, placed.order, hold=prepared.hold)
+        prepared.placed = placed
     return placed
 
 
 def cart_complete(
-    *, cart: Cart, payment: dict[str, Any] | None = None, actor: str = ""
+    *,
+    cart: Cart,
+    payment: dict[str, Any] | None = None,
+    actor: str = "",
+    commit_with: CommitPartner = NO_PARTNER,
 ) -> tuple[PlacedOrder, bool]:
     """Turn a cart into an order; its reservations become allocations.
 
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     A cart whose goods ship needs its shipping address set first (ValidationFailed).
+    Owns its transactions, with `commit_with` as in `checkout_direct`. `cart` is the
+    caller's fresh read (with its channel, shipping method and voucher; read again
+    otherwise): the order's transaction refuses one that changed since (ValidationFailed).
     """
-    with cart_prepare(cart=cart, payment=payment, actor=actor) as prepared:
-        return cart_place(prepared)
-
-
-def cart_prepare(
-    *, cart: Cart, payment: dict[str, Any] | None = None, actor: str = ""
-) -> PreparedCheckout:
-    """Steps 1 to 3 of completing a cart: the draft, its holds made to last while the PSP
-    answers, its payment session opened (nothing for a cart completed already).
-
-    Reads the cart without locking it: `cart_place` locks it and refuses a cart that
-    changed meanwhile.
-    """
-    cart = Cart.objects.select_related("channel", "shipping_method", "voucher").get(pk=cart.pk)
+    if not {"channel", "shipping_method", "voucher"} <= cart._state.fields_cache.keys():
+        cart = Cart.objects.select_related("channel", "shipping_method", "voucher").get(pk=cart.pk)
     if cart.status == Cart.Status.COMPLETED:
-        return PreparedCheckout(None, existing=_placed_of(cart))
-    prepared = PreparedCheckout(_draft_cart(cart=cart, payment=payment, actor=actor))
-    if prepared.draft.provider is not None:
-        _cart_hold_extend(prepared.draft)
-        _session_open(prepared)
-    return prepared
-
-
-def cart_place(prepared: PreparedCheckout) -> tuple[PlacedOrder, bool]:
-    """Steps 4 and 5 of completing a cart, in one transaction: the order, unless the cart
-    became one meanwhile (then that one, `created` False).
-
-    Raises ValidationFailed when the cart was changed after it was prepared (its order
-    would not be what the customer last saw).
-    """
-    if prepared.existing is not None:
-        return prepared.existing, False
-    draft = prepared.draft
-    with transaction.atomic():
-        cart = cart_lock(draft.cart)
-        if cart.status == Cart.Status.COMPLETED:
-            return _placed_of(cart), False  # a concurrent completion won; ours is given back
-        if cart.updated_at != draft.cart.updated_at:
-            raise ValidationFailed({"lines": ["The cart changed meanwhile: complete it again."]})
-        placed = _order_write(draft, prepared.session)
-        cart.status = Cart.Status.COMPLETED
-        cart.reserved_until = None
-        cart.save(update_fields=["status", "reserved_until", "updated_at"])
-        _stock_allocate(draft, placed.order)
-    prepared.placed = placed
+        with transaction.atomic():
+            commit_with.begin()
+            return _completed(cart, commit_with)
+    # Read without the cart's lock: the PSP may be asked before the order's transaction,
+    # which then refuses a cart that changed meanwhile.
+    draft = _draft_cart(cart=cart, payment=payment, actor=actor)
+    with _Prepared(draft) as prepared:
+        if draft.provider is not None:
+            _cart_hold_extend(draft)
+            _session_open(prepared)
+        with transaction.atomic():
+            commit_with.begin()
+            if not _cart_mark_completed(cart):
+                # Completed meanwhile (that order is the answer; our session is given back),
+                # or changed since it was read (its order would not be what was last seen).
+                current = Cart.objects.get(pk=cart.pk)
+                if current.status == Cart.Status.COMPLETED:
+                    return _completed(current, commit_with)
+                raise ValidationFailed(
+                    {"lines": ["The cart changed meanwhile: complete it again."]}
+                )
+            placed = _order_write(draft, prepared.session, _CartDone(commit_with))
+            _stock_allocate(draft, placed.order)
+        prepared.placed = placed
     return placed, True
 
 
-def _placed_of(cart: Cart) -> PlacedOrder:
+def _cart_mark_completed(cart: Cart) -> bool:
+    """Lock the cart and mark it completed, unless it was completed or changed since it was
+    read: one conditional UPDATE, first in the order's transaction (the cart's place in the
+    lock order). Returns whether it did."""
+    now = timezone.now()
+    done = execute(
+        f"UPDATE {table(Cart)} SET status = %s, reserved_until = NULL, updated_at = %s "  # noqa: S608
+        "WHERE id = %s AND status <> %s AND updated_at = %s",
+        [Cart.Status.COMPLETED, now, cart.pk, Cart.Status.COMPLETED, cart.updated_at],
+    )
+    if done:
+        cart.status, cart.reserved_until, cart.updated_at = Cart.Status.COMPLETED, None, now
+    return bool(done)
+
+
+def _completed(cart: Cart, commit_with: CommitPartner) -> tuple[PlacedOrder, bool]:
+    """A completed cart's order (`created` False), its answer stored by `commit_with`."""
     order = Order.objects.select_related("channel").get(cart=cart)
-    return PlacedOrder(order, list(order.lines.all()), list(order.events.all()))
+    done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+    _statement_run(commit_with.finish(done))
+    return done
 
 
 # --- 1. The draft: reads and checks, nothing written -------------------------------------
 def _draft_checkout(*, channel: Channel, data: CheckoutInput, actor: str) -> OrderDraft:
     lines = lines_clean(data.lines)
-    variants = variants_for_sale(channel=channel, skus=[line.sku for line in lines])
+    variants = variants_for_sale(
+        channel=channel, skus=[line.sku for line in lines], with_available=True
+    )
     priced = price_lines(channel=channel, variants=variants, lines=lines)
-    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows.
+    # Sold out is the usual answer in a flash sale: give it without queueing for the stock rows
+    # (the units available came with the variants, in the same statement).
     stock_ensure_available(
         channel=channel,
         lines=[StockLine(variant=line.variant, quantity=line.quantity) for line in priced],
+        available={variant.pk: variant.channel_available for variant in variants.values()},
     )
     return _draft(
         channel=channel,
@@ -271,6 +291,7 @@ def _draft_checkout(*, channel: Channel, data: CheckoutInput, actor: str) -> Ord
         source="checkout",
         attribution=data.attribution,
         actor=actor,
+        delivery_slot=data.delivery_slot,
     )
 
 
@@ -309,19 +330,34 @@ def _draft(
     shipping_method: ShippingMethod | None,
     voucher_code: str | None,
     payment: dict[str, Any] | None,
+    delivery_slot: str | None = None,
     **rest: Any,
 ) -> OrderDraft:
     """Check voucher, delivery, totals and payment provider; ValidationFailed names the field.
 
-    An order that ships goods needs a complete shipping address (`orders.delivery`).
+    An order that ships goods needs a complete shipping address (`orders.delivery`). An
+    on-demand delivery is quoted by the delivery planner (a cart's slot is the cart's).
     """
     subtotal = sum(line.total for line in lines)
     voucher = voucher_find(channel=channel, code=voucher_code, subtotal=subtotal)
     problem = shipping_problem(channel=channel, method=shipping_method, address=shipping_address)
     if problem:
         raise ValidationFailed({"shipping_address": [problem]})
+    delivery = None
+    if _delivers(shipping_method):
+        delivery = delivery_planner().quote(
+            channel=channel,
+            address=shipping_address,
+            subtotal=subtotal,
+            slot=delivery_slot,
+            cart=rest.get("cart"),
+        )
     totals = compute_totals(
-        channel=channel, lines=lines, shipping_method=shipping_method, voucher=voucher
+        channel=channel,
+        lines=lines,
+        shipping_method=shipping_method,
+        voucher=voucher,
+        delivery_fee=delivery.fee if delivery else None,
     )
     totals_check(lines=lines, totals=totals)
     provider, capture = payment_provider_for(payment) or (None, CAPTURE_AUTOMATIC)
@@ -335,6 +371,7 @@ def _draft(
         payment=payment,
         provider=provider,
         capture=capture,
+        delivery=delivery,
         **rest,
     )
 
@@ -350,6 +387,7 @@ def _stock_hold(draft: OrderDraft) -> str:
         lines=draft.stock_lines,
         ttl_seconds=_payment_hold_seconds(draft.channel),
         fresh=True,
+        warehouse_id=_warehouse_of(draft),
     )
     return holder
 
@@ -363,7 +401,18 @@ def _cart_hold_extend(draft: OrderDraft) -> None:
         _payment_hold_seconds(draft.channel),
     )
     if stock_extend(channel=channel, holder=holder, seconds=seconds) is None:
-        stock_reserve(channel=channel, holder=holder, lines=draft.stock_lines, ttl_seconds=seconds)
+        stock_reserve(
+            channel=channel,
+            holder=holder,
+            lines=draft.stock_lines,
+            ttl_seconds=seconds,
+            warehouse_id=_warehouse_of(draft),
+        )
+
+
+def _warehouse_of(draft: OrderDraft) -> int | None:
+    """An on-demand delivery leaves from its zone's store: only that store's stock counts."""
+    return draft.delivery.warehouse_id if draft.delivery else None
 
 
 def _payment_hold_seconds(channel: Channel) -> int:
@@ -371,25 +420,21 @@ def _payment_hold_seconds(channel: Channel) -> int:
     return max(channel.reservation_ttl_seconds, 300)
 
 
-def _session_open(prepared: PreparedCheckout) -> None:
-    """Step 3: the PSP's answer, with no transaction open; a refusal gives the hold back."""
+def _session_open(prepared: _Prepared) -> None:
+    """Step 3: the PSP's answer, with no transaction open (a refusal gives the hold back
+    when `prepared` is left)."""
     draft = prepared.draft
-    try:
-        prepared.session = session_open(
-            provider=draft.provider,
-            capture=draft.capture,
-            amount=draft.totals.total,
-            currency=draft.totals.currency,
-            data=draft.payment,
-            metadata={"channel": draft.channel.code, "source": draft.source},
-        )
-    except BaseException:
-        if prepared.hold:
-            stock_release(holder=prepared.hold)
-        raise
+    prepared.session = session_open(
+        provider=draft.provider,
+        capture=draft.capture,
+        amount=draft.totals.total,
+        currency=draft.totals.currency,
+        data=draft.payment,
+        metadata={"channel": draft.channel.code, "source": draft.source},
+    )
 
 
-def _prepared_abandon(prepared: PreparedCheckout) -> None:
+def _prepared_abandon(prepared: _Prepared) -> None:
     """A prepared checkout was not placed: its hold and its session go back (no lock held)."""
     if prepared.hold:
         stock_release(holder=prepared.hold)
@@ -399,19 +444,39 @@ def _prepared_abandon(prepared: PreparedCheckout) -> None:
 
 
 # --- 3. The order ------------------------------------------------------------------------
-def _order_write(draft: OrderDraft, session: OpenedSession | None) -> PlacedOrder:
-    """3. The voucher use, the order and everything that belongs to it, its domain events.
+def _statement_run(statement: Statement | None) -> None:
+    if statement is not None:
+        execute(*statement)
 
-    Call inside the order's transaction: the voucher and the link are counted with
-    conditional updates that hold their rows until the commit.
+
+class _CartDone:
+    """A cart's partner: its answer is rendered from (order, created)."""
+
+    def __init__(self, partner: CommitPartner) -> None:
+        self.partner = partner
+
+    def finish(self, placed: PlacedOrder) -> Statement | None:
+        return self.partner.finish((placed, True))
+
+
+def _order_write(
+    draft: OrderDraft, session: OpenedSession | None, commit_with: CommitPartner
+) -> PlacedOrder:
+    """3. The voucher use, the order and everything that belongs to it, its domain events,
+    and `commit_with`'s answer (rendered from them, stored in the same statement).
+
+    Call inside the order's transaction: the slot, the voucher and the link are counted
+    with conditional updates that hold their rows until the commit.
     """
+    if draft.delivery is not None:  # a slot's capacity: before the voucher
+        delivery_planner().hold(quote=draft.delivery)
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
     order = _order_new(draft, session)
     order.save(force_insert=True)
     # A shop link's order counter (and usage limit): refused here, nothing is kept.
     link_order_record(attribution=draft.attribution, channel=draft.channel)
-    lines = OrderLine.objects.bulk_create(
+    lines = [
         OrderLine(
             order=order,
             variant=line.variant,
@@ -422,17 +487,36 @@ def _order_write(draft: OrderDraft, session: OpenedSession | None) -> PlacedOrde
             total=line.total,
         )
         for line in draft.lines
-    )
+    ]
     timeline = [OrderEvent.Type.PLACED]
+    payments = []
     if session is not None:
-        timeline += _payment_record(draft, order, session)
-    events = order_events_write(
-        order=order, types=timeline, actor=draft.actor, data={"source": draft.source}
+        payment, entries = _payment_new(draft, order, session)
+        payments.append(payment)
+        timeline += entries
+    # What the response shows (the delivery, the payment session): no query to find out.
+    order.delivery_placed, order.payment_placed = None, payments[0] if payments else None
+    delivery_events = []
+    if draft.delivery is not None:
+        record = delivery_planner().record(order=order, quote=draft.delivery, actor=draft.actor)
+        order.delivery_placed, delivery_events = record.delivery, record.events
+    events = order_events_build(  # one insert, the delivery's first estimate included
+        order=order,
+        types=timeline,
+        actor=draft.actor,
+        data={"source": draft.source},
+        also=delivery_events,
     )
     domain_events = ["order.created"]
     if order.status == Order.Status.CONFIRMED:
         domain_events.append("order.confirmed")
-    order_domain_events(order=order, types=domain_events, lines=lines, first_sequence=1)
+    outbox = order_domain_events_build(
+        order=order, types=domain_events, lines=lines, first_sequence=1
+    )
+    placed = PlacedOrder(order=order, lines=lines, events=events)
+    # Everything that hangs off the new order, and the stored HTTP answer (which shows only
+    # what is in memory already), in one statement on PostgreSQL.
+    rows_insert(lines, payments, events, outbox, also=lambda: commit_with.finish(placed))
     # An order waiting for its payment is announced to the customer once paid (settlement).
     if order.status != Order.Status.PENDING_PAYMENT and (
         order.email or order.status == Order.Status.CONFIRMED
@@ -440,7 +524,7 @@ def _order_write(draft: OrderDraft, session: OpenedSession | None) -> PlacedOrde
         # One message for both (the "placed" email, and planning a confirmed order):
         # the worker queues the email as its own task, so a failing email never re-plans.
         enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
-    return PlacedOrder(order=order, lines=lines, events=events)
+    return placed
 
 
 def _order_new(draft: OrderDraft, session: OpenedSession | None) -> Order:
@@ -494,14 +578,16 @@ def _order_payment_state(order: Order, session: OpenedSession) -> None:
         )
 
 
-def _payment_record(draft: OrderDraft, order: Order, session: OpenedSession) -> list[str]:
-    """The order's payment from its session; returns the timeline entries it makes."""
+def _payment_new(
+    draft: OrderDraft, order: Order, session: OpenedSession
+) -> tuple[Payment, list[str]]:
+    """The order's payment from its session (not saved), and the timeline entries it makes."""
     state, total = session.state, draft.totals.total
     status = {
         SUCCEEDED: Payment.Status.CAPTURED,
         AUTHORIZED: Payment.Status.AUTHORIZED,
     }.get(state.status, Payment.Status.PENDING)
-    Payment.objects.create(
+    payment = Payment(
         order=order,
         provider=session.provider.name,
         method=state.method,
@@ -514,9 +600,9 @@ def _payment_record(draft: OrderDraft, order: Order, session: OpenedSession) -> 
         capture_method=session.capture,
     )
     if status == Payment.Status.PENDING:
-        return [OrderEvent.Type.PAYMENT_PENDING]
+        return payment, [OrderEvent.Type.PAYMENT_PENDING]
     paid = OrderEvent.Type.PAID if status == Payment.Status.CAPTURED else None
-    return [paid or OrderEvent.Type.PAYMENT_AUTHORIZED, OrderEvent.Type.CONFIRMED]
+    return payment, [paid or OrderEvent.Type.PAYMENT_AUTHORIZED, OrderEvent.Type.CONFIRMED]
 
 
 # --- 4. The stock -----------------------------------------------------------------------
@@ -525,15 +611,38 @@ def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None)
     order's, or it takes what is free.
 
     Raises InsufficientStock, which rolls the whole order back.
+
+    A one-shot checkout's own `hold` (taken in step 2, under the same locks) becomes the
+    allocation in one statement (`stock_allocate_held`): the hold's rows deleted, the
+    levels' `allocated` raised where still on hand (the row locks taken here, held to the
+    commit) and the allocations inserted; then the commit. Otherwise:
+
+    What runs under the stock lock, from the locking statement to the commit, and why each:
+    - `SELECT ... FOR UPDATE` of the lines' stock rows in the channel, by ascending id:
+      takes the lock (`inventory.locks`);
+    - the active holds of those rows, in a statement of its own: its fresh snapshot sees
+      the holds committed by whoever held the lock before (`inventory.available`);
+    - a completed cart's own holds deleted (cart only): they become the allocations;
+    - `allocated` raised and the allocations inserted: the promise itself;
+    - a low-stock event only when a row crosses its threshold (`low_stock_record`);
+    - the commit. Nothing else: the order, its lines, payment, timeline, events and the
+      stored HTTP answer are written before the lock is taken (`commit_with.finish`),
+      and the answer is sent after the commit.
     """
     if hold is not None:  # a one-shot checkout's own hold: its units are already counted out
         stock_allocate_held(
-            channel=draft.channel, holder=order.holder, hold=hold, lines=draft.stock_lines
+            channel=draft.channel,
+            holder=order.holder,
+            hold=hold,
+            lines=draft.stock_lines,
+            warehouse_id=_warehouse_of(draft),
         )
         return
     stock_allocate(
         channel=draft.channel,
         holder=order.holder,
         lines=draft.stock_lines,
-        reservation_holder=draft.cart.holder if draft.cart else hold,
+        reservation_holder=draft.cart.holder if draft.cart else None,
+        # A delivery leaves from its zone's store: the stock must be there.
+        warehouse_id=_warehouse_of(draft),
     )

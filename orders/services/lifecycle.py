@@ -23,6 +23,7 @@ from backoffice.exceptions import InvalidTransition, ValidationFailed
 from backoffice.money import money_dict, money_format, parse_amount
 from inventory.selectors import allocation_list
 from inventory.services import stock_deallocate
+from orders.delivery_hook import delivery_planner_installed
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock, order_payments_lock, voucher_use_return
@@ -313,6 +314,9 @@ def order_cancel(
             raise InvalidTransition(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
+        planner = delivery_planner_installed()
+        if planner is not None:  # its delivery, offers and slot: before payments (Lock order)
+            planner.order_cancelling(order=order, actor=actor)
         if also is not None:
             also(order)  # e.g. the open shipments cancelled: committed with the cancel
         payments = order_payments_lock(order)

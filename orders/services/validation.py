@@ -21,6 +21,9 @@ ADDRESS_FIELDS = {
     "name": 200, "line1": 200, "line2": 200, "city": 100, "postal_code": 20,
     "region": 100, "country": 2, "phone": 32,
 }  # fmt: skip
+# Optional coordinates (WGS 84 degrees) that a storefront sends when it has them: delivery
+# zones drawn as a radius need them (no geocoder is assumed; see docs/delivery.md).
+COORDINATE_LIMITS = {"latitude": 90, "longitude": 180}
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
 
 
@@ -67,9 +70,9 @@ def address_clean(address: dict[str, Any] | None, *, field: str) -> dict[str, st
         raise ValidationFailed({field: ["Send an object."]})
     errors: dict[str, list[str]] = {}
     for key in address:
-        if key not in ADDRESS_FIELDS:
+        if key not in ADDRESS_FIELDS and key not in COORDINATE_LIMITS:
             errors.setdefault(f"{field}.{key}", []).append("Unknown field.")
-    cleaned: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
     for key, limit in ADDRESS_FIELDS.items():
         value = address.get(key)
         if value is None or value == "":
@@ -85,10 +88,34 @@ def address_clean(address: dict[str, Any] | None, *, field: str) -> dict[str, st
         errors.setdefault(f"{field}.country", []).append("Use an ISO 3166-1 alpha-2 code.")
     if cleaned.get("phone") and not PHONE_PATTERN.match(cleaned["phone"]):
         errors.setdefault(f"{field}.phone", []).append("Not a phone number.")
+    coordinates = _coordinates_clean(address, field=field, errors=errors)
     if errors:
         raise ValidationFailed(errors)
     if country:
         cleaned["country"] = country.upper()
+    cleaned.update(coordinates)
+    return cleaned
+
+
+def _coordinates_clean(address: dict, *, field: str, errors: dict) -> dict[str, float]:
+    """`latitude` and `longitude` together or not at all: numbers in degrees, 6 decimals."""
+    given = {key: address.get(key) for key in COORDINATE_LIMITS if address.get(key) is not None}
+    if not given:
+        return {}
+    cleaned: dict[str, float] = {}
+    for key, limit in COORDINATE_LIMITS.items():
+        value = given.get(key)
+        if value is None:
+            errors.setdefault(f"{field}.{key}", []).append("Send latitude and longitude together.")
+            continue
+        try:
+            number = float(value) if not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not -limit <= number <= limit:
+            errors.setdefault(f"{field}.{key}", []).append(f"Degrees from -{limit} to {limit}.")
+            continue
+        cleaned[key] = round(number, 6)
     return cleaned
 
 

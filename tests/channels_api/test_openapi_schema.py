@@ -25,6 +25,7 @@ from rest_framework import exceptions
 from backoffice.exceptions import DomainError
 from channels_api.exceptions import status_and_code
 from channels_api.idempotency import HEADER, MAX_KEY_LENGTH, REPLAY_HEADER
+from channels_api.schema.problems import NOT_REPLAYED
 from tests.openapi import PROBLEM, listed_codes, operations, path_template, served_schema
 
 
@@ -86,22 +87,26 @@ def test_every_idempotent_post_declares_the_idempotency_key_header():
 
 
 def test_idempotent_answers_declare_the_replay_header_and_429_the_retry_after_header():
-    # Answers given before the handler runs, or never stored, are never a replay.
-    never_replayed = {"401", "406", "413", "415", "422", "429", "500", "503"}
+    # Answers given before the handler runs, or never stored, are never a replay; a status
+    # that also holds a business refusal (422 `outside_delivery_area`) may be one;
+    # a PSP that does not answer (503) is told before the order's transaction, never stored.
+    never_replayed = {"401", "406", "413", "415", "429", "500", "503"}
     for path, method, operation in operations(served_schema()):
         responses = operation["responses"]
         idempotent = any(p["name"] == HEADER for p in operation.get("parameters", []))
         for status, response in responses.items():
             replay = REPLAY_HEADER in response.get("headers", {})
-            if not idempotent or status in never_replayed:
+            codes = listed_codes(operation, status)
+            stored = codes - NOT_REPLAYED
+            if not idempotent or status in never_replayed or (codes and not stored):
                 assert not replay, (path, method, status)
-            elif status < "300":
+            elif status < "300" or stored:
                 assert replay, (path, method, status)
         retry_after = responses["429"]["headers"]["Retry-After"]
         assert retry_after["schema"] == {"type": "integer", "minimum": 1}, (path, method)
     checkout = served_schema()["paths"]["/api/v1/store/checkout"]["post"]["responses"]
     assert {s for s, r in checkout.items() if REPLAY_HEADER in r.get("headers", {})} == {
-        "201", "400", "402", "403", "409",
+        "201", "400", "402", "403", "409", "422",
     }  # fmt: skip
 
 
@@ -154,6 +159,8 @@ def test_business_errors_are_listed_only_where_a_view_declares_them():
         "idempotency_key_in_use",
         "insufficient_stock",
         "voucher_unavailable",
+        "delivery_closed",
+        "delivery_slot_full",
     }
     assert listed_codes(checkout, 402) == {"payment_declined"}
     products = served_schema()["paths"]["/api/v1/store/products"]["get"]

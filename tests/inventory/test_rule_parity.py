@@ -16,11 +16,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backoffice.sql import fetch, table
+from backoffice.sql import fetch, placeholders, table
+from catalog.models import ProductVariant
 from inventory.available import (
     available_sql,
     available_units,
     channel_availability,
+    channel_available_sql,
     free_units,
     reserved_by_level,
     stock_levels_with_availability,
@@ -191,6 +193,16 @@ def test_the_forms_of_available_agree_per_level_and_per_channel(shop, data):
                 channel_availability(channel=channel, variant_ids=[v.pk for v in variants], now=NOW)
                 == expected
             )
+            # Per channel, as a column of a query over variants (checkout's variants_for_sale)
+            column, column_params = channel_available_sql(
+                channel=channel, variant_alias="v", now=NOW
+            )
+            per_variant = fetch(
+                f"SELECT v.id, {column} FROM {table(ProductVariant)} v "  # noqa: S608
+                f"WHERE v.id IN ({placeholders(len(variants))})",
+                [*column_params, *[v.pk for v in variants]],
+            )
+            assert dict(per_variant) == expected
             raise Rollback
     except Rollback:
         pass

@@ -27,6 +27,11 @@ from backoffice.outbox.webhook_services import (
 )
 from backoffice.retention import outbox_events_purge, run_deadline, webhook_deliveries_purge
 from catalog.models import Channel, ProductVariant
+from delivery.couriers import courier_availability_set, courier_create
+from delivery.dispatch import delivery_assign, delivery_dispatch, offer_accept
+from delivery.models import Delivery, DeliverySlot
+from delivery.setup import slots_create, zone_create
+from delivery.tracking import delivery_complete, delivery_pickup, location_post
 from fulfillment.models import Fulfillment
 from fulfillment.returns import return_create
 from fulfillment.services import (
@@ -103,26 +108,42 @@ def world_build() -> World:
         channel=pos, code="soho", name="Soho", kind="pickup", pickup_warehouse="lk-soho"
     )
     voucher_create(code=VOUCHER, kind="percentage", value="10")
+    # On-demand delivery from lk-main to postal code 1 (the ADDRESS), with a slot.
+    shipping_method_create(channel=web, code="now", name="Now", kind="local_delivery")
+    zone = zone_create(
+        code="lk-zone",
+        warehouse=main,
+        fields={"kind": "postal_codes", "postal_codes": ["1"], "country": "US", "currency": "USD"},
+    )
+    starts = timezone.now() + timedelta(days=1)
+    slots_create(
+        zone=zone, starts_at=starts, ends_at=starts + timedelta(hours=1), slot_minutes=60,
+        capacity=UNITS,
+    )  # fmt: skip
     endpoint = webhook_endpoint_create(
         url="http://127.0.0.1:9/hooks", event_types=["order.cancelled"]
     )
     return World(web=web, pos=pos, main=main, soho=soho, a=a, b=b, endpoint=endpoint)
 
 
-def _checkout(world: World, *, paid: bool = True, **extra) -> Order:
+def _checkout(world: World, *, paid: bool = True, method: str = "standard", **extra) -> Order:
     placed = checkout_direct(
         channel=world.web,
         data=CheckoutInput(
             lines=[LineRequest("LK-A", 2), LineRequest("LK-B", 2)],
             email="ada@example.com",
             shipping_address=ADDRESS,
-            shipping_method="standard",
+            shipping_method=method,
             voucher_code=VOUCHER,
             payment=APPROVE if paid else None,
             **extra,
         ),
     )
     return placed.order
+
+
+def _slot() -> str:
+    return str(DeliverySlot.objects.get(zone__code="lk-zone").pk)
 
 
 class Round:
@@ -355,6 +376,53 @@ def _webhooks(round_: Round, index: int) -> Run:
     return dispatch_and_deliver
 
 
+def _delivery_checkout(round_: Round, index: int) -> Run:
+    slot = _slot() if index % 2 else None
+    return lambda: _checkout(round_.world, method="now", delivery_slot=slot)
+
+
+def _courier(round_: Round, index: int):
+    courier, _ = courier_create(name=f"lk-{round_.number}-{index}", warehouses=[round_.world.main])
+    return courier_availability_set(courier=courier, available=True)
+
+
+def _delivery_trip(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now")
+    _courier(round_, index)
+
+    def dispatch_accept_pickup_deliver():
+        offer = delivery_dispatch(delivery_id=order.delivery.pk)
+        if offer is None:
+            return None  # the other thread's courier took the only free one
+        delivery = offer_accept(offer=offer)
+        delivery_pickup(delivery=delivery, courier=offer.courier, actor="courier")
+        return delivery_complete(
+            delivery=delivery, courier=offer.courier, actor="courier",
+            photo_url="https://photos.example/door.jpg",
+        )  # fmt: skip
+
+    return dispatch_accept_pickup_deliver
+
+
+def _delivery_cancel(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now", delivery_slot=_slot())
+    _courier(round_, index)
+    delivery_dispatch(delivery_id=order.delivery.pk)  # an open offer, withdrawn by the cancel
+    return lambda: order_cancel(order=order, actor="staff")
+
+
+def _courier_positions(round_: Round, index: int) -> Run:
+    order = _checkout(round_.world, method="now")
+    courier = _courier(round_, index)
+    delivery = delivery_assign(delivery=order.delivery, courier=courier, actor="staff")
+
+    def post_positions():
+        for step in range(3):
+            location_post(delivery=delivery, courier=courier, latitude=1 + step, longitude=1)
+
+    return post_positions
+
+
 def _retention_purge(round_: Round, index: int) -> Run:
     """Beat's purge, in batches of two, of three events long done with (and their deliveries)."""
     long_ago = timezone.now() - timedelta(days=400)
@@ -413,6 +481,18 @@ WORKFLOWS = [
     _workflow("link_cart", "link stock reservation", _link_cart),
     _workflow("link_deactivate", "link reservation", _link_deactivate),
     _workflow("webhooks", "outbox_event delivery endpoint", _webhooks),
+    _workflow("delivery_checkout", "slot voucher stock allocation", _delivery_checkout),
+    _workflow(
+        "delivery_trip",
+        "order order_delivery courier offer fulfillment order_line stock allocation",
+        _delivery_trip,
+    ),
+    _workflow(
+        "delivery_cancel",
+        "order order_delivery courier offer slot payment voucher stock allocation",
+        _delivery_cancel,
+    ),
+    _workflow("courier_positions", "order_delivery", _courier_positions),
     _workflow("retention_purge", "outbox_event delivery", _retention_purge),
 ]
 PAIRS = [
@@ -443,6 +523,9 @@ def books_agree(world: World) -> None:
         voucher.used_count
         == Order.objects.filter(voucher=voucher).exclude(status=Order.Status.CANCELLED).count()
     )
+    for slot in DeliverySlot.objects.all():
+        booked = Delivery.objects.filter(slot=slot).exclude(status=Delivery.Status.CANCELLED)
+        assert slot.booked == booked.count()
     for link in ShopLink.objects.all():
         assert link.orders_count == Order.objects.filter(attribution__link=link.code).count()
         assert link.carts_count == Cart.objects.filter(attribution__link=link.code).count()

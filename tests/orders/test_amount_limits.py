@@ -166,7 +166,7 @@ def test_what_still_reaches_the_database_unchecked_is_a_400_that_names_something
     def refuse(**kwargs):
         raise DataError("numeric field overflow")
 
-    monkeypatch.setattr(services, "checkout_prepare", refuse)
+    monkeypatch.setattr(services, "checkout_direct", refuse)
 
     response = web_api.post(CHECKOUT, {"lines": [{"sku": "MUG", "quantity": 1}]})
 

@@ -1,6 +1,12 @@
-"""Query budgets of the checkout doors (docs/performance.md): fixed, whatever the line count."""
+"""Statement budgets of the checkout doors (docs/performance.md): fixed, whatever the line count.
+
+Counted as PostgreSQL sees them, BEGIN and COMMIT included, for a request with an
+`Idempotency-Key` (the key lookup, the record, its lock and the stored answer count too).
+"""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.db import connection
@@ -13,8 +19,14 @@ from tests.factories import make_key, make_product, make_warehouse, receive
 # As in production: the request owns the transaction (no test transaction around it).
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUDGET = 25  # docs/performance.md, "Query budgets"
-CART_BUDGET = 26  # a cart with a payment also extends its holds while the PSP answers
+# Issue 13's target for a one-shot checkout is 12, met without a payment. With one, as
+# here, the stock is held in a transaction of its own before the PSP is asked (issue 14):
+# 15, each statement accounted for in docs/performance.md ("Query budgets").
+CHECKOUT_BUDGET = 15
+CART_COMPLETE_BUDGET = 16
+# Issue 13's target is 12; today's figure is guarded here so it cannot grow unnoticed
+# (docs/performance.md, "Cart line add": what stands in the way).
+CART_LINE_ADD_BUDGET = 26
 ADDRESS = {"name": "Q", "line1": "1 Main St", "city": "Town", "postal_code": "1", "country": "US"}
 PAYMENT = {"provider": "test", "token": "tok_approve"}
 
@@ -70,7 +82,7 @@ def test_cart_complete_costs_the_same_queries_for_1_or_20_lines(api, skus):
     twenty_lines = cart_complete_queries(api, skus, "complete-twenty")
 
     assert one_line == twenty_lines
-    assert one_line <= CART_BUDGET
+    assert one_line <= CART_COMPLETE_BUDGET
 
 
 def test_one_shot_checkout_costs_the_same_queries_for_1_or_20_lines(api, skus):
@@ -78,4 +90,65 @@ def test_one_shot_checkout_costs_the_same_queries_for_1_or_20_lines(api, skus):
     twenty_lines = checkout_queries(api, skus, "checkout-twenty")
 
     assert one_line == twenty_lines
-    assert one_line <= BUDGET
+    assert one_line <= CHECKOUT_BUDGET
+
+
+def test_adding_a_line_to_a_cart_keeps_its_budget(api, skus):
+    cart = api.post(
+        "/api/v1/store/carts",
+        {"lines": [{"sku": skus[0], "quantity": 1}], "email": "q@example.com"},
+    ).json()
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(
+            f"/api/v1/store/carts/{cart['id']}/lines",
+            {"sku": skus[1], "quantity": 1},
+            HTTP_IDEMPOTENCY_KEY="line-add",
+        )
+    assert response.status_code == 201, response.json()
+
+    assert len(queries) <= CART_LINE_ADD_BUDGET
+
+
+def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, skus):
+    payload = {
+        "lines": [{"sku": sku, "quantity": 1} for sku in skus[:3]],
+        "email": "q@example.com",
+        "shipping_address": ADDRESS,
+        "shipping_method": "standard",
+        "payment": PAYMENT,
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY="hot")
+    assert response.status_code == 201, response.json()
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    # The stock rows are locked twice: by the hold taken before the PSP is asked
+    # (`SELECT ... FOR UPDATE`), and by the order's transaction turning that hold into the
+    # allocation (its `UPDATE` of the levels). Each time, until its COMMIT, only stock.
+    locking = [
+        index
+        for index, sql in enumerate(statements)
+        if '"inventory_stocklevel"' in sql
+        and ("FOR UPDATE" in sql or re.search(r'UPDATE "inventory_stocklevel" SET', sql))
+    ]
+    assert len(locking) == 2, statements
+    for start in locking:
+        end = statements.index("COMMIT", start)
+        for sql in statements[start:end]:
+            touched = set(re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"([a-z_]+)"', sql))
+            assert touched <= {
+                "inventory_stocklevel",
+                "inventory_reservation",
+                "inventory_allocation",
+                "inventory_warehousechannel",  # which rows: the channel's warehouses
+                "inventory_warehouse",
+            }, sql
+    # The PSP was asked between the two: no transaction was open across it.
+    assert statements.index("BEGIN", locking[0] + 1) > statements.index("COMMIT", locking[0])
+    # The stored answer and the order were written before the order's lock was taken.
+    order_transaction = statements[statements.index("BEGIN", locking[0]) : locking[1]]
+    assert any(
+        "channels_api_idempotencyrecord" in sql and sql.startswith(("UPDATE", "WITH"))
+        for sql in order_transaction
+    )
+    assert any(sql.startswith('INSERT INTO "orders_order"') for sql in order_transaction)

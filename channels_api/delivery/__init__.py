@@ -1,0 +1,1 @@
+"""The delivery API: store options and order tracking, courier endpoints, staff endpoints."""

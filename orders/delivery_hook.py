@@ -1,0 +1,81 @@
+"""The seam where on-demand delivery joins checkout, without orders importing it.
+
+A shipping method of kind `local_delivery` is fulfilled by a delivery app (the
+`delivery` app registers itself here when Django starts). Checkout asks it three
+things, in this order, and nothing for any other shipping method:
+
+1. `quote` (before the transaction): which zone serves the address, the fee, the
+   warehouse the stock comes from, the promised arrival window; it raises a
+   DomainError (`outside_delivery_area`, `below_delivery_minimum`, `delivery_closed`,
+   `delivery_slot_full`, ...) when the delivery cannot be made.
+2. `hold` (inside the order's transaction, before the voucher and the stock: see
+   docs/architecture.md "Lock order"): takes the scheduled slot's capacity.
+3. `record` (right after the order row is written): the delivery row and the
+   promise on the timeline; returns the delivery, which the response shows.
+
+And the order lifecycle tells it `order_cancelling` inside `order_cancel`, with the
+order row locked, before the payments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from catalog.models import Channel
+
+
+@dataclass(frozen=True)
+class DeliveryQuote:
+    """What checkout needs from a delivery quote; `details` is the planner's own."""
+
+    fee: Decimal
+    warehouse_id: int
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The delivery written with the order, and the timeline rows it adds (unsaved: the
+    checkout writes them in the same insert as the order's own)."""
+
+    delivery: Any
+    events: list
+
+
+class DeliveryPlanner(Protocol):
+    def quote(
+        self,
+        *,
+        channel: Channel,
+        address: dict | None,
+        subtotal: Decimal,
+        slot: str | None = None,
+        cart: Any = None,
+    ) -> DeliveryQuote: ...
+
+    def hold(self, *, quote: DeliveryQuote) -> None: ...
+
+    def record(self, *, order: Any, quote: DeliveryQuote, actor: str) -> DeliveryRecord: ...
+
+    def order_cancelling(self, *, order: Any, actor: str) -> None: ...
+
+
+_planner: DeliveryPlanner | None = None
+
+
+def planner_register(planner: DeliveryPlanner) -> None:
+    """Called once by the delivery app's AppConfig.ready()."""
+    global _planner
+    _planner = planner
+
+
+def delivery_planner() -> DeliveryPlanner:
+    if _planner is None:
+        raise RuntimeError("A local_delivery shipping method needs the delivery app installed.")
+    return _planner
+
+
+def delivery_planner_installed() -> DeliveryPlanner | None:
+    return _planner
