@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from backoffice import task_names
 from backoffice.jobs import enqueue_after_commit
+from orders.delivery_hook import delivery_planner_installed
 from orders.errors import PaymentProviderUnavailable
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock, order_payments_lock
@@ -108,6 +109,9 @@ def _settle(order: Order, payment: Payment, state: SessionState, refunded: Decim
         payment.status = Payment.Status.VOIDED
         payment.save(update_fields=["status", "updated_at"])
         if order.status == Order.Status.PENDING_PAYMENT:
+            planner = delivery_planner_installed()
+            if planner is not None:  # never dispatched (unpaid): its slot given back
+                planner.order_cancelling(order=order, actor=RECONCILER)
             order_cancelled(
                 order,
                 actor=RECONCILER,
@@ -150,6 +154,9 @@ def _paid(order: Order, payment: Payment, state: SessionState) -> str:
     order_domain_event(order=order, type="order.confirmed")
     # The "placed" email and the shipping plan, as for an order paid at checkout.
     enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
+    planner = delivery_planner_installed()
+    if planner is not None:  # an on-demand delivery waited for the payment
+        planner.order_paid(order=order)
     return "paid" if captured else "authorized"
 
 
