@@ -206,11 +206,12 @@ def stock_allocate_held(
         return
     if raised != held:
         available = channel_availability(channel=channel, variant_ids=merged)
+        short = [
+            {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
+            for vid, line in merged.items()
+        ]
         raise InsufficientStock(
-            [
-                {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
-                for vid, line in merged.items()
-            ]
+            [line for line in short if line["available"] < line["requested"]] or short
         )
 
 
