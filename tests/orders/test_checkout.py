@@ -393,3 +393,28 @@ def test_a_refusal_after_payment_gives_the_money_back(web_api, shop, monkeypatch
     assert [call[0] for call in calls] == ["open", "refund", "open", "cancel"]
     assert calls[1][2] == "29.98"  # 2 x 19.99 less 10.00 (no shipping method)
     nothing_placed(shop)
+
+
+def test_a_replayed_paid_checkout_holds_nothing_and_asks_the_gateway_nothing(
+    web_api, shop, monkeypatch
+):
+    from orders import payments
+
+    calls = []
+    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway(calls))
+    payload = {
+        "lines": [{"sku": "TEE", "quantity": 1}],
+        "shipping_address": ADDRESS,
+        "payment": {"provider": "test", "token": "tok_approve"},
+    }
+    first = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="paid-1")
+    holds = []
+    monkeypatch.setattr(
+        "orders.services.checkout.stock_reserve", lambda **kwargs: holds.append(kwargs)
+    )
+    again = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="paid-1")
+
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert calls == [("open", "tok_approve")] and holds == []
+    assert Order.objects.count() == 1
+    assert stock(shop["tee"]) == (10, 1)
