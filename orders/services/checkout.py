@@ -40,7 +40,7 @@ from django.utils import timezone
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
 from backoffice.jobs import enqueue_after_commit
-from backoffice.sql import execute, rows_insert, table
+from backoffice.sql import execute, rows_insert
 from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import (
@@ -247,10 +247,10 @@ def _cart_mark_completed(cart: Cart) -> bool:
     read: one conditional UPDATE, first in the order's transaction (the cart's place in the
     lock order). Returns whether it did."""
     now = timezone.now()
-    done = execute(
-        f"UPDATE {table(Cart)} SET status = %s, reserved_until = NULL, updated_at = %s "  # noqa: S608
-        "WHERE id = %s AND status <> %s AND updated_at = %s",
-        [Cart.Status.COMPLETED, now, cart.pk, Cart.Status.COMPLETED, cart.updated_at],
+    done = (
+        Cart.objects.filter(pk=cart.pk, updated_at=cart.updated_at)
+        .exclude(status=Cart.Status.COMPLETED)
+        .update(status=Cart.Status.COMPLETED, reserved_until=None, updated_at=now)
     )
     if done:
         cart.status, cart.reserved_until, cart.updated_at = Cart.Status.COMPLETED, None, now
