@@ -185,8 +185,8 @@ def stock_allocate_held(
 
     Its units were counted out under the stock locks when the hold was made, so the stock
     rows are not read again. On PostgreSQL one statement does it all (`_held_allocate`):
-    the hold's rows deleted, the levels' `allocated` grown by them where still on hand
-    (which takes the row locks only until the commit), the allocations inserted. A hold
+    the hold's rows deleted, its levels locked in id order (the lock order), their
+    `allocated` grown by them where still on hand, the allocations inserted. A hold
     that lapsed, or is not what these lines need, changes no level: the lines take the
     full path of `stock_allocate`. A level whose stock was counted down meanwhile below
     what was held raises InsufficientStock (the caller's transaction rolls back, the
@@ -221,7 +221,11 @@ def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tup
     rows = fetch(
         f"WITH gone AS (DELETE FROM {reservation} WHERE holder = %s "  # noqa: S608
         "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
-        "usable AS (SELECT COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s AS ok "
+        # The levels locked in id order before any is updated (the lock order: an UPDATE
+        # joined to `wanted` would lock them in whatever order its join yields them).
+        "usable AS (SELECT COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s "
+        f"AND (SELECT COUNT(*) FROM (SELECT s.id FROM {level} s WHERE s.id IN "
+        "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE) AS locked) >= 0 AS ok "
         "FROM gone), "
         "wanted AS (SELECT stock_level_id, SUM(quantity) AS quantity FROM gone "
         "WHERE (SELECT ok FROM usable) GROUP BY stock_level_id), "
