@@ -20,16 +20,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: install, migrate, load demo data and serve on http://127.0.0.1:8000
-## (uvicorn serves the whole app: the API, the admin and the live streams; see docs/delivery.md)
+## (uvicorn serves the whole app: the API, the admin and the live streams; see docs/delivery.md;
+## with localstripe installed, scripts/run-dev-server.sh starts it beside, for the README's card tour)
 run: export VAR_DIR := $(abspath $(VAR_DIR))
 run: $(STAMP)
 	$(BIN)/python -m backoffice.local_env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data --base-url http://$(HOST):$(PORT)
-	$(BIN)/python -m uvicorn backoffice.asgi:application --host $(HOST) --port $(PORT) --reload \
-		--reload-include '*.html' --log-level info
+	scripts/run-dev-server.sh $(HOST):$(PORT)
 
-## make test: throwaway PostgreSQL and Redis on loopback, the whole suite on them (and the
+## make test: throwaway PostgreSQL, Redis and localstripe on loopback, the whole suite on them (and the
 ## pinned TypeScript client tools in var/typescript-client, for the schema's tests; the
 ## admin's browser tests drive Debian's Chromium, installed with apt-get when missing)
 test: $(STAMP)

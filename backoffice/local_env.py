@@ -7,12 +7,21 @@ Django reads its settings: each variable the environment does not set comes from
 the file. An environment that sets SECRET_KEY is configured on purpose (production,
 `make test`) and never reads the file.
 
-`python -m backoffice.local_env` writes the file when it is missing.
+`python -m backoffice.local_env` writes the file when it is missing;
+`python -m backoffice.local_env get NAME` prints one of its values.
+
+With localstripe installed (a dev extra), the file also points the Stripe provider at
+a local stand-in on a port of its own, which `make run` starts beside the server
+(`scripts/run-dev-server.sh`, docs/payments.md).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import secrets
+import socket
+import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -58,15 +67,34 @@ def local_env_apply(environ: MutableMapping[str, str] = os.environ) -> dict[str,
     return applied
 
 
+def local_stripe() -> dict[str, str]:
+    """Stripe against localstripe on a free loopback port, when localstripe is installed."""
+    if importlib.util.find_spec("localstripe") is None:
+        return {}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {
+        "STRIPE_API_KEY": "sk_test_localstripe",
+        "STRIPE_WEBHOOK_SECRET": f"whsec_{secrets.token_hex(16)}",
+        "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
+    }
+
+
 def local_env_write() -> Path:
     """Write the development settings file unless it exists (a user's edits are kept)."""
     path = local_env_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        lines = "".join(f"{name}={value}\n" for name, value in DEVELOPMENT.items())
+        values = {**DEVELOPMENT, **local_stripe()}
+        lines = "".join(f"{name}={value}\n" for name, value in values.items())
         path.write_text(HEADER + lines)
     return path
 
 
 if __name__ == "__main__":
-    print(f"Development settings for manage.py: {local_env_write()}")
+    if sys.argv[1:2] == ["get"]:
+        path = local_env_path()
+        print(local_env_read(path).get(sys.argv[2], "") if path.is_file() else "")
+    else:
+        print(f"Development settings for manage.py: {local_env_write()}")

@@ -52,6 +52,17 @@ def currency_problem(code: str) -> str:
     return ""
 
 
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """An amount in the currency's smallest unit, as payment providers count it (19.99 USD →
+    1999, 500 JPY → 500, 1.234 KWD → 1234). Rounds half-up to the minor unit first."""
+    return int(quantize(amount, currency).scaleb(currency_minor_units(currency)))
+
+
+def from_minor_units(value: int, currency: str) -> Decimal:
+    """The inverse of `to_minor_units`: 1999 USD cents → Decimal("19.99")."""
+    return quantize(Decimal(int(value)).scaleb(-currency_minor_units(currency)), currency)
+
+
 def quantize(amount: Decimal | int | str, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
     exponent = Decimal(1).scaleb(-currency_minor_units(currency))

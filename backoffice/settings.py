@@ -112,6 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded development database: wait for the writer lock instead of failing.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers take the lock when they begin: a transaction that reads, then writes, never
+    # fails at once on "database is locked" while another writes (a webhook and a request).
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -371,6 +374,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS.setdefault(
 # --- Orders and API housekeeping ---------------------------------------------
 CELERY_BEAT_SCHEDULE["orders-cancel-stale-unpaid"] = {
     "task": task_names.ORDERS_CANCEL_STALE_UNPAID,
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+
+# --- Payments (docs/payments.md) ---------------------------------------------
+# The Stripe provider is offered when a secret key is set; `test` and `manual` always are.
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+# The webhook endpoint's signing secret (whsec_...): events without its signature get 400.
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Stripe's API address; set only to talk to a local stand-in (localstripe) in tests and demos.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# A gateway call gives up after this long (connecting and reading): no request waits longer.
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = env_int("PAYMENT_GATEWAY_TIMEOUT_SECONDS", 10)
+# A Stripe-Signature older than this is refused (Stripe's own default tolerance).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+# Sessions still open past their order's payment window are asked about, then settled.
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": task_names.PAYMENTS_RECONCILE,
     "schedule": 60.0,
     "options": {"expires": 55},
 }

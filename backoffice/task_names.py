@@ -19,6 +19,7 @@ RETENTION_PURGE = "retention.purge"
 RESERVATIONS_PURGE_EXPIRED = "inventory.reservations_purge_expired"
 # orders.tasks
 ORDERS_CANCEL_STALE_UNPAID = "orders.cancel_stale_unpaid"
+PAYMENTS_RECONCILE = "orders.payments_reconcile"
 # fulfillment.tasks
 ORDER_PLACED = "fulfillment.order_placed"
 FULFILLMENTS_PLAN = "fulfillment.plan"

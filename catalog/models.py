@@ -41,6 +41,9 @@ class Channel(models.Model):
     prices_include_tax = models.BooleanField(default=False)
     # Unpaid orders older than this are cancelled and their stock released; 0 = never.
     unpaid_order_timeout_minutes = models.PositiveIntegerField(default=0)
+    # How long an order waiting for its card payment (3-D Secure, a wallet) holds its stock
+    # before it is released and the order expires (docs/payments.md).
+    payment_window_minutes = models.PositiveIntegerField(default=30)
     # Where a shop link lands, e.g. "https://shop.example.com/cart/{cart_id}".
     storefront_url_template = models.CharField(max_length=500, blank=True)
     storefront_url = models.URLField(

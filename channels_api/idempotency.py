@@ -12,13 +12,29 @@ row lock (NOWAIT) on the record and saves the response into it, so the
 business writes and the stored response commit together or not at all. If
 the process dies, the database drops the lock and rolls everything back, and
 a retry runs the request afresh: exactly once, with no stale "in use" state.
+
+Two variants, for requests whose services own their transactions:
+- `@idempotent(in_service=True)` (checkout, cart complete): the service owns its
+  transactions (`backoffice.transactions.CommitPartner`): the record is locked first
+  inside the service's order transaction and the answer stored in its last write, before
+  the stock is locked. A checkout with a payment holds its stock and asks the PSP before
+  that transaction (docs/payments.md); a key seen before is looked up first, so a stored
+  answer replays before anything is held or asked, and a twin that runs meanwhile finds
+  the record locked (409) or answered (a replay) and gives its hold and session back.
+- `@idempotent(own_transactions=True)` (capture, refund, cancel, returns, a payment
+  confirm): the view runs its services' own transactions; the key is held "in use" by
+  a session-level advisory lock (PostgreSQL) for the request, and the answer is stored
+  after. Exactly-once comes from the services: each money movement carries an
+  operation key derived from the request's key, so a retry finds what the first
+  attempt did instead of moving the money again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
@@ -82,18 +98,20 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
-def _insert_record(scope: Scope, key: str, fingerprint: str) -> None:
+def _insert_record(scope: Scope, key: str, fingerprint: str) -> bool:
     """Create the record if absent, committed at once: one statement, no transaction block.
+    Returns whether it was new (the key's first request).
 
-    (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING`.)
+    (PostgreSQL and SQLite both accept `ON CONFLICT DO NOTHING ... RETURNING`.)
     """
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table(IdempotencyRecord)} "  # noqa: S608 (the column is ours)
             f"({scope.column}, key, request_fingerprint, created_at) "
-            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
             [scope.owner_id, key, fingerprint, timezone.now()],
         )
+        return cursor.fetchone() is not None
 
 
 def _locked_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord:
@@ -136,6 +154,41 @@ def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, l
     )
 
 
+def _stored_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """The key's record if it holds an answer already (no lock: a peek before preparing)."""
+    record = (
+        IdempotencyRecord.objects.filter(**{scope.column: scope.owner_id}, key=key)
+        .only("request_fingerprint", "response_status", "response_body")
+        .first()
+    )
+    if record is not None and record.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return record if record is not None and record.response_status is not None else None
+
+
+@contextmanager
+def _key_in_use(scope: Scope, key: str) -> Iterator[None]:
+    """Hold the key "in use" without a transaction: a session-level advisory lock, taken
+    without waiting (409 otherwise) and dropped by the database if the process dies."""
+    if connection.vendor != "postgresql":
+        yield  # the embedded SQLite of `make run` serves one request at a time
+        return
+    lock_id = int.from_bytes(
+        hashlib.sha256(f"{scope.column}:{scope.owner_id}:{key}".encode()).digest()[:8],
+        "big",
+        signed=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        if not cursor.fetchone()[0]:
+            raise IdempotencyKeyInUse()
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
 def _store(scope: Scope, key: str, response: Response) -> None:
     """Save the answer into the key's record that has none yet: one written-out statement,
     on every POST (a sold-out answer in a flash sale too)."""
@@ -148,7 +201,10 @@ class _Replay(Exception):
 
 
 def idempotent(
-    view_method: Callable[..., Response] | None = None, *, in_service: bool = False
+    view_method: Callable[..., Response] | None = None,
+    *,
+    in_service: bool = False,
+    own_transactions: bool = False,
 ) -> Callable[..., Response]:
     """Decorate a POST handler of an APIView to honour `Idempotency-Key`.
 
@@ -158,9 +214,15 @@ def idempotent(
     `service_answer(request, render)` (a `CommitPartner`), which locks the record first
     inside the service's transaction and stores the answer before the service takes its
     hot locks. Either way the business writes and the stored answer commit together.
+    With `own_transactions=True` the handler runs with no transaction around it, the key
+    held "in use" by an advisory lock (`_key_in_use`), the answer stored after it.
+    A key seen before is looked up first with these two: a stored answer replays before
+    the handler does anything (a checkout's hold, a PSP's session) that it would undo.
     """
     if view_method is None:
-        return lambda method: idempotent(method, in_service=in_service)
+        return lambda method: idempotent(
+            method, in_service=in_service, own_transactions=own_transactions
+        )
 
     @wraps(view_method)
     def wrapper(view, request: Request, *args, **kwargs) -> Response:
@@ -172,8 +234,17 @@ def idempotent(
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
         scope = Scope.of(request.auth)
-        _insert_record(scope, key, fingerprint)
+        new = _insert_record(scope, key, fingerprint)
         try:
+            if not new and (in_service or own_transactions):
+                stored = _stored_record(scope, key, fingerprint)
+                if stored is not None:
+                    raise _Replay(stored)
+            if own_transactions:
+                with _key_in_use(scope, key):
+                    response = view_method(view, request, *args, **kwargs)
+                _store(scope, key, response)
+                return response
             if in_service:
                 request._idempotency = (scope, key, fingerprint)
                 response = view_method(view, request, *args, **kwargs)

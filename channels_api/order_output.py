@@ -153,6 +153,18 @@ def tracking_data(order: Order) -> list[dict]:
     ]
 
 
+class PaymentSessionOutput(serializers.Serializer):
+    """The order's payment session while it waits for the customer to confirm with the PSP."""
+
+    provider = serializers.CharField()
+    status = serializers.CharField(help_text="`pending` until the PSP settles it.")
+    client_secret = serializers.CharField(
+        help_text="For the PSP's client library (Stripe.js `confirmCardPayment`)."
+    )
+    amount = MoneyOutput()
+    due_at = serializers.DateTimeField(help_text="The stock is held until then, then released.")
+
+
 class StoreOrderOutput(serializers.Serializer):
     """Schema of an order as its customer sees it; `order_data` builds it."""
 
@@ -176,6 +188,9 @@ class StoreOrderOutput(serializers.Serializer):
     voucher_code = serializers.CharField()
     timeline = TimelineOutput(many=True)
     tracking = TrackingOutput(many=True)
+    payment_session = PaymentSessionOutput(
+        allow_null=True, help_text="Set while `status` is `pending_payment`."
+    )
     delivery = CustomerDeliveryOutput(
         allow_null=True, help_text="An on-demand delivery: status, courier, arrival, PIN."
     )
@@ -187,6 +202,9 @@ CUSTOMER_TIMELINE = {
     "courier_assigned",
     "delivery_proof",
     "placed",
+    "payment_pending",
+    "payment_failed",
+    "payment_expired",
     "paid",
     "confirmed",
     "cancelled",
@@ -235,4 +253,24 @@ def order_data(
         ],
         "tracking": tracking_data(order) if tracking is None else tracking,
         "delivery": customer_delivery_data(delivery, str(order.token)),
+        "payment_session": payment_session_data(order),
+    }
+
+
+def payment_session_data(order: Order) -> dict | None:
+    """What the customer's client needs to confirm the payment, while the order waits for it
+    (read only then: no query for any other order)."""
+    if order.status != Order.Status.PENDING_PAYMENT:
+        return None
+    payment = getattr(order, "payment_placed", UNSET)  # a new order's, known to checkout
+    if payment is UNSET:
+        payment = order.payments.filter(status="pending").order_by("-id").first()
+    if payment is None:
+        return None
+    return {
+        "provider": payment.provider,
+        "status": payment.status,
+        "client_secret": payment.client_secret,
+        "amount": money_dict(payment.amount, payment.currency),
+        "due_at": rfc3339(order.payment_due_at) if order.payment_due_at else None,
     }

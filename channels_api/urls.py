@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from channels_api import payment_views
 from channels_api.admin_api import catalog_views, fulfillment_views, inventory_views, webhook_views
 from channels_api.admin_api import link_views as admin_link_views
 from channels_api.admin_api import message_views as admin_message_views
@@ -36,6 +37,10 @@ store_patterns = [
     path("store/checkout", order_views.CheckoutView.as_view(), name="store-checkout"),
     path("store/orders/lookup", order_views.OrderLookupView.as_view(), name="store-order-lookup"),
     path("store/orders/<str:token>", order_views.StoreOrderView.as_view(), name="store-order"),
+    path(
+        "store/orders/<str:token>/payment/confirm",
+        order_views.StoreOrderPaymentConfirmView.as_view(),
+    ),
     path("store/orders/<str:token>/messages", message_views.StoreOrderMessagesView.as_view()),
     path("store/orders/<str:token>/stream", stream_views.StoreOrderStreamView.as_view()),
     path("store/delivery-options", delivery_store_views.DeliveryOptionsView.as_view()),
@@ -140,6 +145,16 @@ fulfiller_patterns = [
     path("fulfiller/orders/<str:pk>/status", fulfiller_views.FulfillerOrderStatusView.as_view()),
 ]
 
+# Called by payment providers, signed by them (no API key).
+payment_patterns = [
+    path(
+        "payments/<str:provider>/webhook",
+        payment_views.PaymentWebhookView.as_view(),
+        name="payments-webhook",
+    ),
+]
+
+
 delivery_admin_patterns = [
     path("admin/delivery-zones", delivery_admin_views.ZoneListView.as_view()),
     path("admin/delivery-zones/<str:code>", delivery_admin_views.ZoneDetailView.as_view()),
@@ -176,4 +191,5 @@ urlpatterns = (
     + delivery_admin_patterns
     + fulfiller_patterns
     + courier_patterns
+    + payment_patterns
 )

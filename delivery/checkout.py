@@ -186,12 +186,16 @@ class CheckoutPlanner:
             actor=actor,
             data=estimate_event_data(promise.estimate, "placed"),
         )
-        if delivery.provider == OWN_COURIERS:
-            countdown = max(0.0, (promise.dispatch_at - now).total_seconds())
-            enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk, countdown=countdown)
-        else:  # a third-party fleet books it (a network call: never inside this transaction)
-            enqueue_after_commit(task_names.DELIVERY_PROVIDER_CREATE, delivery.pk)
+        if order.status != Order.Status.PENDING_PAYMENT:  # else once paid (`order_paid`)
+            _dispatch_enqueue(delivery)
         return DeliveryRecord(delivery=delivery, events=[estimate])
+
+    def order_paid(self, *, order: Order) -> None:
+        """An order that waited for its payment is paid: its delivery goes out now (or at
+        its slot's dispatch time), as it would have at checkout."""
+        delivery = Delivery.objects.filter(order=order).first()
+        if delivery is not None and delivery.active:
+            _dispatch_enqueue(delivery)
 
     def order_cancelling(self, *, order: Order, actor: str) -> None:
         from delivery.locks import delivery_lock
@@ -213,6 +217,16 @@ class CheckoutPlanner:
         if delivery.provider != OWN_COURIERS:
             enqueue_after_commit(task_names.DELIVERY_PROVIDER_CANCEL, delivery.pk)
         delivery_announce(delivery)
+
+
+def _dispatch_enqueue(delivery: Delivery) -> None:
+    """Offer the delivery to the shop's couriers at its dispatch time, or have the
+    third-party fleet book it (a network call: never inside this transaction)."""
+    if delivery.provider == OWN_COURIERS:
+        countdown = max(0.0, (delivery.dispatch_at - timezone.now()).total_seconds())
+        enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk, countdown=countdown)
+    else:
+        enqueue_after_commit(task_names.DELIVERY_PROVIDER_CREATE, delivery.pk)
 
 
 def cart_delivery_update(*, cart: Cart, slot_id: str | object | None, slot_given: bool) -> None:

@@ -325,6 +325,7 @@ def deliveries_dispatch_sweep(*, now: datetime | None = None, limit: int = 500) 
     )
     due = (
         Delivery.objects.filter(dispatch_at__lte=now, provider=OWN_COURIERS)
+        .exclude(order__status=Order.Status.PENDING_PAYMENT)  # sent once paid
         .annotate(has_pending=Exists(pending))
         .filter(
             Q(status__in=[Delivery.Status.QUEUED, Delivery.Status.SCHEDULED])
@@ -352,6 +353,7 @@ def courier_dispatch(*, courier_id: int, now: datetime | None = None) -> Deliver
             provider=OWN_COURIERS,
             zone__warehouse_id__in=warehouses,
         )
+        .exclude(order__status=Order.Status.PENDING_PAYMENT)
         .order_by("dispatch_at", "id")
         .values_list("pk", flat=True)[:5]
     )

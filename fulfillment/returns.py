@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.db import transaction
@@ -14,10 +15,13 @@ from fulfillment.services import LineRequest, fulfillment_status_refresh
 from inventory.locks import stock_levels_lock_pairs
 from inventory.models import StockMovement, Warehouse
 from inventory.services import stock_adjust
+from orders.errors import PaymentProviderUnavailable
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lines_lock, order_lock
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import order_refund, order_refundable_amount
+
+logger = logging.getLogger(__name__)
 
 
 def return_refund_amount(*, order: Order, lines: list[LineRequest]) -> Decimal:
@@ -105,20 +109,33 @@ def return_create(
         }
         order_events_write(order=order, types=[OrderEvent.Type.RETURNED], actor=actor, data=data)
         order_domain_event(order=order, type="return.created", extra={"return": data})
-        if refund and refund_amount > 0:
-            amount = min(refund_amount, order_refundable_amount(order=order))
-            if amount > 0:
-                order_refund(
-                    order=order,
-                    actor=actor,
-                    amount=str(amount),
-                    reason=f"Return {record.pk}: {reason}"[:500],
-                )
-                record.refund_amount = amount
-                record.save(update_fields=["refund_amount"])
         if restock:
             _restock(record, returned, warehouse, actor, reason)
+    if refund and refund_amount > 0:
+        _return_refund(order, record, refund_amount, actor=actor, reason=reason)
     return record
+
+
+def _return_refund(
+    order: Order, record: Return, refund_amount: Decimal, *, actor: str, reason: str
+) -> None:
+    """Give back the returned lines' price, capped at what is still refundable, after the
+    return committed: the PSP is asked with no transaction open. A PSP that does not answer
+    leaves the refund pending; reconciliation makes it."""
+    amount = min(refund_amount, order_refundable_amount(order=order))
+    if amount <= 0:
+        return
+    try:
+        order_refund(
+            order=order,
+            actor=actor,
+            amount=str(amount),
+            reason=f"Return {record.pk}: {reason}"[:500],
+        )
+    except PaymentProviderUnavailable:
+        logger.warning("The refund of return %s is pending: the PSP did not answer", record.pk)
+    Return.objects.filter(pk=record.pk).update(refund_amount=amount)
+    record.refund_amount = amount
 
 
 def _restock(
@@ -130,8 +147,8 @@ def _restock(
 ) -> None:
     """Put the returned units back on the shelf, with a `return` ledger line each.
 
-    Stock last, after the refund's payment call (docs/architecture.md, "Lock order"),
-    and every row locked at once in the lock order first: restocking line by line in
+    Stock last (docs/architecture.md, "Lock order"; the refund's payment call comes after
+    the commit), and every row locked at once in the lock order first: restocking line by line in
     the order's own line order could deadlock with a checkout of the same SKUs.
     """
     lines = [(line, quantity) for line, quantity in returned.values() if line.variant is not None]

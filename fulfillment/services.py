@@ -36,7 +36,6 @@ from orders.locks import order_lock
 from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, OrderLine
 from orders.services import (
     order_cancel,
-    order_cancel_effects,
     order_capture,
     order_complete,
 )
@@ -339,11 +338,12 @@ def order_complete_if_delivered(*, order: Order, actor: str = "") -> bool:
     return False
 
 
-def order_payment_capture(*, order: Order, actor: str = "", **payment: str) -> Order:
+def order_payment_capture(*, order: Order, actor: str = "", **payment: object) -> Order:
     """Capture an order's payment (`orders.services.order_capture`); a cash-on-delivery order
-    that was already delivered completes at the same time."""
+    that was already delivered completes right after. The capture owns its transactions: a
+    PSP is asked between them, never inside one."""
+    order = order_capture(order=order, actor=actor, **payment)
     with transaction.atomic():
-        order = order_capture(order=order, actor=actor, **payment)
         order_complete_if_delivered(order=order, actor=actor)
     return order
 
@@ -367,12 +367,17 @@ def fulfillment_cancel(*, fulfillment: Fulfillment, actor: str = "") -> Fulfillm
 def order_cancel_with_shipments(*, order: Order, actor: str = "", reason: str = "") -> Order:
     """Cancel an order and the shipments planned for it that have not left, in one go:
     stock is released, money given back (`orders.services.order_cancel`), and no parcel
-    stays on a picker's list. Raises InvalidTransition once something has shipped."""
-    with transaction.atomic():
-        order = order_lock(order)
-        order_cancel_effects(order=order)  # refuses early, before any shipment is touched
-        fulfillments_cancel_open(order=order, actor=actor)
-        return order_cancel(order=order, actor=actor, reason=reason)
+    stays on a picker's list. Raises InvalidTransition once something has shipped.
+
+    The shipments are cancelled inside the cancel's own transaction (`also`, under the
+    order's lock, after its refusals), so the PSP's voids and refunds, asked after that
+    commit, never run inside a transaction."""
+    return order_cancel(
+        order=order,
+        actor=actor,
+        reason=reason,
+        also=lambda locked: fulfillments_cancel_open(order=locked, actor=actor),
+    )
 
 
 def fulfillments_cancel_open(*, order: Order, actor: str = "") -> int:

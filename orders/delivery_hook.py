@@ -13,8 +13,10 @@ things, in this order, and nothing for any other shipping method:
 3. `record` (right after the order row is written): the delivery row and the
    promise on the timeline; returns the delivery, which the response shows.
 
-And the order lifecycle tells it `order_cancelling` inside `order_cancel`, with the
-order row locked, before the payments.
+And the order lifecycle tells it `order_cancelling` inside `order_cancel` (and when an
+order waiting for its payment expires), with the order row locked; and `order_paid`
+when such an order is paid: a delivery recorded for a `pending_payment` order is not
+dispatched until then.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class DeliveryPlanner(Protocol):
     def record(self, *, order: Any, quote: DeliveryQuote, actor: str) -> DeliveryRecord: ...
 
     def order_cancelling(self, *, order: Any, actor: str) -> None: ...
+
+    def order_paid(self, *, order: Any) -> None: ...
 
 
 _planner: DeliveryPlanner | None = None

@@ -49,3 +49,21 @@ class LinkUsedUp(DomainError):
     code = "link_used_up"
     status = 410
     title = "This shop link has been used as often as it may be."
+
+
+class PaymentProviderUnavailable(DomainError):
+    """The PSP did not answer (a timeout, a network error) or answered with an error of its own.
+
+    Nothing was placed or moved on our side; where the PSP may have acted, the operation
+    stays pending and is asked about again (reconciliation), never repeated blindly.
+    """
+
+    code = "payment_provider_unavailable"
+    status = 503
+    title = "The payment provider could not be reached; try again shortly."
+
+
+class WebhookSignatureInvalid(DomainError):
+    code = "invalid_signature"
+    status = 400
+    title = "The webhook's signature does not match its body."

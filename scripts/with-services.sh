@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL and Redis on loopback, run the given command against
 # them (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL exported), then stop them.
+# When localstripe (a local Stripe server, a dev extra) is installed, it is started on
+# loopback too and STRIPE_API_BASE points at it, for the Stripe provider's tests.
 # Exit status: the command's. Used by `make test` (and `make bench`).
 set -euo pipefail
 
@@ -47,8 +49,20 @@ ensure_redis
 pg_port="$(free_port)"
 redis_port="$(free_port)"
 
+localstripe_bin=""
+if [ -x "$here/.venv/bin/localstripe" ]; then
+  localstripe_bin="$here/.venv/bin/localstripe"
+elif command -v localstripe >/dev/null 2>&1; then
+  localstripe_bin="$(command -v localstripe)"
+fi
+localstripe_pid=""
+
 cleanup() {
   set +e
+  if [ -n "$localstripe_pid" ]; then
+    kill "$localstripe_pid" 2>/dev/null
+    wait "$localstripe_pid" 2>/dev/null
+  fi
   as_postgres pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1
   if [ -f "$redis_dir/redis.pid" ]; then
     redis_pid="$(cat "$redis_dir/redis.pid")"
@@ -73,6 +87,20 @@ for _ in $(seq 50); do
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
   sleep 0.1
 done
+
+if [ -n "$localstripe_bin" ]; then
+  stripe_port="$(free_port)"
+  "$(dirname "$localstripe_bin")/python" "$here/scripts/localstripe_serve.py" "$stripe_port" \
+    >"$run_dir/localstripe.log" 2>&1 &
+  localstripe_pid=$!
+  for _ in $(seq 100); do
+    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' \
+      "$stripe_port" 2>/dev/null && break
+    sleep 0.1
+  done
+  export STRIPE_API_BASE="http://127.0.0.1:$stripe_port"
+  export TEST_LOCALSTRIPE_LOG="$run_dir/localstripe.log"
+fi
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/backoffice"
 export CELERY_BROKER_URL="redis://127.0.0.1:$redis_port/0"

@@ -337,11 +337,45 @@ def webhook_registered(call: Call, tour: Tour) -> None:
 def order_placed(call: Call, tour: Tour) -> None:
     assert call.status == 201, call.body
     order = call.json
-    assert (order["status"], order["payment_status"]) == ("confirmed", "paid")  # tok_approve
+    if order["payment_session"]:  # stripe: waits for the customer to confirm the card
+        assert (order["status"], order["payment_status"]) == ("pending_payment", "unpaid")
+        assert order["payment_session"]["client_secret"].startswith("pi_")
+    else:
+        assert (order["status"], order["payment_status"]) == ("confirmed", "paid")  # tok_approve
     assert order["shipping_address"]["line1"] and order["shipping_method"]
     tour.orders.append(order)
     line = tour.wait_for_delivery("order.created", f"order:{order['id']}")
     assert line.endswith("signature ok"), line
+
+
+def card_method_created(call: Call, tour: Tour) -> None:
+    assert call.status == 200, call.body
+    assert call.json["id"].startswith("pm_") and call.json["type"] == "card"
+
+
+def intent_updated(call: Call, tour: Tour) -> None:
+    assert call.status == 200, call.body
+    assert call.json["status"] == "requires_confirmation"
+    assert call.json["amount"] == int(amount(tour.orders[-1]["total"]) * 100)  # the server's
+
+
+def intent_confirmed(call: Call, tour: Tour) -> None:
+    assert call.status == 200, call.body
+    assert call.json["status"] == "succeeded"
+
+
+def card_payment_confirmed(call: Call, tour: Tour) -> None:
+    assert call.status == 200, call.body
+    order = call.json
+    assert order["token"] == tour.orders[-1]["token"]
+    assert (order["status"], order["payment_status"]) == ("confirmed", "paid")
+    assert order["payment_session"] is None
+    assert [entry["type"] for entry in order["timeline"]] == [
+        "placed",
+        "payment_pending",
+        "paid",
+        "confirmed",
+    ]
 
 
 def cart_created(call: Call, tour: Tour) -> None:
@@ -432,6 +466,11 @@ EXPECTATIONS: list[tuple[str, str, Callable[[Call, Tour], None]]] = [
     ("POST", r"/store/carts", cart_created),
     ("PATCH", r"/store/carts/[\w-]+", cart_updated),
     ("POST", r"/store/carts/[\w-]+/complete", cart_completed),
+    # The customer's browser confirming the card with (local) Stripe, then the client's confirm.
+    ("POST", r"/v1/payment_methods", card_method_created),
+    ("POST", r"/v1/payment_intents/pi_\w+", intent_updated),
+    ("POST", r"/v1/payment_intents/pi_\w+/confirm", intent_confirmed),
+    ("POST", r"/store/orders/[\w-]+/payment/confirm", card_payment_confirmed),
     ("GET", r"/admin/orders", orders_listed),
     ("GET", r"/admin/orders/\d+/fulfillments", fulfillments_planned),
     ("POST", r"/admin/fulfillments/\d+/ship", fulfillment_shipped),
@@ -520,6 +559,6 @@ def test_the_readme_tour_and_the_chatbot_setup_work_as_written_on_make_run(app, 
     tour = run_document(app, tmp_path / "tour", ports, tour_commands)
     run_document(app, tmp_path / "chatbot", ports, chatbot_commands)
 
-    assert len(tour.orders) == 2  # the one-shot checkout and the cart
+    assert len(tour.orders) == 3  # the one-shot checkout, the cart, the card payment
     log = app.log.read_text()
     assert "Traceback" not in log, textwrap.shorten(log[-3000:], 3000)

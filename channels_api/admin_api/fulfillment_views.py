@@ -219,7 +219,7 @@ class OrderReturnsView(OrderAdminView):
         responses={201: ReturnOutput},
     )
     @raises(InvalidTransition)
-    @idempotent
+    @idempotent(own_transactions=True)  # its refund asks the PSP after the return commits
     def post(self, request: Request, pk: str) -> Response:
         """Record a return of shipped units.
 

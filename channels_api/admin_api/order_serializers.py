@@ -13,15 +13,41 @@ from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
 
 
+class PaymentEventOutput(serializers.Serializer):
+    """Something the PSP said about the payment (a webhook, a read-back)."""
+
+    type = serializers.CharField(help_text="e.g. `payment_intent.succeeded`")
+    source = serializers.CharField(help_text="`webhook`, `confirm` or `reconcile`")
+    event_id = serializers.CharField(help_text="The PSP's event id (webhooks)")
+    state = serializers.CharField(help_text="The session's state at the PSP")
+    outcome = serializers.CharField(help_text="What it changed here")
+    created_at = serializers.DateTimeField()
+
+
+class PaymentOperationOutput(serializers.Serializer):
+    """A capture, refund or cancel asked of the PSP, with the idempotency key it was given."""
+
+    kind = serializers.CharField()
+    status = serializers.CharField(help_text="`pending` until the PSP's answer is in")
+    amount = MoneyOutput()
+    reference = serializers.CharField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class PaymentOutput(serializers.Serializer):
     id = serializers.CharField()
     provider = serializers.CharField()
     method = serializers.CharField()
     status = serializers.CharField()
+    capture_method = serializers.CharField()
     amount = MoneyOutput()
     captured = MoneyOutput()
     refunded = MoneyOutput()
-    reference = serializers.CharField()
+    reference = serializers.CharField(help_text="The PSP's reference (Stripe: the PaymentIntent)")
+    events = PaymentEventOutput(many=True)
+    operations = PaymentOperationOutput(many=True)
     created_at = serializers.DateTimeField()
 
 
@@ -70,9 +96,33 @@ def admin_order_data(order: Order, *, detail: bool = True) -> dict:
                     "captured": money_dict(p.captured_amount, currency),
                     "refunded": money_dict(p.refunded_amount, currency),
                     "reference": p.reference,
+                    "capture_method": p.capture_method,
+                    "events": [
+                        {
+                            "type": e.type,
+                            "source": e.source,
+                            "event_id": e.event_id,
+                            "state": e.state,
+                            "outcome": e.outcome,
+                            "created_at": rfc3339(e.created_at),
+                        }
+                        for e in p.events.all()
+                    ],
+                    "operations": [
+                        {
+                            "kind": o.kind,
+                            "status": o.status,
+                            "amount": money_dict(o.amount, currency),
+                            "reference": o.reference,
+                            "attempts": o.attempts,
+                            "error": o.error,
+                            "created_at": rfc3339(o.created_at),
+                        }
+                        for o in p.operations.all()
+                    ],
                     "created_at": rfc3339(p.created_at),
                 }
-                for p in order.payments.all()
+                for p in order.payments.prefetch_related("events", "operations")
             ],
             "events": [
                 {
@@ -107,6 +157,10 @@ class CaptureInput(serializers.Serializer):
         help_text="When no authorization exists.",
     )
     reference = serializers.CharField(max_length=200, required=False, default="")
+    amount = AmountInput(
+        required=False,
+        help_text="Capture part of an authorization (the rest is released); default: all of it.",
+    )
 
 
 class RefundInput(serializers.Serializer):

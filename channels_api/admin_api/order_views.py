@@ -24,11 +24,12 @@ from channels_api.admin_api.order_serializers import (
     VoucherOutput,
     admin_order_data,
 )
+from channels_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from channels_api.idempotency import idempotent
 from channels_api.schema import raises
 from fulfillment.services import order_cancel_with_shipments, order_payment_capture
 from orders import services
-from orders.errors import RefundExceedsCaptured
+from orders.errors import PaymentProviderUnavailable, RefundExceedsCaptured
 from orders.models import Order, ShippingMethod
 from orders.selectors import order_detail_queryset, order_list, order_search, voucher_list
 from orders.services.setup import shipping_method_create, voucher_create
@@ -109,12 +110,14 @@ class OrderCancelView(OrderAdminView):
         responses={200: AdminOrderOutput},
     )
     @raises(InvalidTransition)
-    @idempotent
+    @idempotent(own_transactions=True)
     def post(self, request: Request, pk: str) -> Response:
         """Cancel an order.
 
         Allowed until something ships: the stock is released, an authorization voided and what was
         paid refunded; `order.cancelled` is sent to webhooks. 409 `invalid_transition` otherwise.
+        The PSP is asked after the cancel is committed; if it does not answer, the void or refund
+        stays pending (see the payment's `operations`) and reconciliation makes it.
         """
         payload = CancelInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -133,19 +136,24 @@ class OrderCaptureView(OrderAdminView):
         request=CaptureInput,
         responses={200: AdminOrderOutput},
     )
-    @raises(InvalidTransition)
-    @idempotent
+    @raises(InvalidTransition, PaymentProviderUnavailable)
+    @idempotent(own_transactions=True)
     def post(self, request: Request, pk: str) -> Response:
         """Capture an order's payment.
 
-        Captures the authorization, or records a manual payment of the total (cash on delivery); a
-        pending order becomes confirmed. `order.paid` (and `order.confirmed`) is sent to webhooks.
-        409 `invalid_transition` when already paid or cancelled.
+        Captures the authorization through its provider (all of it, or `amount` of it: the rest is
+        released), or records a manual payment of the total (cash on delivery); a pending order
+        becomes confirmed. `order.paid` (and `order.confirmed`) is sent to webhooks. 409
+        `invalid_transition` when already paid or cancelled; 503 `payment_provider_unavailable`
+        when the PSP does not answer (retry with the same Idempotency-Key: it captures once).
         """
         payload = CaptureInput(data=request.data)
         payload.is_valid(raise_exception=True)
         order_payment_capture(
-            order=self.order(pk, Order.objects), actor=request.auth.actor, **payload.validated_data
+            order=self.order(pk, Order.objects),
+            actor=request.auth.actor,
+            key=request.headers.get(IDEMPOTENCY_HEADER),
+            **payload.validated_data,
         )
         return self.detail(pk)
 
@@ -157,13 +165,15 @@ class OrderRefundView(OrderAdminView):
         request=RefundInput,
         responses={200: AdminOrderOutput},
     )
-    @raises(InvalidTransition, RefundExceedsCaptured)
-    @idempotent
+    @raises(InvalidTransition, RefundExceedsCaptured, PaymentProviderUnavailable)
+    @idempotent(own_transactions=True)
     def post(self, request: Request, pk: str) -> Response:
         """Refund an order, fully or in part.
 
-        At most what was captured and not yet refunded (all of it when `amount` is omitted);
-        `refund.created` is sent to webhooks. 409 `refund_exceeds_captured` or `invalid_transition`.
+        At most what was captured and not yet refunded (all of it when `amount` is omitted), given
+        back through the payment's provider; `refund.created` is sent to webhooks. 409
+        `refund_exceeds_captured` or `invalid_transition`. 503 `payment_provider_unavailable` when
+        the PSP does not answer: retry with the same Idempotency-Key and the money moves once.
         """
         payload = RefundInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -172,6 +182,7 @@ class OrderRefundView(OrderAdminView):
             actor=request.auth.actor,
             amount=payload.validated_data.get("amount"),
             reason=payload.validated_data["reason"],
+            key=request.headers.get(IDEMPOTENCY_HEADER),
         )
         return self.detail(pk)
 

@@ -19,7 +19,12 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 
 from channels_api.fulfiller.authentication import IsFulfiller
 from channels_api.idempotency import HEADER, MAX_KEY_LENGTH, REPLAY_HEADER
-from channels_api.permissions import IsPublishableKey, IsSecretKey, IsUnrestrictedSecretKey
+from channels_api.permissions import (
+    IsPublishableKey,
+    IsSecretKey,
+    IsUnrestrictedSecretKey,
+    SignedByPaymentProvider,
+)
 from channels_api.problems import PROBLEM_CONTENT_TYPE, problem_body
 from channels_api.schema.problems import (
     EXAMPLE_EXTRAS,
@@ -45,6 +50,11 @@ KEY_NOTES: list[tuple[type, str]] = [
         "channel's data.",
     ),
     (IsFulfiller, "A courier's fulfiller token (`ft_...`): only the orders it was issued for."),
+    (
+        SignedByPaymentProvider,
+        "None: the payment provider signs each event (Stripe: `Stripe-Signature`, checked "
+        "against the raw body with STRIPE_WEBHOOK_SECRET).",
+    ),
 ]
 
 IDEMPOTENCY_KEY = OpenApiParameter(

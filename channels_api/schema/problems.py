@@ -76,6 +76,7 @@ NOT_REPLAYED = {
     "unsupported_media_type",
     IdempotencyKeyInUse.code,
     IdempotencyKeyReused.code,
+    "payment_provider_unavailable",  # a 5xx: never stored, a retry runs afresh
 }
 
 # Extra members of the example problem of a code (what the handler adds for it).

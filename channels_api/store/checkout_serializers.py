@@ -29,12 +29,19 @@ class LinesField(serializers.ListField):
 
 
 class PaymentInput(serializers.Serializer):
-    """`{"provider": "test", "token": "tok_approve"}` or `{"provider": "manual", ...}`."""
+    """`{"provider": "test", "token": "tok_approve"}`, `{"provider": "manual", ...}`, or
+    `{"provider": "stripe", "capture": "automatic"}` (the order waits in `pending_payment`
+    for the customer to confirm the PaymentIntent whose `client_secret` it carries)."""
 
-    provider = serializers.ChoiceField(choices=["test", "manual"])
+    provider = serializers.ChoiceField(choices=["test", "manual", "stripe"])
     token = serializers.CharField(max_length=100, required=False)
     method = serializers.CharField(max_length=50, required=False)
     reference = serializers.CharField(max_length=200, required=False)
+    capture = serializers.ChoiceField(
+        choices=["automatic", "manual"],
+        required=False,
+        help_text="stripe: `manual` only authorizes; staff capture later (all or part).",
+    )
 
 
 class CartCreateInput(serializers.Serializer):

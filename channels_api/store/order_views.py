@@ -44,7 +44,13 @@ from delivery.errors import (
 from delivery.zones import address_geocode
 from inventory.errors import InsufficientStock
 from orders import services
-from orders.errors import CartCompleted, LinkUsedUp, PaymentDeclined, VoucherUnavailable
+from orders.errors import (
+    CartCompleted,
+    LinkUsedUp,
+    PaymentDeclined,
+    PaymentProviderUnavailable,
+    VoucherUnavailable,
+)
 from orders.models import Cart, Order, ShippingMethod
 from orders.selectors import (
     cart_get,
@@ -264,7 +270,14 @@ class CartCompleteView(CartMixin):
         request=CartCompleteInput,
         responses={201: StoreOrderOutput, 200: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, LinkUsedUp, *DELIVERY_REFUSALS)
+    @raises(
+        InsufficientStock,
+        VoucherUnavailable,
+        PaymentDeclined,
+        LinkUsedUp,
+        PaymentProviderUnavailable,
+        *DELIVERY_REFUSALS,
+    )
     @idempotent(in_service=True)
     def post(self, request: Request, cart_id: str) -> Response:
         """Place the order for a cart.
@@ -273,7 +286,10 @@ class CartCompleteView(CartMixin):
         expired), the payment is taken when `payment` is sent, and `order.created` (and
         `order.confirmed` when paid) is sent to webhooks; the customer is emailed. 201 with the new
         order; completing the same cart again answers 200 with that order. 402 `payment_declined`
-        leaves no order.
+        leaves no order. With `stripe` the order is `pending_payment`, holding its stock for the
+        channel's payment window: confirm `payment_session.client_secret` with Stripe.js; the
+        PSP's webhook (or `POST /store/orders/{token}/payment/confirm`) confirms the order. 503
+        `payment_provider_unavailable` when the PSP does not answer: no order, the holds stay.
         """
         payload = CartCompleteInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -302,7 +318,13 @@ class CheckoutView(StoreView):
         request=CheckoutRequest,
         responses={201: StoreOrderOutput},
     )
-    @raises(InsufficientStock, VoucherUnavailable, PaymentDeclined, *DELIVERY_REFUSALS)
+    @raises(
+        InsufficientStock,
+        VoucherUnavailable,
+        PaymentDeclined,
+        PaymentProviderUnavailable,
+        *DELIVERY_REFUSALS,
+    )
     @idempotent(in_service=True)
     def post(self, request: Request) -> Response:
         """Place an order in one request.
@@ -311,10 +333,13 @@ class CheckoutView(StoreView):
         come from the channel, `payment` (optional) is taken, and `order.created` (and
         `order.confirmed` when paid) is sent to webhooks; the customer is emailed. Nothing is
         created or held on any refusal: 409 `insufficient_stock` with what is left per SKU, 402
-        `payment_declined`, 400 for an unknown SKU or a bad address. With an on-demand shipping
-        method the zone's checks answer `outside_delivery_area`, `below_delivery_minimum`,
-        `delivery_closed` or, for `delivery_slot`, `delivery_slot_full`; the order carries the
-        promised arrival window and its delivery is offered to couriers.
+        `payment_declined`, 503 `payment_provider_unavailable`, 400 for an unknown SKU or a bad
+        address. With `stripe` the order is `pending_payment` until the customer confirms the
+        payment (see `payment_session`); unpaid at the end of the channel's payment window, it is
+        cancelled and its stock released. With an on-demand shipping method the zone's checks
+        answer `outside_delivery_area`, `below_delivery_minimum`, `delivery_closed` or, for
+        `delivery_slot`, `delivery_slot_full`; the order carries the promised arrival window and
+        its delivery is offered to couriers.
         """
         payload = CheckoutRequest(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -426,3 +451,29 @@ class OrderLookupView(StoreView):
         if order is None:
             raise Http404
         return order_response(order, status.HTTP_200_OK)
+
+
+class StoreOrderPaymentConfirmView(StoreView):
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="store_orders_payment_confirm",
+        tags=TAGS,
+        request=None,
+        responses={200: StoreOrderOutput},
+    )
+    @raises(PaymentProviderUnavailable)
+    @idempotent(own_transactions=True)
+    def post(self, request: Request, token: str) -> Response:
+        """Tell the server the customer confirmed the payment.
+
+        Call after Stripe.js confirmed the PaymentIntent: the server asks the PSP itself (it never
+        takes the client's word) and confirms the order when the PSP says it is paid or
+        authorized, exactly once even when the PSP's webhook arrives at the same moment. The
+        answer is the order: still `pending_payment` if the PSP is not done yet.
+        """
+        order = order_get_by_token(channel=self.channel, token=token)
+        if order is None:
+            raise Http404
+        services.payment_confirm(order=order)
+        return order_response(order_get_by_token(channel=self.channel, token=token), 200)

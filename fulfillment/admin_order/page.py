@@ -57,8 +57,14 @@ def order_page(model_admin, request, order: Order) -> TemplateResponse:
                 "amount": money(payment.amount),
                 "captured": money(payment.captured_amount),
                 "refunded": money(payment.refunded_amount),
+                # What the PSP said (webhooks, confirms, reconciliation) and was asked.
+                "events": list(payment.events.all()),
+                "operations": [
+                    {"operation": operation, "amount": money(operation.amount)}
+                    for operation in payment.operations.all()
+                ],
             }
-            for payment in order.payments.all()
+            for payment in order.payments.prefetch_related("events", "operations")
         ],
         "refundable": money(services.order_refundable_amount(order=order)),
         "fulfillments": fulfillments,

@@ -22,6 +22,7 @@ from inventory.services.allotments import (
 from inventory.services.holds import (
     reservations_purge_expired,
     stock_allocate,
+    stock_allocate_held,
     stock_deallocate,
     stock_ensure_available,
     stock_extend,
@@ -68,6 +69,7 @@ __all__ = [
     "reservations_purge_expired",
     "stock_adjust",
     "stock_allocate",
+    "stock_allocate_held",
     "stock_change_apply",
     "stock_changes_apply",
     "stock_deallocate",

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 
-from backoffice.sql import execute, placeholders, table
+from backoffice.sql import execute, fetch, placeholders, table
 from catalog.models import Channel
 from inventory.available import channel_availability, free_units, reserved_by_level
 from inventory.errors import InsufficientStock, StockConflict
@@ -41,25 +41,40 @@ from inventory.services.placement import (
 
 
 def stock_reserve(
-    *, channel: Channel, holder: str, lines: Iterable[StockLine], ttl_seconds: int | None = None
+    *,
+    channel: Channel,
+    holder: str,
+    lines: Iterable[StockLine],
+    ttl_seconds: int | None = None,
+    fresh: bool = False,
+    warehouse_id: int | None = None,
 ) -> list[Reservation]:
-    """Hold stock for a cart (or a link's allotment) in the channel's warehouses.
+    """Hold stock for a cart (or a link's allotment, or a checkout while its payment is
+    taken) in the channel's warehouses.
 
     Replaces the holder's earlier holds on these variants, so changing a quantity
-    re-reserves. All lines or none: raises InsufficientStock listing each short
-    SKU with what is available. A TTL of 0 creates no holds (POS) but still checks.
+    re-reserves; a `fresh` holder (named for this hold alone, e.g. a checkout's while its
+    payment is taken) has none, and skips that statement. All lines or none: raises
+    InsufficientStock listing each short SKU with what is available. A TTL of 0 creates
+    no holds (POS) but still checks. With `warehouse_id`, only that warehouse's stock
+    counts (an on-demand delivery leaves from its zone's store).
     """
     merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
     with transaction.atomic():
-        levels, warehouse_ids = stock_levels_lock_in_channel(channel=channel, variant_ids=merged)
+        levels, warehouse_ids = stock_levels_lock_in_channel(
+            channel=channel, variant_ids=merged, warehouse_id=warehouse_id
+        )
         others, own = reserved_by_level([level.pk for level in levels.values()], holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
         before = free_units(
             levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
         )
-        Reservation.objects.filter(holder=holder, stock_level__variant_id__in=list(merged)).delete()
+        if not fresh:
+            Reservation.objects.filter(
+                holder=holder, stock_level__variant_id__in=list(merged)
+            ).delete()
         free = free_units(levels, others)
         placements = placements_plan(merged, warehouse_ids, levels, free)
         if ttl <= 0:
@@ -155,6 +170,115 @@ def stock_allocate(
         _allocations_write(holder, placements)
         low_stock_record(levels, merged, before=before, after=free)
     return placements
+
+
+def stock_allocate_held(
+    *,
+    channel: Channel,
+    holder: str,
+    hold: str,
+    lines: Iterable[StockLine],
+    warehouse_id: int | None = None,
+) -> None:
+    """Turn a hold made for exactly these lines (`stock_reserve` with a `fresh` holder, a
+    checkout's while its payment was taken) into the order's allocation.
+
+    Its units were counted out under the stock locks when the hold was made, so the stock
+    rows are not read again. On PostgreSQL one statement does it all (`_held_allocate`):
+    the hold's rows deleted, its levels locked in id order (the lock order), their
+    `allocated` grown by them where still on hand, the allocations inserted. A hold
+    that lapsed, or is not what these lines need, changes no level: the lines take the
+    full path of `stock_allocate`. A level whose stock was counted down meanwhile below
+    what was held raises InsufficientStock (the caller's transaction rolls back, the
+    levels updated here too). Call inside the order's transaction.
+    """
+    merged = lines_merge(lines)
+    wanted = sum(line.quantity for line in merged.values())
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        held, raised = _held_allocate(holder, hold, wanted, now=now)
+    else:
+        held, raised = _held_allocate_in_steps(holder, hold, wanted, now=now)
+    if held is None:
+        stock_allocate(
+            channel=channel, holder=holder, lines=merged.values(), warehouse_id=warehouse_id
+        )
+        return
+    if raised != held:
+        available = channel_availability(channel=channel, variant_ids=merged)
+        short = [
+            {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
+            for vid, line in merged.items()
+        ]
+        raise InsufficientStock(
+            [line for line in short if line["available"] < line["requested"]] or short
+        )
+
+
+def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tuple[int | None, int]:
+    """One statement: (levels held, levels raised), or (None, 0) for a hold not usable."""
+    reservation, level, allocation = table(Reservation), table(StockLevel), table(Allocation)
+    rows = fetch(
+        f"WITH gone AS (DELETE FROM {reservation} WHERE holder = %s "  # noqa: S608
+        "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
+        # The levels locked in id order before any is updated (the lock order: an UPDATE
+        # joined to `wanted` would lock them in whatever order its join yields them).
+        "usable AS (SELECT COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s "
+        f"AND (SELECT COUNT(*) FROM (SELECT s.id FROM {level} s WHERE s.id IN "
+        "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE) AS locked) >= 0 AS ok "
+        "FROM gone), "
+        "wanted AS (SELECT stock_level_id, SUM(quantity) AS quantity FROM gone "
+        "WHERE (SELECT ok FROM usable) GROUP BY stock_level_id), "
+        f"raised AS (UPDATE {level} SET allocated = {level}.allocated + wanted.quantity, "
+        "updated_at = %s FROM wanted WHERE "
+        f"{level}.id = wanted.stock_level_id "
+        f"AND {level}.allocated + wanted.quantity <= {level}.on_hand "
+        f"RETURNING {level}.id, wanted.quantity), "
+        f"inserted AS (INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at) "
+        "SELECT id, %s, quantity, %s FROM raised RETURNING 1) "
+        "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM wanted), "
+        "(SELECT COUNT(*) FROM inserted)",
+        [hold, now, wanted, now, holder, now],
+    )
+    ok, held, raised = rows[0]
+    return (held, raised) if ok else (None, 0)
+
+
+def _held_allocate_in_steps(
+    holder: str, hold: str, wanted: int, *, now: datetime
+) -> tuple[int | None, int]:
+    """`_held_allocate` as three statements (SQLite has no data-modifying WITH)."""
+    rows = fetch(
+        f"DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
+        "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
+        [hold, now],
+    )
+    if not rows or not all(row[2] for row in rows) or sum(row[1] for row in rows) != wanted:
+        return None, 0
+    placed: dict[int, int] = defaultdict(int)
+    for level_id, quantity, _ in rows:
+        placed[level_id] += quantity
+    level = table(StockLevel)
+    cases = " ".join(["WHEN %s THEN %s"] * len(placed))
+    added = [value for pair in placed.items() for value in pair]
+    raised = execute(
+        f"UPDATE {level} SET allocated = allocated + CASE id {cases} END, updated_at = %s "  # noqa: S608
+        f"WHERE id IN ({placeholders(len(placed))}) "
+        f"AND allocated + CASE id {cases} END <= on_hand",
+        [*added, now, *placed, *added],
+    )
+    if raised == len(placed):
+        _allocations_write_rows(holder, list(placed.items()), now=now)
+    return len(placed), raised
+
+
+def _allocations_write_rows(holder: str, placed: list[tuple[int, int]], *, now: datetime) -> None:
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(placed))
+    execute(
+        f"INSERT INTO {table(Allocation)} (stock_level_id, holder, quantity, created_at) "  # noqa: S608
+        f"VALUES {rows}",
+        [value for level_id, units in placed for value in (level_id, holder, units, now)],
+    )
 
 
 def _allocations_write(holder: str, placements: list[Placement]) -> None:

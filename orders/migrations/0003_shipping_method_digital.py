@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0002_channel_features'),
+        ("orders", "0002_channel_features"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='shippingmethod',
-            name='kind',
-            field=models.CharField(choices=[('flat_rate', 'Flat rate'), ('pickup', 'Pickup in store'), ('digital', 'Digital delivery')], default='flat_rate', max_length=20),
+            model_name="shippingmethod",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("flat_rate", "Flat rate"),
+                    ("pickup", "Pickup in store"),
+                    ("digital", "Digital delivery"),
+                ],
+                default="flat_rate",
+                max_length=20,
+            ),
         ),
     ]

@@ -4,30 +4,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_shipping_method_digital'),
+        ("orders", "0003_shipping_method_digital"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ordermessage',
-            name='data',
-            field=models.JSONField(blank=True, default=dict, help_text="A location's coordinates or a photo's URL."),
+            model_name="ordermessage",
+            name="data",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="A location's coordinates or a photo's URL."
+            ),
         ),
         migrations.AddField(
-            model_name='ordermessage',
-            name='kind',
-            field=models.CharField(choices=[('text', 'Text'), ('location', 'Location share'), ('photo', 'Photo'), ('pin', "Delivery PIN (the customer's only)")], default='text', max_length=20),
+            model_name="ordermessage",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("text", "Text"),
+                    ("location", "Location share"),
+                    ("photo", "Photo"),
+                    ("pin", "Delivery PIN (the customer's only)"),
+                ],
+                default="text",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='orderevent',
-            name='type',
-            field=models.CharField(choices=[('placed', 'Placed'), ('payment_authorized', 'Payment authorized'), ('paid', 'Paid'), ('confirmed', 'Confirmed'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded'), ('note_added', 'Note added'), ('fulfillment_created', 'Fulfillment created'), ('packed', 'Packed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('completed', 'Completed'), ('returned', 'Returned'), ('courier_update', 'Courier update'), ('delivery_estimate', 'Delivery estimate'), ('courier_assigned', 'Courier assigned'), ('courier_unassigned', 'Courier unassigned'), ('delivery_proof', 'Proof of delivery'), ('delivery_pin_refused', 'Wrong delivery PIN')], max_length=30),
+            model_name="orderevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("placed", "Placed"),
+                    ("payment_authorized", "Payment authorized"),
+                    ("paid", "Paid"),
+                    ("confirmed", "Confirmed"),
+                    ("cancelled", "Cancelled"),
+                    ("refunded", "Refunded"),
+                    ("note_added", "Note added"),
+                    ("fulfillment_created", "Fulfillment created"),
+                    ("packed", "Packed"),
+                    ("shipped", "Shipped"),
+                    ("delivered", "Delivered"),
+                    ("completed", "Completed"),
+                    ("returned", "Returned"),
+                    ("courier_update", "Courier update"),
+                    ("delivery_estimate", "Delivery estimate"),
+                    ("courier_assigned", "Courier assigned"),
+                    ("courier_unassigned", "Courier unassigned"),
+                    ("delivery_proof", "Proof of delivery"),
+                    ("delivery_pin_refused", "Wrong delivery PIN"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='shippingmethod',
-            name='kind',
-            field=models.CharField(choices=[('flat_rate', 'Flat rate'), ('pickup', 'Pickup in store'), ('digital', 'Digital delivery'), ('local_delivery', 'On-demand delivery')], default='flat_rate', max_length=20),
+            model_name="shippingmethod",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("flat_rate", "Flat rate"),
+                    ("pickup", "Pickup in store"),
+                    ("digital", "Digital delivery"),
+                    ("local_delivery", "On-demand delivery"),
+                ],
+                default="flat_rate",
+                max_length=20,
+            ),
         ),
     ]

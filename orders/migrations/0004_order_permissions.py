@@ -4,14 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_shipping_method_digital'),
+        ("orders", "0003_shipping_method_digital"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='order',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('capture_order', "Can capture an order's payment"), ('refund_order', 'Can refund an order'), ('cancel_order', 'Can cancel an order'), ('fulfill_order', "Can plan an order's shipments")]},
+            name="order",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("capture_order", "Can capture an order's payment"),
+                    ("refund_order", "Can refund an order"),
+                    ("cancel_order", "Can cancel an order"),
+                    ("fulfill_order", "Can plan an order's shipments"),
+                ],
+            },
         ),
     ]

@@ -4,15 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_order_permissions'),
+        ("orders", "0004_order_permissions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='orderevent',
-            name='type',
-            field=models.CharField(choices=[('placed', 'Placed'), ('payment_authorized', 'Payment authorized'), ('paid', 'Paid'), ('confirmed', 'Confirmed'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded'), ('note_added', 'Note added'), ('address_changed', 'Delivery address changed'), ('fulfillment_created', 'Fulfillment created'), ('packed', 'Packed'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('completed', 'Completed'), ('returned', 'Returned'), ('courier_update', 'Courier update')], max_length=30),
+            model_name="orderevent",
+            name="type",
+            field=models.CharField(
+                choices=[
+                    ("placed", "Placed"),
+                    ("payment_authorized", "Payment authorized"),
+                    ("paid", "Paid"),
+                    ("confirmed", "Confirmed"),
+                    ("cancelled", "Cancelled"),
+                    ("refunded", "Refunded"),
+                    ("note_added", "Note added"),
+                    ("address_changed", "Delivery address changed"),
+                    ("fulfillment_created", "Fulfillment created"),
+                    ("packed", "Packed"),
+                    ("shipped", "Shipped"),
+                    ("delivered", "Delivered"),
+                    ("completed", "Completed"),
+                    ("returned", "Returned"),
+                    ("courier_update", "Courier update"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

@@ -12,6 +12,7 @@ from orders.models.orders import (
     OrderLine,
     Payment,
 )
+from orders.models.payments import PaymentEvent, PaymentOperation
 from orders.models.reports import SalesReport
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "OrderLine",
     "OrderMessage",
     "Payment",
+    "PaymentEvent",
+    "PaymentOperation",
     "SalesReport",
     "ShippingMethod",
     "ShopLink",

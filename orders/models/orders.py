@@ -23,6 +23,9 @@ class Order(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        # Placed with a card payment the customer still confirms with the PSP; holds its stock
+        # until `payment_due_at`, then expires (cancelled) unless paid.
+        PENDING_PAYMENT = "pending_payment", "Pending payment"
         CONFIRMED = "confirmed", "Confirmed"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
@@ -77,6 +80,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The end of the payment window of an order in `pending_payment`.
+    payment_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -112,6 +117,8 @@ ORDER_NUMBER_OFFSET = 100000
 ORDER_TRANSITIONS: dict[str, set[str]] = {
     # Cash on delivery: a pending order may ship, and is captured on delivery.
     Order.Status.PENDING: {"confirm", "cancel", "capture", "fulfill"},
+    # Waiting for the PSP: paid (its webhook, the client's confirm), or cancelled / expired.
+    Order.Status.PENDING_PAYMENT: {"pay", "cancel"},
     Order.Status.CONFIRMED: {"cancel", "capture", "refund", "fulfill", "complete"},
     Order.Status.COMPLETED: {"refund"},
     Order.Status.CANCELLED: set(),
@@ -149,6 +156,8 @@ class Payment(models.Model):
     """Money for an order through one provider; amounts never exceed what the step allows."""
 
     class Status(models.TextChoices):
+        # A payment session the customer confirms with the PSP; its outcome is not known yet.
+        PENDING = "pending", "Pending"
         AUTHORIZED = "authorized", "Authorized"
         CAPTURED = "captured", "Captured"
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
@@ -163,12 +172,17 @@ class Payment(models.Model):
     amount = money_field()
     captured_amount = money_field(default=0)
     refunded_amount = money_field(default=0)
-    reference = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=200, blank=True, help_text="The PSP's reference")
+    # What the customer's client needs to confirm the session with the PSP (Stripe's
+    # PaymentIntent `client_secret`); shown only on the customer's order view.
+    client_secret = models.CharField(max_length=300, blank=True)
+    capture_method = models.CharField(max_length=10, default="automatic")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["provider", "reference"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(captured_amount__lte=models.F("amount")), name="capture_within_amount"
@@ -190,7 +204,10 @@ class OrderEvent(models.Model):
 
     class Type(models.TextChoices):
         PLACED = "placed", "Placed"
+        PAYMENT_PENDING = "payment_pending", "Waiting for payment"
         PAYMENT_AUTHORIZED = "payment_authorized", "Payment authorized"
+        PAYMENT_FAILED = "payment_failed", "Payment attempt failed"
+        PAYMENT_EXPIRED = "payment_expired", "Payment window passed"
         PAID = "paid", "Paid"
         CONFIRMED = "confirmed", "Confirmed"
         CANCELLED = "cancelled", "Cancelled"

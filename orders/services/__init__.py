@@ -1,5 +1,10 @@
 """Orders workflows: carts, checkout, and the order lifecycle (re-exported here)."""
 
+from orders.payments.settlement import (
+    payment_confirm,
+    payment_webhook_receive,
+    payments_reconcile,
+)
 from orders.services.carts import (
     CartLineInput,
     cart_create,
@@ -11,7 +16,12 @@ from orders.services.carts import (
     cart_totals,
     cart_update,
 )
-from orders.services.checkout import CheckoutInput, PlacedOrder, cart_complete, checkout_direct
+from orders.services.checkout import (
+    CheckoutInput,
+    PlacedOrder,
+    cart_complete,
+    checkout_direct,
+)
 from orders.services.lifecycle import (
     CancelEffects,
     order_address_update,
@@ -49,4 +59,7 @@ __all__ = [
     "order_refund",
     "order_refundable_amount",
     "orders_cancel_stale_unpaid",
+    "payment_confirm",
+    "payment_webhook_receive",
+    "payments_reconcile",
 ]

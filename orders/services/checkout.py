@@ -1,20 +1,29 @@
-"""Checkout: a cart, or a single request, becomes an order in one transaction.
+"""Checkout: a cart, or a single request, becomes an order.
 
-Placing an order is four steps, the same for both doors:
+Placing an order is five steps, the same for both doors:
 
 1. `_draft_*`: everything decided before anything is written (SKUs sold in the channel,
    prices and totals, shipping, voucher, the payment provider); reads only;
-2. `_PaymentGuard`: the provider's answer, before any row is locked (and the money given
-   back if the order is not placed after all);
-3. `_order_write`: the voucher use, the shop link's order counter, the order with its
-   lines, payment, timeline and domain events;
-4. `_stock_allocate`: the stock rows, locked last (docs/architecture.md, "Lock order")
+2. `_stock_hold`: with a payment, its stock held before the PSP is asked: a reservation
+   in a transaction of its own (a cart's own holds are extended instead);
+3. `_session_open`: the PSP's answer (`orders.payments.checkout`), with no transaction
+   open and no row locked;
+4. `_order_write`: the voucher use, the shop link's order counter, the order with its
+   lines, payment, timeline and domain events; a card the customer confirms later
+   leaves the order in `pending_payment`, holding its stock for the payment window;
+5. `_stock_allocate`: the stock rows, locked last (docs/architecture.md, "Lock order")
    because concurrent checkouts queue on them, so they stay locked only for the stock
-   statements and the commit (a completed cart is marked so before).
+   statements and the commit (a completed cart is marked so before); the hold becomes
+   the order's allocation.
 
-Any refusal (unknown SKU, no stock, voucher used up, card declined) rolls all of it
-back: no order, no held stock, no voucher use; a payment already authorized is given
-back once the rows are released. Each door returns a `PlacedOrder`: the order with the
+Each door owns its transactions (`backoffice.transactions`): steps 2 and 3 run before
+the order's transaction, step 2 in one of its own, step 3 in none; steps 4 and 5 are the
+order's transaction, which `commit_with` (the HTTP layer's stored answer) begins first
+and finishes inside step 4's last statement, before the stock is locked. Without a
+payment, steps 2 and 3 are skipped and step 5 takes the units from what is free.
+Any refusal (unknown SKU, no stock, voucher used up, card declined) leaves no order, no
+held stock, no voucher use; a hold and a session that led to no order are given back
+after the rollback (`_Prepared`). Each door returns a `PlacedOrder`: the order with the
 lines and timeline it was written with, which is all its answer shows.
 """
 
@@ -22,9 +31,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from backoffice import task_names
 from backoffice.exceptions import ValidationFailed
@@ -32,12 +43,20 @@ from backoffice.jobs import enqueue_after_commit
 from backoffice.sql import execute, rows_insert
 from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
-from inventory.services import StockLine, stock_allocate, stock_ensure_available
+from inventory.services import (
+    StockLine,
+    stock_allocate,
+    stock_allocate_held,
+    stock_ensure_available,
+    stock_extend,
+    stock_release,
+    stock_reserve,
+)
 from orders.delivery import shipping_problem
 from orders.delivery_hook import DeliveryQuote, delivery_planner
 from orders.events import order_domain_events_build, order_events_build
 from orders.links.counters import link_order_record
-from orders.locks import cart_lock, voucher_use_count
+from orders.locks import voucher_use_count
 from orders.models import (
     Cart,
     Order,
@@ -47,7 +66,14 @@ from orders.models import (
     ShippingMethod,
     Voucher,
 )
-from orders.payments import Authorization, PaymentProvider, provider_get
+from orders.payments import PaymentProvider
+from orders.payments.base import AUTHORIZED, CAPTURE_AUTOMATIC, SUCCEEDED
+from orders.payments.checkout import (
+    OpenedSession,
+    payment_provider_for,
+    session_abandon,
+    session_open,
+)
 from orders.pricing import PricedLine, Totals, compute_totals, price_line, price_lines, totals_check
 from orders.selectors import variants_for_sale
 from orders.services.validation import (
@@ -101,11 +127,35 @@ class OrderDraft:
     attribution: dict[str, Any]
     actor: str
     cart: Cart | None = None
+    capture: str = CAPTURE_AUTOMATIC
     delivery: DeliveryQuote | None = None  # an on-demand delivery's zone, fee and promise
 
     @property
     def stock_lines(self) -> list[StockLine]:
         return [StockLine(variant=line.variant, quantity=line.quantity) for line in self.lines]
+
+
+class _Prepared:
+    """Steps 2 and 3 of a checkout (its stock held, the PSP's answer) and their undoing.
+
+    Use it in a `with` block around the order's transaction: leaving it without an order
+    placed (a refusal, a replayed request, a concurrent completion) releases the hold and
+    cancels the session, or refunds what it took, after the rollback, with no transaction
+    open and no row locked.
+    """
+
+    def __init__(self, draft: OrderDraft) -> None:
+        self.draft = draft
+        self.hold: str | None = None
+        self.session: OpenedSession | None = None
+        self.placed: PlacedOrder | None = None
+
+    def __enter__(self) -> _Prepared:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.placed is None:
+            _prepared_abandon(self)
 
 
 def _delivers(method: ShippingMethod | None) -> bool:
@@ -126,14 +176,23 @@ def checkout_direct(
     after the order is written, before the stock is locked (see `_stock_allocate`).
 
     Raises ValidationFailed (also for goods to ship without a complete shipping address),
-    InsufficientStock, VoucherUnavailable, PaymentDeclined, and for an on-demand delivery
-    the delivery planner's refusals (`orders.delivery_hook`).
+    InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable, and
+    for an on-demand delivery the delivery planner's refusals (`orders.delivery_hook`).
+
+    With a payment, its stock is held (a transaction of its own) and the PSP asked (none
+    open) before the order's transaction; that one converts the hold into the order's
+    allocation without reading the stock rows again.
     """
-    with _PaymentGuard() as payment, transaction.atomic():
-        commit_with.begin()
-        draft = _draft_checkout(channel=channel, data=data, actor=actor)
-        placed = _order_write(draft, payment.authorize(draft), commit_with)
-        _stock_allocate(draft, placed.order)
+    draft = _draft_checkout(channel=channel, data=data, actor=actor)
+    with _Prepared(draft) as prepared:
+        if draft.provider is not None:
+            prepared.hold = _stock_hold(draft)
+            _session_open(prepared)
+        with transaction.atomic():
+            commit_with.begin()
+            placed = _order_write(draft, prepared.session, commit_with)
+            _stock_allocate(draft, placed.order, hold=prepared.hold)
+        prepared.placed = placed
     return placed
 
 
@@ -149,23 +208,61 @@ def cart_complete(
     Completing a completed cart returns the same order (`created` False). Holds that
     expired are re-taken from what is available, so the order succeeds while stock lasts.
     A cart whose goods ship needs its shipping address set first (ValidationFailed).
-    Owns its transaction, with `commit_with` as in `checkout_direct`.
+    Owns its transactions, with `commit_with` as in `checkout_direct`. `cart` is the
+    caller's fresh read (with its channel, shipping method and voucher; read again
+    otherwise): the order's transaction refuses one that changed since (ValidationFailed).
     """
-    with _PaymentGuard() as guard, transaction.atomic():
-        commit_with.begin()
-        cart = cart_lock(cart, "channel", "shipping_method", "voucher")
-        if cart.status == Cart.Status.COMPLETED:
-            order = Order.objects.select_related("channel").get(cart=cart)
-            done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
-            _statement_run(commit_with.finish(done))
-            return done
-        draft = _draft_cart(cart=cart, payment=payment, actor=actor)
-        placed = _order_write(draft, guard.authorize(draft), _CartDone(commit_with))
-        cart.status = Cart.Status.COMPLETED
-        cart.reserved_until = None
-        cart.save(update_fields=["status", "reserved_until", "updated_at"])
-        _stock_allocate(draft, placed.order)
+    if not {"channel", "shipping_method", "voucher"} <= cart._state.fields_cache.keys():
+        cart = Cart.objects.select_related("channel", "shipping_method", "voucher").get(pk=cart.pk)
+    if cart.status == Cart.Status.COMPLETED:
+        with transaction.atomic():
+            commit_with.begin()
+            return _completed(cart, commit_with)
+    # Read without the cart's lock: the PSP may be asked before the order's transaction,
+    # which then refuses a cart that changed meanwhile.
+    draft = _draft_cart(cart=cart, payment=payment, actor=actor)
+    with _Prepared(draft) as prepared:
+        if draft.provider is not None:
+            _cart_hold_extend(draft)
+            _session_open(prepared)
+        with transaction.atomic():
+            commit_with.begin()
+            if not _cart_mark_completed(cart):
+                # Completed meanwhile (that order is the answer; our session is given back),
+                # or changed since it was read (its order would not be what was last seen).
+                current = Cart.objects.get(pk=cart.pk)
+                if current.status == Cart.Status.COMPLETED:
+                    return _completed(current, commit_with)
+                raise ValidationFailed(
+                    {"lines": ["The cart changed meanwhile: complete it again."]}
+                )
+            placed = _order_write(draft, prepared.session, _CartDone(commit_with))
+            _stock_allocate(draft, placed.order)
+        prepared.placed = placed
     return placed, True
+
+
+def _cart_mark_completed(cart: Cart) -> bool:
+    """Lock the cart and mark it completed, unless it was completed or changed since it was
+    read: one conditional UPDATE, first in the order's transaction (the cart's place in the
+    lock order). Returns whether it did."""
+    now = timezone.now()
+    done = (
+        Cart.objects.filter(pk=cart.pk, updated_at=cart.updated_at)
+        .exclude(status=Cart.Status.COMPLETED)
+        .update(status=Cart.Status.COMPLETED, reserved_until=None, updated_at=now)
+    )
+    if done:
+        cart.status, cart.reserved_until, cart.updated_at = Cart.Status.COMPLETED, None, now
+    return bool(done)
+
+
+def _completed(cart: Cart, commit_with: CommitPartner) -> tuple[PlacedOrder, bool]:
+    """A completed cart's order (`created` False), its answer stored by `commit_with`."""
+    order = Order.objects.select_related("channel").get(cart=cart)
+    done = PlacedOrder(order, list(order.lines.all()), list(order.events.all())), False
+    _statement_run(commit_with.finish(done))
+    return done
 
 
 # --- 1. The draft: reads and checks, nothing written -------------------------------------
@@ -263,11 +360,7 @@ def _draft(
         delivery_fee=delivery.fee if delivery else None,
     )
     totals_check(lines=lines, totals=totals)
-    provider = None
-    if payment is not None:
-        if not isinstance(payment, dict):
-            raise ValidationFailed({"payment": ["Send an object."]})
-        provider = provider_get(str(payment.get("provider") or ""))
+    provider, capture = payment_provider_for(payment) or (None, CAPTURE_AUTOMATIC)
     return OrderDraft(
         channel=channel,
         lines=lines,
@@ -277,51 +370,77 @@ def _draft(
         voucher=voucher,
         payment=payment,
         provider=provider,
+        capture=capture,
         delivery=delivery,
         **rest,
     )
 
 
-# --- 2. The payment, given back when the order is not placed ------------------------------
-class _PaymentGuard:
-    """Authorizes a draft's payment, and gives it back if the order is not placed after all.
-
-    Entered outside the order's transaction, so that by the time it gives the money back
-    (no stock, the voucher or link used up meanwhile, ...) the rows are rolled back and
-    no longer locked.
-    """
-
-    def __init__(self) -> None:
-        self.draft: OrderDraft | None = None
-        self.authorization: Authorization | None = None
-
-    def authorize(self, draft: OrderDraft) -> Authorization | None:
-        self.draft, self.authorization = draft, _payment_authorize(draft)
-        return self.authorization
-
-    def __enter__(self) -> _PaymentGuard:
-        return self
-
-    def __exit__(self, error_type, error, traceback) -> bool:
-        if error_type is not None and self.authorization is not None:
-            _payment_release(self.draft, self.authorization)
-        return False
+# --- 2. The stock held, 3. the PSP asked ------------------------------------------------
+def _stock_hold(draft: OrderDraft) -> str:
+    """Hold a one-shot checkout's units while the PSP answers: a reservation of its own,
+    committed before the call (InsufficientStock before anything is asked)."""
+    holder = f"checkout:{uuid.uuid4().hex}"
+    stock_reserve(
+        channel=draft.channel,
+        holder=holder,
+        lines=draft.stock_lines,
+        ttl_seconds=_payment_hold_seconds(draft.channel),
+        fresh=True,
+        warehouse_id=_warehouse_of(draft),
+    )
+    return holder
 
 
-def _payment_authorize(draft: OrderDraft) -> Authorization | None:
-    """The provider's answer; a decline raises here, before anything is written or held."""
-    if draft.provider is None:
-        return None
-    return draft.provider.authorize(
-        amount=draft.totals.total, currency=draft.totals.currency, data=draft.payment
+def _cart_hold_extend(draft: OrderDraft) -> None:
+    """Make a cart's holds last while the PSP answers; if every one lapsed, take the units
+    again now, before the PSP is asked."""
+    channel, holder, seconds = (
+        draft.channel,
+        draft.cart.holder,
+        _payment_hold_seconds(draft.channel),
+    )
+    if stock_extend(channel=channel, holder=holder, seconds=seconds) is None:
+        stock_reserve(
+            channel=channel,
+            holder=holder,
+            lines=draft.stock_lines,
+            ttl_seconds=seconds,
+            warehouse_id=_warehouse_of(draft),
+        )
+
+
+def _warehouse_of(draft: OrderDraft) -> int | None:
+    """An on-demand delivery leaves from its zone's store: only that store's stock counts."""
+    return draft.delivery.warehouse_id if draft.delivery else None
+
+
+def _payment_hold_seconds(channel: Channel) -> int:
+    """How long the stock is held while the PSP answers: its calls' limit, with room."""
+    return max(channel.reservation_ttl_seconds, 300)
+
+
+def _session_open(prepared: _Prepared) -> None:
+    """Step 3: the PSP's answer, with no transaction open (a refusal gives the hold back
+    when `prepared` is left)."""
+    draft = prepared.draft
+    prepared.session = session_open(
+        provider=draft.provider,
+        capture=draft.capture,
+        amount=draft.totals.total,
+        currency=draft.totals.currency,
+        data=draft.payment,
+        metadata={"channel": draft.channel.code, "source": draft.source},
     )
 
 
-def _payment_release(draft: OrderDraft, authorization: Authorization) -> None:
-    if authorization.captured:
-        draft.provider.refund(reference=authorization.reference, amount=draft.totals.total)
-    else:
-        draft.provider.void(reference=authorization.reference)
+def _prepared_abandon(prepared: _Prepared) -> None:
+    """A prepared checkout was not placed: its hold and its session go back (no lock held)."""
+    if prepared.hold:
+        stock_release(holder=prepared.hold)
+    if prepared.session is not None:
+        totals = prepared.draft.totals
+        session_abandon(prepared.session, amount=totals.total, currency=totals.currency)
 
 
 # --- 3. The order ------------------------------------------------------------------------
@@ -341,7 +460,7 @@ class _CartDone:
 
 
 def _order_write(
-    draft: OrderDraft, authorization: Authorization | None, commit_with: CommitPartner
+    draft: OrderDraft, session: OpenedSession | None, commit_with: CommitPartner
 ) -> PlacedOrder:
     """3. The voucher use, the order and everything that belongs to it, its domain events,
     and `commit_with`'s answer (rendered from them, stored in the same statement).
@@ -353,7 +472,7 @@ def _order_write(
         delivery_planner().hold(quote=draft.delivery)
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
-    order = _order_new(draft, authorization)
+    order = _order_new(draft, session)
     order.save(force_insert=True)
     # A shop link's order counter (and usage limit): refused here, nothing is kept.
     link_order_record(attribution=draft.attribution, channel=draft.channel)
@@ -371,13 +490,12 @@ def _order_write(
     ]
     timeline = [OrderEvent.Type.PLACED]
     payments = []
-    if authorization is not None:
-        payments.append(_payment_new(draft, order, authorization))
-        timeline.append(
-            OrderEvent.Type.PAID if authorization.captured else OrderEvent.Type.PAYMENT_AUTHORIZED
-        )
-        timeline.append(OrderEvent.Type.CONFIRMED)
-    order.delivery_placed = None  # what the response shows: no query to find out
+    if session is not None:
+        payment, entries = _payment_new(draft, order, session)
+        payments.append(payment)
+        timeline += entries
+    # What the response shows (the delivery, the payment session): no query to find out.
+    order.delivery_placed, order.payment_placed = None, payments[0] if payments else None
     delivery_events = []
     if draft.delivery is not None:
         record = delivery_planner().record(order=order, quote=draft.delivery, actor=draft.actor)
@@ -399,14 +517,17 @@ def _order_write(
     # Everything that hangs off the new order, and the stored HTTP answer (which shows only
     # what is in memory already), in one statement on PostgreSQL.
     rows_insert(lines, payments, events, outbox, also=lambda: commit_with.finish(placed))
-    if order.email or order.status == Order.Status.CONFIRMED:
+    # An order waiting for its payment is announced to the customer once paid (settlement).
+    if order.status != Order.Status.PENDING_PAYMENT and (
+        order.email or order.status == Order.Status.CONFIRMED
+    ):
         # One message for both (the "placed" email, and planning a confirmed order):
         # the worker queues the email as its own task, so a failing email never re-plans.
         enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
     return placed
 
 
-def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
+def _order_new(draft: OrderDraft, session: OpenedSession | None) -> Order:
     totals, channel, method, voucher = (
         draft.totals,
         draft.channel,
@@ -436,33 +557,65 @@ def _order_new(draft: OrderDraft, authorization: Authorization | None) -> Order:
         attribution=draft.attribution,
         placed_by=draft.actor,
     )
-    if authorization is not None:
-        order.status = Order.Status.CONFIRMED
-        order.payment_status = (
-            Order.PaymentStatus.PAID if authorization.captured else Order.PaymentStatus.AUTHORIZED
-        )
+    if session is not None:
+        _order_payment_state(order, session)
     return order
 
 
-def _payment_new(draft: OrderDraft, order: Order, authorization: Authorization) -> Payment:
-    total = draft.totals.total
-    return Payment(
+def _order_payment_state(order: Order, session: OpenedSession) -> None:
+    """The order's state from its session: paid or authorized (confirmed), or waiting for
+    the customer to confirm with the PSP until the channel's payment window ends."""
+    status = session.state.status
+    if status in (SUCCEEDED, AUTHORIZED):
+        order.status = Order.Status.CONFIRMED
+        order.payment_status = (
+            Order.PaymentStatus.PAID if status == SUCCEEDED else Order.PaymentStatus.AUTHORIZED
+        )
+    else:
+        order.status = Order.Status.PENDING_PAYMENT
+        order.payment_due_at = timezone.now() + timedelta(
+            minutes=order.channel.payment_window_minutes
+        )
+
+
+def _payment_new(
+    draft: OrderDraft, order: Order, session: OpenedSession
+) -> tuple[Payment, list[str]]:
+    """The order's payment from its session (not saved), and the timeline entries it makes."""
+    state, total = session.state, draft.totals.total
+    status = {
+        SUCCEEDED: Payment.Status.CAPTURED,
+        AUTHORIZED: Payment.Status.AUTHORIZED,
+    }.get(state.status, Payment.Status.PENDING)
+    payment = Payment(
         order=order,
-        provider=draft.provider.name,
-        method=authorization.method,
-        status=Payment.Status.CAPTURED if authorization.captured else Payment.Status.AUTHORIZED,
+        provider=session.provider.name,
+        method=state.method,
+        status=status,
         currency=draft.totals.currency,
         amount=total,
-        captured_amount=total if authorization.captured else 0,
-        reference=authorization.reference,
+        captured_amount=total if status == Payment.Status.CAPTURED else 0,
+        reference=state.reference,
+        client_secret=state.client_secret if status == Payment.Status.PENDING else "",
+        capture_method=session.capture,
     )
+    if status == Payment.Status.PENDING:
+        return payment, [OrderEvent.Type.PAYMENT_PENDING]
+    paid = OrderEvent.Type.PAID if status == Payment.Status.CAPTURED else None
+    return payment, [paid or OrderEvent.Type.PAYMENT_AUTHORIZED, OrderEvent.Type.CONFIRMED]
 
 
 # --- 4. The stock -----------------------------------------------------------------------
-def _stock_allocate(draft: OrderDraft, order: Order) -> None:
-    """4. The stock rows, last: the cart's holds become the order's, or it takes what is free.
+def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None) -> None:
+    """5. The stock rows, last: the cart's holds (or the checkout's `hold`) become the
+    order's, or it takes what is free.
 
     Raises InsufficientStock, which rolls the whole order back.
+
+    A one-shot checkout's own `hold` (taken in step 2, under the same locks) becomes the
+    allocation in one statement (`stock_allocate_held`): the hold's rows deleted, the
+    levels' `allocated` raised where still on hand (the row locks taken here, held to the
+    commit) and the allocations inserted; then the commit. Otherwise:
 
     What runs under the stock lock, from the locking statement to the commit, and why each:
     - `SELECT ... FOR UPDATE` of the lines' stock rows in the channel, by ascending id:
@@ -476,11 +629,20 @@ def _stock_allocate(draft: OrderDraft, order: Order) -> None:
       stored HTTP answer are written before the lock is taken (`commit_with.finish`),
       and the answer is sent after the commit.
     """
+    if hold is not None:  # a one-shot checkout's own hold: its units are already counted out
+        stock_allocate_held(
+            channel=draft.channel,
+            holder=order.holder,
+            hold=hold,
+            lines=draft.stock_lines,
+            warehouse_id=_warehouse_of(draft),
+        )
+        return
     stock_allocate(
         channel=draft.channel,
         holder=order.holder,
         lines=draft.stock_lines,
         reservation_holder=draft.cart.holder if draft.cart else None,
         # A delivery leaves from its zone's store: the stock must be there.
-        warehouse_id=draft.delivery.warehouse_id if draft.delivery else None,
+        warehouse_id=_warehouse_of(draft),
     )

@@ -2,13 +2,16 @@
 
 Every action locks the order row, checks ORDER_TRANSITIONS (a forbidden action
 raises InvalidTransition → 409 `invalid_transition`), changes state, and writes
-its timeline row and domain event in the same transaction. Rows are locked in the
-system's one order (docs/architecture.md, "Lock order"): the order, its payments,
-the voucher, then stock.
+its timeline row and domain event in the same transaction. Money the PSP moves
+(capture, refund, void) is decided under that lock, asked of the PSP after the
+commit, and applied in a transaction of its own (`orders.payments.operations`).
+Rows are locked in the system's one order (docs/architecture.md, "Lock order"): the
+order, its payments, the voucher, then stock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,9 +19,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice import task_names
 from backoffice.exceptions import InvalidTransition, ValidationFailed
-from backoffice.jobs import enqueue_after_commit
 from backoffice.money import money_dict, money_format, parse_amount
 from inventory.selectors import allocation_list
 from inventory.services import stock_deallocate
@@ -26,8 +27,15 @@ from orders.delivery_hook import delivery_planner_installed
 from orders.errors import RefundExceedsCaptured
 from orders.events import order_domain_event, order_events_write
 from orders.locks import order_lock, order_payments_lock, voucher_use_return
-from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment
+from orders.models import ORDER_TRANSITIONS, Order, OrderEvent, Payment, PaymentOperation
 from orders.payments import provider_get
+from orders.payments.operations import (
+    operation_key,
+    operations_run,
+    order_captured,
+    order_payment_status,
+    refunds_pending,
+)
 from orders.services.validation import address_clean
 
 ZERO = Decimal(0)
@@ -38,137 +46,208 @@ def _require(order: Order, action: str) -> None:
         raise InvalidTransition(entity="order", current=order.status, action=action)
 
 
-def _payment_status(payments: list[Payment]) -> str:
-    captured = sum((p.captured_amount for p in payments), ZERO)
-    refunded = sum((p.refunded_amount for p in payments), ZERO)
-    if captured > 0 and refunded >= captured:
-        return Order.PaymentStatus.REFUNDED
-    if refunded > 0:
-        return Order.PaymentStatus.PARTIALLY_REFUNDED
-    if captured > 0:
-        return Order.PaymentStatus.PAID
-    if any(p.status == Payment.Status.AUTHORIZED for p in payments):
-        return Order.PaymentStatus.AUTHORIZED
-    return Order.PaymentStatus.UNPAID
-
-
-def _refundable(payments: list[Payment]) -> Decimal:
-    return sum((p.captured_amount - p.refunded_amount for p in payments), ZERO)
-
-
 def order_refundable_amount(*, order: Order) -> Decimal:
-    """What can still be given back: captured and not refunded (what a refund takes by default)."""
-    return _refundable(list(order.payments.all()))
+    """What can still be given back: captured and not refunded, less refunds whose answer is
+    still awaited (what a refund takes by default)."""
+    return sum((_refundable(p) for p in order.payments.all()), ZERO)
 
 
 def order_capture(
-    *, order: Order, actor: str = "", method: str = "cash", reference: str = ""
+    *,
+    order: Order,
+    actor: str = "",
+    method: str = "cash",
+    reference: str = "",
+    amount: object = None,
+    key: str | None = None,
 ) -> Order:
-    """Take the money: capture an authorization, or record a manual payment of the total.
+    """Take the money: capture an authorization (all, or `amount` of it), or record a manual
+    payment of the total.
 
-    A pending order becomes confirmed. Raises InvalidTransition when already paid.
+    A pending order becomes confirmed. Raises InvalidTransition when already paid. The
+    PSP is asked with no transaction open (`orders.payments.operations`); a PSP that does
+    not answer raises PaymentProviderUnavailable and the capture stays pending, asked
+    again with the same idempotency key (`key`: the request's) by a retry or by
+    reconciliation.
     """
     with transaction.atomic():
         order = order_lock(order)
         _require(order, "capture")
         if order.payment_status not in (Order.PaymentStatus.UNPAID, Order.PaymentStatus.AUTHORIZED):
             raise InvalidTransition(entity="order", current=order.payment_status, action="capture")
-        authorized = [
-            p for p in order_payments_lock(order) if p.status == Payment.Status.AUTHORIZED
-        ]
-        if authorized:
-            for payment in authorized:
-                provider_get(payment.provider).capture(
-                    reference=payment.reference, amount=payment.amount
-                )
-                payment.status = Payment.Status.CAPTURED
-                payment.captured_amount = payment.amount
-                payment.save(update_fields=["status", "captured_amount", "updated_at"])
-        else:
-            authorization = provider_get("manual").authorize(
-                amount=order.total,
-                currency=order.currency,
-                data={"method": method, "reference": reference},
+        payments = order_payments_lock(order)
+        authorized = [p for p in payments if p.status == Payment.Status.AUTHORIZED]
+        if not authorized:
+            _manual_payment_record(order, actor=actor, method=method, reference=reference)
+            return order
+        single = len(authorized) == 1
+        operations = [
+            _operation_for(
+                order, payment, PaymentOperation.Kind.CAPTURE, key, actor=actor,
+                amount=_capture_amount(payment, amount, order.currency, single=single),
             )
-            Payment.objects.create(
-                order=order,
-                provider="manual",
-                method=authorization.method,
-                status=Payment.Status.CAPTURED,
-                currency=order.currency,
-                amount=order.total,
-                captured_amount=order.total,
-                reference=authorization.reference,
-            )
-        timeline = [OrderEvent.Type.PAID]
-        order.payment_status = _payment_status(list(order.payments.all()))
-        was_pending = order.status == Order.Status.PENDING
-        if was_pending:
-            order.status = Order.Status.CONFIRMED
-            timeline.append(OrderEvent.Type.CONFIRMED)
-        order.save(update_fields=["status", "payment_status", "updated_at"])
-        order_events_write(order=order, types=timeline, actor=actor)
-        order_domain_event(order=order, type="order.paid")
-        if was_pending:
-            order_domain_event(order=order, type="order.confirmed")
-            enqueue_after_commit(task_names.FULFILLMENTS_PLAN, order.pk)
-        # Cash on delivery: paid after delivery completes the order (fulfillment decides).
-        enqueue_after_commit(task_names.ORDER_COMPLETE_IF_DELIVERED, order.pk)
-    return order
+            for payment in authorized
+        ]  # fmt: skip
+    operations_run(operations)
+    return Order.objects.select_related("channel").get(pk=order.pk)
+
+
+def _capture_amount(payment: Payment, amount: object, currency: str, *, single: bool) -> Decimal:
+    if amount is None:
+        return payment.amount
+    if not single:
+        raise ValidationFailed({"amount": ["This order has several payments: capture them all."]})
+    try:
+        wanted = parse_amount(amount, currency)
+    except ValueError as error:
+        raise ValidationFailed({"amount": [str(error)]}) from error
+    if not 0 < wanted <= payment.amount:
+        limit = money_dict(payment.amount, currency)["amount"]
+        raise ValidationFailed({"amount": [f"Capture more than 0 and at most {limit}."]})
+    return wanted
+
+
+def _manual_payment_record(order: Order, *, actor: str, method: str, reference: str) -> None:
+    """Money taken outside (cash on delivery): recorded as captured, in the caller's
+    transaction (no PSP to ask)."""
+    session = provider_get("manual").session_open(
+        amount=order.total,
+        currency=order.currency,
+        capture="automatic",
+        key="",
+        data={"method": method, "reference": reference},
+        metadata={},
+    )
+    Payment.objects.create(
+        order=order,
+        provider="manual",
+        method=session.method,
+        status=Payment.Status.CAPTURED,
+        currency=order.currency,
+        amount=order.total,
+        captured_amount=order.total,
+        reference=session.reference,
+    )
+    order.payment_status = order_payment_status(list(order.payments.all()))
+    order_captured(order, actor=actor)
+    order.save(update_fields=["status", "payment_status", "updated_at"])
+
+
+def _operation_for(
+    order: Order,
+    payment: Payment,
+    kind: str,
+    request_key: str | None,
+    *,
+    amount: Decimal,
+    actor: str,
+    reason: str = "",
+    announce: bool = True,
+) -> PaymentOperation:
+    """The operation a request asks for: the one its key made before (a retry), or new."""
+    key = operation_key(order, kind, request_key, payment)
+    if key is not None:
+        earlier = PaymentOperation.objects.filter(key=key).first()
+        if earlier is not None:
+            return earlier
+    return PaymentOperation.objects.create(
+        payment=payment,
+        kind=kind,
+        amount=amount,
+        actor=actor,
+        reason=reason[:500],
+        announce=announce,
+        **({"key": key} if key else {}),
+    )
 
 
 def order_refund(
-    *, order: Order, actor: str = "", amount: object = None, reason: str = ""
+    *,
+    order: Order,
+    actor: str = "",
+    amount: object = None,
+    reason: str = "",
+    key: str | None = None,
 ) -> Order:
-    """Give money back, at most what was captured and not yet refunded (all of it by default)."""
+    """Give money back, at most what was captured and not yet refunded (all of it by default).
+
+    The refund is recorded, then asked of the PSP with no transaction open, then applied
+    (`orders.payments.operations`). A retry with the same `key` (the request's
+    Idempotency-Key) after a network error asks about the same refund, so the money is
+    given back once. Raises InvalidTransition, RefundExceedsCaptured, ValidationFailed,
+    PaymentProviderUnavailable (the refund then stays pending and is asked about again).
+    """
     with transaction.atomic():
         order = order_lock(order)
         _require(order, "refund")
         payments = order_payments_lock(order)
-        refundable = _refundable(payments)
-        if refundable <= 0:
-            raise InvalidTransition(entity="order", current=order.payment_status, action="refund")
-        if amount is None:
-            wanted = refundable
+        retried = _operations_of_request(order, payments, PaymentOperation.Kind.REFUND, key)
+        if retried:
+            operations = retried
         else:
-            try:
-                wanted = parse_amount(amount, order.currency)
-            except ValueError as error:
-                raise ValidationFailed({"amount": [str(error)]}) from error
-            if wanted <= 0:
-                raise ValidationFailed({"amount": ["Must be more than 0."]})
-        if wanted > refundable:
-            limit = money_dict(refundable, order.currency)
-            raise RefundExceedsCaptured(
-                f"At most {money_format(refundable, order.currency)} can be refunded.",
-                refundable=limit,
-            )
-        refunded = _refund_payments(payments, wanted)
-        order.payment_status = _payment_status(payments)
-        order.save(update_fields=["payment_status", "updated_at"])
-        data = {**money_dict(refunded, order.currency), "reason": reason}
-        order_events_write(order=order, types=[OrderEvent.Type.REFUNDED], actor=actor, data=data)
-        order_domain_event(order=order, type="refund.created", extra={"refund": data})
-    return order
+            refundable = {p.pk: _refundable(p) for p in payments}
+            total = sum(refundable.values(), ZERO)
+            if total <= 0:
+                raise InvalidTransition(
+                    entity="order", current=order.payment_status, action="refund"
+                )
+            wanted = total if amount is None else _refund_amount(amount, order.currency)
+            if wanted > total:
+                limit = money_dict(total, order.currency)
+                raise RefundExceedsCaptured(
+                    f"At most {money_format(total, order.currency)} can be refunded.",
+                    refundable=limit,
+                )
+            operations = _refund_operations(order, payments, refundable, wanted, actor, reason, key)
+    operations_run(operations)
+    return Order.objects.select_related("channel").get(pk=order.pk)
 
 
-def _refund_payments(payments: list[Payment], wanted: Decimal) -> Decimal:
-    remaining = wanted
+def _refundable(payment: Payment) -> Decimal:
+    return payment.captured_amount - payment.refunded_amount - refunds_pending(payment)
+
+
+def _refund_amount(amount: object, currency: str) -> Decimal:
+    try:
+        wanted = parse_amount(amount, currency)
+    except ValueError as error:
+        raise ValidationFailed({"amount": [str(error)]}) from error
+    if wanted <= 0:
+        raise ValidationFailed({"amount": ["Must be more than 0."]})
+    return wanted
+
+
+def _operations_of_request(
+    order: Order, payments: list[Payment], kind: str, key: str | None
+) -> list[PaymentOperation]:
+    keys = [k for k in (operation_key(order, kind, key, p) for p in payments) if k]
+    return list(PaymentOperation.objects.filter(key__in=keys).select_related("payment"))
+
+
+def _refund_operations(
+    order: Order,
+    payments: list[Payment],
+    refundable: dict[int, Decimal],
+    wanted: Decimal,
+    actor: str,
+    reason: str,
+    key: str | None,
+    *,
+    announce: bool = True,
+) -> list[PaymentOperation]:
+    operations, remaining = [], wanted
     for payment in payments:
-        available = payment.captured_amount - payment.refunded_amount
-        take = min(available, remaining)
+        take = min(refundable[payment.pk], remaining)
         if take <= 0:
             continue
-        provider_get(payment.provider).refund(reference=payment.reference, amount=take)
-        payment.refunded_amount += take
-        payment.status = (
-            Payment.Status.REFUNDED
-            if payment.refunded_amount >= payment.captured_amount
-            else Payment.Status.PARTIALLY_REFUNDED
-        )
-        payment.save(update_fields=["refunded_amount", "status", "updated_at"])
+        operations.append(
+            _operation_for(
+                order, payment, PaymentOperation.Kind.REFUND, key,
+                amount=take, actor=actor, reason=reason, announce=announce,
+            )
+        )  # fmt: skip
         remaining -= take
-    return wanted - remaining
+    return operations
 
 
 @dataclass(frozen=True)
@@ -177,7 +256,7 @@ class CancelEffects:
 
     currency: str
     released: list[tuple[str, str, int]]  # (SKU, warehouse, units)
-    voided: list[tuple[Payment, Decimal]]  # authorizations dropped: nothing was taken
+    voided: list[tuple[Payment, Decimal]]  # authorizations and open sessions dropped
     refunded: list[tuple[Payment, Decimal]]  # captured money given back
     voucher_code: str
 
@@ -193,7 +272,11 @@ def order_cancel_effects(*, order: Order) -> CancelEffects:
     return CancelEffects(
         currency=order.currency,
         released=[(a.sku, a.warehouse, a.quantity) for a in allocation_list(holder=order.holder)],
-        voided=[(p, p.amount) for p in payments if p.status == Payment.Status.AUTHORIZED],
+        voided=[
+            (p, p.amount)
+            for p in payments
+            if p.status in (Payment.Status.AUTHORIZED, Payment.Status.PENDING)
+        ],
         refunded=[
             (p, p.captured_amount - p.refunded_amount)
             for p in payments
@@ -204,12 +287,23 @@ def order_cancel_effects(*, order: Order) -> CancelEffects:
 
 
 def order_cancel(
-    *, order: Order, actor: str = "", reason: str = "", only_if_unpaid: bool = False
+    *,
+    order: Order,
+    actor: str = "",
+    reason: str = "",
+    only_if_unpaid: bool = False,
+    also: Callable[[Order], object] | None = None,
 ) -> Order:
     """Cancel until something ships: release the stock, void or refund what was paid,
     and give the voucher use back. Raises InvalidTransition otherwise.
 
-    `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile.
+    The cancel commits first (stock released at once); the voids and refunds it asks for
+    are then made with no transaction open (`orders.payments.operations`). A PSP that does
+    not answer leaves them pending, and reconciliation makes them later.
+    `only_if_unpaid` (the unpaid-timeout job) refuses an order that was paid meanwhile;
+    `also(order)` is work that must commit with the cancel, run under the order's lock
+    before its payments are (a caller's transaction around this would hold the PSP's
+    calls inside it).
     """
     with transaction.atomic():
         order = order_lock(order)
@@ -223,29 +317,48 @@ def order_cancel(
         planner = delivery_planner_installed()
         if planner is not None:  # its delivery, offers and slot: before payments (Lock order)
             planner.order_cancelling(order=order, actor=actor)
+        if also is not None:
+            also(order)  # e.g. the open shipments cancelled: committed with the cancel
         payments = order_payments_lock(order)
-        for payment in payments:
-            if payment.status == Payment.Status.AUTHORIZED:
-                provider_get(payment.provider).void(reference=payment.reference)
-                payment.status = Payment.Status.VOIDED
-                payment.save(update_fields=["status", "updated_at"])
-        refundable = _refundable(payments)
-        timeline = [OrderEvent.Type.CANCELLED]
-        if refundable > 0:
-            _refund_payments(payments, refundable)
-            timeline.append(OrderEvent.Type.REFUNDED)
-        if order.voucher_id:
-            voucher_use_return(order.voucher_id)
-        order.status = Order.Status.CANCELLED
-        order.payment_status = _payment_status(payments)
-        order.cancelled_at = timezone.now()
-        order.save(update_fields=["status", "payment_status", "cancelled_at", "updated_at"])
-        order_events_write(order=order, types=timeline, actor=actor, data={"reason": reason})
-        order_domain_event(order=order, type="order.cancelled")
-        # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
-        # on its rows, so no payment call or other write runs while they are held.
-        stock_deallocate(holder=order.holder)
-    return order
+        operations = [
+            _operation_for(
+                order, payment, PaymentOperation.Kind.CANCEL, None,
+                amount=payment.amount, actor=actor, reason=reason,
+            )
+            for payment in payments
+            if payment.status in (Payment.Status.AUTHORIZED, Payment.Status.PENDING)
+        ]  # fmt: skip
+        refundable = {p.pk: _refundable(p) for p in payments}
+        operations += _refund_operations(
+            order, payments, refundable, sum(refundable.values(), ZERO), actor, reason, None,
+            announce=False,
+        )  # fmt: skip
+        order_cancelled(order, actor=actor, reason=reason)
+    operations_run(operations, quiet=True)
+    return Order.objects.select_related("channel").get(pk=order.pk)
+
+
+def order_cancelled(
+    order: Order, *, actor: str, reason: str, timeline: list[str] | None = None
+) -> None:
+    """Cancel a locked order whose payments are dealt with: the voucher use back, the
+    timeline and `order.cancelled`, and its stock released (last, as everywhere)."""
+    if order.voucher_id:
+        voucher_use_return(order.voucher_id)
+    order.status = Order.Status.CANCELLED
+    order.payment_due_at = None
+    order.cancelled_at = timezone.now()
+    order.save(update_fields=["status", "payment_due_at", "cancelled_at", "updated_at"])
+    order_events_write(
+        order=order,
+        types=[*(timeline or []), OrderEvent.Type.CANCELLED],
+        actor=actor,
+        data={"reason": reason},
+    )
+    order_domain_event(order=order, type="order.cancelled")
+    # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
+    # on its rows, so no payment call or other write runs while they are held.
+    stock_deallocate(holder=order.holder)
 
 
 def order_address_update(*, order: Order, address: dict, actor: str = "") -> Order:
@@ -258,7 +371,11 @@ def order_address_update(*, order: Order, address: dict, actor: str = "") -> Ord
     cleaned = address_clean(address, field="shipping_address")
     with transaction.atomic():
         order = order_lock(order)
-        if order.status not in (Order.Status.PENDING, Order.Status.CONFIRMED):
+        if order.status not in (
+            Order.Status.PENDING,
+            Order.Status.PENDING_PAYMENT,
+            Order.Status.CONFIRMED,
+        ):
             raise InvalidTransition(entity="order", current=order.status, action="change_address")
         if order.fulfillment_status != Order.FulfillmentStatus.UNFULFILLED:
             raise InvalidTransition(

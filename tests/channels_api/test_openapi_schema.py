@@ -88,8 +88,9 @@ def test_every_idempotent_post_declares_the_idempotency_key_header():
 
 def test_idempotent_answers_declare_the_replay_header_and_429_the_retry_after_header():
     # Answers given before the handler runs, or never stored, are never a replay; a status
-    # that also holds a business refusal (422 `outside_delivery_area`) may be one.
-    never_replayed = {"401", "406", "413", "415", "429", "500"}
+    # that also holds a business refusal (422 `outside_delivery_area`) may be one;
+    # a PSP that does not answer (503) is told before the order's transaction, never stored.
+    never_replayed = {"401", "406", "413", "415", "429", "500", "503"}
     for path, method, operation in operations(served_schema()):
         responses = operation["responses"]
         idempotent = any(p["name"] == HEADER for p in operation.get("parameters", []))

@@ -53,7 +53,9 @@ from inventory.services import (
     stock_transfer,
 )
 from orders.links.services import LinkLineInput, link_cart_create, link_create, link_deactivate
-from orders.models import Cart, Order, OrderLine, ShopLink, Voucher
+from orders.models import Cart, Order, OrderLine, Payment, ShopLink, Voucher
+from orders.payments.base import CANCELED, SUCCEEDED, SessionState
+from orders.payments.settlement import payment_session_settle
 from orders.services import (
     CheckoutInput,
     cart_complete,
@@ -170,6 +172,18 @@ class Round:
         return _checkout(self.world, paid=False)
 
     @cached_property
+    def pending_payment_order(self) -> Order:
+        """An order waiting for its card payment, as a Stripe checkout leaves it."""
+        order = _checkout(self.world)
+        Order.objects.filter(pk=order.pk).update(
+            status=Order.Status.PENDING_PAYMENT,
+            payment_status=Order.PaymentStatus.UNPAID,
+            payment_due_at=timezone.now(),
+        )
+        Payment.objects.filter(order=order).update(status=Payment.Status.PENDING, captured_amount=0)
+        return order
+
+    @cached_property
     def stale_order(self) -> Order:
         order = _checkout(self.world, paid=False)
         Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(hours=2))
@@ -246,6 +260,14 @@ def _order_payments(round_: Round, index: int) -> Run:
         return lambda: order_refund(order=order, amount="1.00")
     order = round_.unpaid_order
     return lambda: order_capture(order=order)
+
+
+def _payment_settlement(round_: Round, index: int) -> Run:
+    """The PSP's word on one session from two doors at once: paid (a webhook, the client's
+    confirm) against canceled (reconciliation expiring it)."""
+    payment = Payment.objects.get(order=round_.pending_payment_order)
+    state = SessionState(status=SUCCEEDED if index % 2 else CANCELED, reference=payment.reference)
+    return lambda: payment_session_settle(payment=payment, state=state, source="webhook")
 
 
 def _fulfillment(round_: Round, index: int) -> Run:
@@ -435,13 +457,14 @@ def _workflow(
 WORKFLOWS = [
     _workflow(
         "checkout",
-        "voucher link stock allocation",
+        "voucher link stock reservation allocation",
         _checkout_through_link,
     ),
     _workflow("cart_complete", "cart voucher link stock reservation allocation", _cart_complete),
     _workflow("cart_lines", "cart stock reservation", _cart_lines),
     _workflow("order_cancel", "order payment voucher stock allocation", _order_cancel),
     _workflow("order_payments", "order payment", _order_payments),
+    _workflow("payment_settlement", "order payment voucher stock allocation", _payment_settlement),
     _workflow("fulfillment", "order fulfillment order_line stock allocation", _fulfillment),
     _workflow("return", "order order_line payment stock", _return),
     # A till sale is some 90 statements: one thread a side keeps the module quick.

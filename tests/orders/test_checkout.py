@@ -315,35 +315,106 @@ def test_idempotent_checkout_replays_the_same_order(web_api, shop):
     assert OrderEvent.objects.count() == 1
 
 
-def test_stock_refused_after_payment_gives_the_money_back(web_api, shop, monkeypatch):
-    """The lock-free pre-check can pass and the locked allocation still refuse (another
-    checkout won the race); the gateway's charge must then be undone."""
+class RecordingGateway:
+    """The test gateway, recording what it is asked (the real one, wrapped)."""
+
+    def __new__(cls, calls: list):
+        from orders.payments.local import TestGateway
+
+        class Recording(TestGateway):
+            def session_open(self, **kwargs):
+                calls.append(("open", kwargs["data"].get("token")))
+                return super().session_open(**kwargs)
+
+            def refund(self, *, reference, amount, currency, key):
+                calls.append(("refund", reference, str(amount)))
+                return super().refund(
+                    reference=reference, amount=amount, currency=currency, key=key
+                )
+
+            def session_cancel(self, *, reference, key):
+                calls.append(("cancel", reference))
+                return super().session_cancel(reference=reference, key=key)
+
+        return Recording()
+
+
+def test_stock_is_held_before_the_gateway_is_asked(web_api, shop, monkeypatch):
+    """The lock-free pre-check can pass and the stock still be gone (another checkout won the
+    race): the hold refuses before any gateway call, so no money is taken at all."""
     from orders import payments
     from orders.services import checkout
 
     calls = []
-
-    class RecordingGateway(payments.TestGateway):
-        def refund(self, *, reference, amount):
-            calls.append(("refund", reference, str(amount)))
-            return super().refund(reference=reference, amount=amount)
-
-        def void(self, *, reference):
-            calls.append(("void", reference))
-
-    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway())
+    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway(calls))
     monkeypatch.setattr(checkout, "stock_ensure_available", lambda **kwargs: None)  # the race
+
+    response = web_api.post(
+        CHECKOUT,
+        {
+            "lines": [{"sku": "TEE", "quantity": 11}],
+            "shipping_address": ADDRESS,
+            "payment": {"provider": "test", "token": "tok_approve"},
+        },
+    )
+
+    assert_problem(response, 409, "insufficient_stock")
+    assert calls == []
+    nothing_placed(shop)
+
+
+def test_a_refusal_after_payment_gives_the_money_back(web_api, shop, monkeypatch):
+    """The order can still be refused after the PSP answered (the voucher used up meanwhile):
+    a charge is refunded, an authorization cancelled, and the held stock released."""
+    from orders import payments
+    from orders.errors import VoucherUnavailable
+    from orders.services import checkout
+
+    voucher_create(channels=[shop["channel"]], code="ONCE", kind="fixed", value="10")
+    calls = []
+
+    def used_up(voucher):
+        raise VoucherUnavailable("This voucher has been used up.")
+
+    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway(calls))
+    monkeypatch.setattr(checkout, "voucher_use_count", used_up)
 
     for token in ("tok_approve", "tok_authorize"):
         response = web_api.post(
             CHECKOUT,
             {
-                "lines": [{"sku": "TEE", "quantity": 11}],
+                "lines": [{"sku": "TEE", "quantity": 2}],
                 "shipping_address": ADDRESS,
+                "voucher_code": "ONCE",
                 "payment": {"provider": "test", "token": token},
             },
         )
-        assert_problem(response, 409, "insufficient_stock")
-    assert [call[0] for call in calls] == ["refund", "void"]
-    assert calls[0][2] == "219.89"
+        assert_problem(response, 409, "voucher_unavailable")
+    assert [call[0] for call in calls] == ["open", "refund", "open", "cancel"]
+    assert calls[1][2] == "29.98"  # 2 x 19.99 less 10.00 (no shipping method)
     nothing_placed(shop)
+
+
+def test_a_replayed_paid_checkout_holds_nothing_and_asks_the_gateway_nothing(
+    web_api, shop, monkeypatch
+):
+    from orders import payments
+
+    calls = []
+    monkeypatch.setitem(payments.PROVIDERS, "test", RecordingGateway(calls))
+    payload = {
+        "lines": [{"sku": "TEE", "quantity": 1}],
+        "shipping_address": ADDRESS,
+        "payment": {"provider": "test", "token": "tok_approve"},
+    }
+    first = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="paid-1")
+    holds = []
+    monkeypatch.setattr(
+        "orders.services.checkout.stock_reserve", lambda **kwargs: holds.append(kwargs)
+    )
+    again = web_api.post(CHECKOUT, payload, HTTP_IDEMPOTENCY_KEY="paid-1")
+
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert calls == [("open", "tok_approve")] and holds == []
+    assert Order.objects.count() == 1
+    assert stock(shop["tee"]) == (10, 1)

@@ -19,8 +19,11 @@ from tests.factories import make_key, make_product, make_warehouse, receive
 # As in production: the request owns the transaction (no test transaction around it).
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHECKOUT_BUDGET = 12  # issue 13's target for a one-shot checkout
-CART_COMPLETE_BUDGET = 25
+# Issue 13's target for a one-shot checkout is 12, met without a payment. With one, as
+# here, the stock is held in a transaction of its own before the PSP is asked (issue 14):
+# 15, each statement accounted for in docs/performance.md ("Query budgets").
+CHECKOUT_BUDGET = 15
+CART_COMPLETE_BUDGET = 16
 # Issue 13's target is 12; today's figure is guarded here so it cannot grow unnoticed
 # (docs/performance.md, "Cart line add": what stands in the way).
 CART_LINE_ADD_BUDGET = 26
@@ -119,23 +122,33 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
     assert response.status_code == 201, response.json()
 
     statements = [query["sql"] for query in queries.captured_queries]
-    locking = next(
+    # The stock rows are locked twice: by the hold taken before the PSP is asked
+    # (`SELECT ... FOR UPDATE`), and by the order's transaction turning that hold into the
+    # allocation (its `UPDATE` of the levels). Each time, until its COMMIT, only stock.
+    locking = [
         index
         for index, sql in enumerate(statements)
-        if '"inventory_stocklevel"' in sql and "FOR UPDATE" in sql
-    )
-    under_the_lock = statements[locking + 1 :]
-    assert under_the_lock[-1] == "COMMIT"
-    for sql in under_the_lock[:-1]:
-        touched = set(re.findall(r'"([a-z_]+)"', sql)) - {"raised"}
-        assert touched <= {
-            "inventory_stocklevel",
-            "inventory_reservation",
-            "inventory_allocation",
-        }, sql
-    # The stored answer and the order were written before the lock was taken.
-    before = statements[:locking]
+        if '"inventory_stocklevel"' in sql
+        and ("FOR UPDATE" in sql or re.search(r'UPDATE "inventory_stocklevel" SET', sql))
+    ]
+    assert len(locking) == 2, statements
+    for start in locking:
+        end = statements.index("COMMIT", start)
+        for sql in statements[start:end]:
+            touched = set(re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"([a-z_]+)"', sql))
+            assert touched <= {
+                "inventory_stocklevel",
+                "inventory_reservation",
+                "inventory_allocation",
+                "inventory_warehousechannel",  # which rows: the channel's warehouses
+                "inventory_warehouse",
+            }, sql
+    # The PSP was asked between the two: no transaction was open across it.
+    assert statements.index("BEGIN", locking[0] + 1) > statements.index("COMMIT", locking[0])
+    # The stored answer and the order were written before the order's lock was taken.
+    order_transaction = statements[statements.index("BEGIN", locking[0]) : locking[1]]
     assert any(
         "channels_api_idempotencyrecord" in sql and sql.startswith(("UPDATE", "WITH"))
-        for sql in before
+        for sql in order_transaction
     )
+    assert any(sql.startswith('INSERT INTO "orders_order"') for sql in order_transaction)

@@ -268,6 +268,8 @@ def test_every_endpoint_refuses_another_channels_objects(world, anonymous_api):
         if "{" not in path:
             continue
         audience = path.split("/")[3]
+        if audience == "payments":
+            continue  # no credential: the PSP signs it (tests/payments/test_stripe_checkout.py)
         client = world["foreign"][audience]
         url = fill(path, ids, product_id)
         assert url is not None, f"no test object for {path}: add it to PARAMETERS"
