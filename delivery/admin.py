@@ -6,14 +6,25 @@ day a line."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError, ValidationFailed
 from delivery.dispatch import delivery_requeue
 from delivery.models import Courier, Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
-from delivery.setup import ZONE_FIELDS, zone_clean, zone_create, zone_update
+from delivery.setup import (
+    ZONE_FIELDS,
+    slot_delete,
+    slot_update,
+    slots_create,
+    zone_clean,
+    zone_create,
+    zone_update,
+)
 from delivery.zones import opening_hours_from_text, opening_hours_text
 
 
@@ -96,6 +107,42 @@ class DeliveryZoneAdmin(ScopedAdmin):
         else:
             saved = zone_create(code=obj.code, warehouse=obj.warehouse, fields=fields)
         obj.pk = saved.pk
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """Slots through the set-up services, each under its lock: a booking committed
+        while the page was saved is counted (a plain save would write back the `booked`
+        it read), and a booked slot keeps its times."""
+        if formset.model is not DeliverySlot:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        for slot in formset.deleted_objects:
+            slot_delete(slot=slot)
+        for slot, _changed in formset.changed_objects:
+            slot_update(
+                slot=slot, capacity=slot.capacity, starts_at=slot.starts_at, ends_at=slot.ends_at
+            )
+        for slot in formset.new_objects:
+            minutes = int((slot.ends_at - slot.starts_at).total_seconds() // 60)
+            slots_create(
+                zone=form.instance,
+                starts_at=slot.starts_at,
+                ends_at=slot.starts_at + timedelta(minutes=minutes),
+                slot_minutes=minutes,
+                capacity=slot.capacity,
+            )
+        return None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A rule the form could not see coming (a booking or a zone committed meanwhile)
+        undoes the whole save and says why, instead of failing the page."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationFailed as error:
+            problems = "; ".join(
+                f"{name}: {' '.join(texts)}" for name, texts in error.errors.items()
+            )
+            self.message_user(request, f"Nothing was saved. {problems}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(Courier)

@@ -76,8 +76,11 @@ def zone_create(*, code: str, warehouse: Warehouse, fields: dict[str, Any]) -> D
         raise ValidationFailed({"code": [f"A zone '{code}' exists."]})
     zone = DeliveryZone(code=code, warehouse=warehouse, name=fields.get("name") or code)
     zone_clean(zone, fields)
-    with transaction.atomic():
-        zone.save()
+    try:
+        with transaction.atomic():
+            zone.save()
+    except IntegrityError as error:  # the same code, created meanwhile
+        raise ValidationFailed({"code": [f"A zone '{code}' exists."]}) from error
     return zone
 
 
@@ -88,7 +91,9 @@ def zone_update(*, zone: DeliveryZone, fields: dict[str, Any]) -> DeliveryZone:
             {name: ["This field cannot be changed."] for name in sorted(unknown)}
         )
     with transaction.atomic():
-        zone = DeliveryZone.objects.select_for_update().get(pk=zone.pk)
+        # NO KEY UPDATE: a checkout committing a delivery of this zone takes KEY SHARE on
+        # it (the foreign key's check), and must not wait behind an edit of its settings.
+        zone = DeliveryZone.objects.select_for_update(no_key=True).get(pk=zone.pk)
         zone_clean(zone, fields)
         zone.save()
     return zone
@@ -137,10 +142,50 @@ def slots_create(
 
 def slot_capacity_set(*, slot: DeliverySlot, capacity: int) -> DeliverySlot:
     """Change a slot's capacity; never below what is booked."""
+    return slot_update(slot=slot, capacity=capacity)
+
+
+def slot_update(
+    *,
+    slot: DeliverySlot,
+    capacity: int,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> DeliverySlot:
+    """Change a slot's capacity (never below what is booked) and, while nothing is booked
+    in it, its times. Writes only those columns, under the slot's lock, so a booking that
+    commits meanwhile is counted, never overwritten."""
+    try:
+        with transaction.atomic():
+            # NO KEY UPDATE, as for the zone: a checkout's booking references the slot
+            slot = DeliverySlot.objects.select_for_update(no_key=True).get(pk=slot.pk)
+            errors: dict[str, list[str]] = {}
+            if capacity < slot.booked:
+                errors["capacity"] = [f"{slot.booked} deliveries are booked."]
+            times = (starts_at or slot.starts_at, ends_at or slot.ends_at)
+            if times != (slot.starts_at, slot.ends_at):
+                if slot.booked:
+                    errors["starts_at"] = [
+                        f"{slot.booked} deliveries are booked in this slot: add another slot."
+                    ]
+                elif times[1] <= times[0]:
+                    errors["ends_at"] = ["Must be after starts_at."]
+            if errors:
+                raise ValidationFailed(errors)
+            slot.capacity = capacity
+            slot.starts_at, slot.ends_at = times
+            slot.save(update_fields=["capacity", "starts_at", "ends_at"])
+    except IntegrityError as error:
+        raise ValidationFailed(
+            {"starts_at": ["A slot of this zone starts at this time."]}
+        ) from error
+    return slot
+
+
+def slot_delete(*, slot: DeliverySlot) -> None:
+    """Remove a slot nothing is booked in (checked under its lock)."""
     with transaction.atomic():
         slot = DeliverySlot.objects.select_for_update().get(pk=slot.pk)
-        if capacity < slot.booked:
-            raise ValidationFailed({"capacity": [f"{slot.booked} deliveries are booked."]})
-        slot.capacity = capacity
-        slot.save(update_fields=["capacity"])
-    return slot
+        if slot.booked or slot.deliveries.exists():
+            raise ValidationFailed({"slot": [f"{slot.booked} deliveries are booked in it."]})
+        slot.delete()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import QuerySet
 
 
@@ -75,3 +76,42 @@ def rows_locked(queryset: QuerySet, timeout: float = 30) -> Iterator[None]:
     finally:
         release.set()
         holder.join(timeout)
+
+
+def while_held(hold: Callable[[], Any], other: Callable[[], Any], timeout: float = 30) -> Any:
+    """Run `hold` in a transaction on this connection and keep it open until `other`, started
+    on a thread of its own (its own connection), waits on a lock `hold` took; then commit
+    and return what `other` returned, or raise what it raised.
+
+    The interleaving is exact, not timed: "`other` read, then waited" is the moment a
+    check-then-write or a read-then-save goes wrong.
+    """
+    started = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        started.wait(timeout)
+        try:
+            outcome["value"] = other()
+        except Exception as error:  # raised again on the caller's thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    waited = False
+    with transaction.atomic():
+        hold()
+        started.set()
+        deadline = time.monotonic() + timeout
+        while not waited and thread.is_alive() and time.monotonic() < deadline:
+            with connection.cursor() as cursor:  # pg_locks: pg_stat_activity is a snapshot
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                waited = bool(cursor.fetchone()[0])
+            time.sleep(0.02)
+    thread.join(timeout)
+    assert waited, f"the other connection never waited on the held locks: {outcome}"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

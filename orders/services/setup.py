@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
@@ -15,6 +15,12 @@ from catalog.models import Channel
 from inventory.codes import code_is
 from inventory.models import Warehouse
 from orders.models import ShippingMethod, Voucher
+
+
+def _kind(kind: str, choices: type[Voucher.Kind] | type[ShippingMethod.Kind]) -> str:
+    if kind not in choices.values:
+        raise ValidationFailed({"kind": [f"Use one of: {', '.join(choices.values)}."]})
+    return kind
 
 
 def _amount(value: object, currency: str, field: str) -> Decimal:
@@ -36,29 +42,38 @@ def voucher_create(
     usage_limit: int | None = None,
     active: bool = True,
 ) -> Voucher:
-    """Create a voucher. A percentage is 0 to 100; amounts use the default currency's precision."""
+    """Create a voucher. A percentage is 0 to 100; amounts use the default currency's precision.
+
+    Raises ValidationFailed for an unknown kind, a bad amount or window, or a code in use
+    (also when a concurrent create took it first).
+    """
     currency = settings.DEFAULT_CURRENCY
+    kind = _kind(kind, Voucher.Kind)
     amount = _amount(value, currency, "value")
     if kind == Voucher.Kind.PERCENTAGE and amount > 100:
         raise ValidationFailed({"value": ["A percentage is at most 100."]})
     if starts_at and ends_at and ends_at <= starts_at:
         raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
+    taken = ValidationFailed({"code": [f"A voucher '{code}' exists."]})
     if Voucher.objects.filter(code__iexact=code).exists():
-        raise ValidationFailed({"code": [f"A voucher '{code}' exists."]})
-    with transaction.atomic():
-        voucher = Voucher.objects.create(
-            code=code,
-            kind=kind,
-            value=amount,
-            min_subtotal=None
-            if min_subtotal is None
-            else _amount(min_subtotal, currency, "min_subtotal"),
-            starts_at=starts_at,
-            ends_at=ends_at,
-            usage_limit=usage_limit,
-            active=active,
-        )
-        voucher.channels.set(list(channels))
+        raise taken
+    try:
+        with transaction.atomic():
+            voucher = Voucher.objects.create(
+                code=code,
+                kind=kind,
+                value=amount,
+                min_subtotal=None
+                if min_subtotal is None
+                else _amount(min_subtotal, currency, "min_subtotal"),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                usage_limit=usage_limit,
+                active=active,
+            )
+            voucher.channels.set(list(channels))
+    except IntegrityError as error:  # the same code, created meanwhile
+        raise taken from error
     return voucher
 
 
@@ -73,9 +88,15 @@ def shipping_method_create(
     pickup_warehouse: str | None = None,
     active: bool = True,
 ) -> ShippingMethod:
-    """A flat rate (free over a threshold) or pickup at a store that serves the channel."""
+    """A flat rate (free over a threshold) or pickup at a store that serves the channel.
+
+    Raises ValidationFailed for an unknown kind, a bad amount, a pickup store that does not
+    serve the channel, or a code in use there (also when a concurrent create took it first).
+    """
+    kind = _kind(kind, ShippingMethod.Kind)
+    taken = ValidationFailed({"code": [f"'{code}' exists in {channel.code}."]})
     if ShippingMethod.objects.filter(channel=channel, code=code).exists():
-        raise ValidationFailed({"code": [f"'{code}' exists in {channel.code}."]})
+        raise taken
     warehouse = None
     if kind == ShippingMethod.Kind.PICKUP:
         warehouse = Warehouse.objects.filter(
@@ -85,13 +106,19 @@ def shipping_method_create(
             raise ValidationFailed(
                 {"pickup_warehouse": ["Pickup needs a warehouse that serves this channel."]}
             )
-    return ShippingMethod.objects.create(
-        channel=channel,
-        code=code,
-        name=name,
-        kind=kind,
-        price=_amount(price, channel.currency, "price"),
-        free_over=None if free_over is None else _amount(free_over, channel.currency, "free_over"),
-        pickup_warehouse=warehouse,
-        active=active,
-    )
+    price = _amount(price, channel.currency, "price")
+    free_over = None if free_over is None else _amount(free_over, channel.currency, "free_over")
+    try:
+        with transaction.atomic():
+            return ShippingMethod.objects.create(
+                channel=channel,
+                code=code,
+                name=name,
+                kind=kind,
+                price=price,
+                free_over=free_over,
+                pickup_warehouse=warehouse,
+                active=active,
+            )
+    except IntegrityError as error:  # the same code, created meanwhile
+        raise taken from error
