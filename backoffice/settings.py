@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "backoffice.versions",
     "backoffice.outbox",
     "backoffice.audit",
     "catalog",
@@ -70,6 +71,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Versions of cached data: read at most once per request (docs/architecture.md, "Caches").
+    "backoffice.versions.current.data_versions_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "channels_api.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,7 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (rate limits) ----------------------------------------------------
+# --- Cache (rate limits, the store's product pages) ---------------------------
 CACHE_URL = os.environ.get("CACHE_URL", "")
 if CACHE_URL:
     CACHES = {
@@ -126,6 +129,10 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The longest a product page's answer stays in the cache. A change to the catalog or stock
+# makes it unused at once whatever this says (channels_api/store/browse_cache.py): this
+# only bounds the memory old versions take.
+STORE_CACHE_SECONDS = env_int("STORE_CACHE_SECONDS", 300)
 
 # Fernet keys (newest first) for secrets kept encrypted at rest; derived from SECRET_KEY
 # when empty. Generate one with: python -c "from cryptography.fernet import Fernet;
@@ -313,6 +320,13 @@ CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
     "task": task_names.RESERVATIONS_PURGE_EXPIRED,
     "schedule": 60.0,
     "options": {"expires": 55},  # a run that waited a minute in the queue is skipped
+}
+
+# The change counters of ended database sessions are folded into one (backoffice/versions).
+CELERY_BEAT_SCHEDULE["versions-compact"] = {
+    "task": task_names.DATA_VERSIONS_COMPACT,
+    "schedule": 600.0,
+    "options": {"expires": 590},
 }
 
 # --- Email ------------------------------------------------------------------

@@ -10,6 +10,8 @@ messages waiting in the broker carry, so change one only with the queues drained
 
 from __future__ import annotations
 
+# backoffice.versions.tasks
+DATA_VERSIONS_COMPACT = "versions.compact"
 # backoffice.outbox.tasks
 OUTBOX_DISPATCH = "outbox.dispatch"
 WEBHOOK_DELIVER = "outbox.webhook_deliver"

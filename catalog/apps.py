@@ -6,3 +6,14 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = "Catalog and channels"
+
+    def ready(self) -> None:
+        from backoffice.versions.registry import watch
+
+        # Cached per process (keys with their channel, tax settings) and in the store's
+        # product pages: every change is counted (backoffice/versions).
+        watch("channels", "catalog.Channel", ignore=("updated_at",))
+        for model in ("Category", "Product", "ProductImage", "ProductVariant"):
+            watch("catalog", f"catalog.{model}", ignore=("updated_at",))
+        watch("catalog", "catalog.ProductListing")
+        watch("catalog", "catalog.ChannelPrice")

@@ -8,4 +8,9 @@ class ChannelsApiConfig(AppConfig):
     verbose_name = "API keys and idempotency"
 
     def ready(self) -> None:
+        from backoffice.versions.registry import watch
         from channels_api import schema  # noqa: F401  (registers the auth scheme)
+
+        # Keys are cached per process (`channels_api.authentication`); stamping when a key
+        # was last used is no change to it.
+        watch("keys", "channels_api.ApiKey", ignore=("last_used_at",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hmac
 from datetime import timedelta
 
@@ -9,10 +10,14 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from backoffice.versions.current import VersionedCache
 from channels_api.models import ApiKey, hash_key
 
 # `last_used_at` is written at most this often per key, so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# Keys with their channel (its tax settings too), per process, by hash: a revoked key or a
+# deactivated channel changes a version, so the next request reads it again.
+_KEYS: VersionedCache[ApiKey] = VersionedCache("keys", "channels")
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -29,15 +34,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != self.keyword.lower() or not raw_key or len(raw_key) > 200:
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <API key>'.")
         digest = hash_key(raw_key)
-        api_key = _key_by_hash(digest)
+        cached = _KEYS.get(digest, lambda: _key_by_hash(digest))
         # The lookup is by hash; the comparison below keeps it constant-time all the same.
-        if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+        if cached is None or not hmac.compare_digest(cached.key_hash, digest):
             raise exceptions.AuthenticationFailed("The API key is not valid.")
+        api_key = _request_copy(cached)
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("The API key has been revoked.")
         if api_key.channel is not None and not api_key.channel.active:
             raise exceptions.AuthenticationFailed("The API key's channel is not active.")
-        self._touch(api_key)
+        self._touch(cached)
+        api_key.last_used_at = cached.last_used_at
         return (None, api_key)
 
     def authenticate_header(self, request: Request) -> str:
@@ -45,6 +52,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def _touch(api_key: ApiKey) -> None:
+        """Stamp `last_used_at`, at most once a minute per key and process: the cached key
+        carries the stamp, so the requests after it in this process write nothing."""
         now = timezone.now()
         if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
             return
@@ -60,3 +69,12 @@ def _key_by_hash(digest: str) -> ApiKey | None:
     """
     keys = ApiKey.objects.select_related("channel").filter(key_hash=digest)
     return next(iter(keys), None)
+
+
+def _request_copy(api_key: ApiKey) -> ApiKey:
+    """The request's own copy of a cached key and its channel: what one request sets on
+    them never reaches another."""
+    own = copy.copy(api_key)
+    if api_key.channel is not None:
+        own.channel = copy.copy(api_key.channel)
+    return own

@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Inventory"
+
+    def ready(self) -> None:
+        from backoffice.versions.registry import watch
+
+        # What a channel can sell: the store's cached product pages depend on it.
+        for model in ("StockLevel", "Reservation", "Warehouse", "WarehouseChannel"):
+            watch("stock", f"inventory.{model}")

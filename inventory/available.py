@@ -23,10 +23,12 @@ held the lock before; a subquery inside the locking statement would not.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from backoffice.sql import fetch, greatest, placeholders, table
 from catalog.models import Channel
@@ -135,16 +137,55 @@ def channel_availability(
     *, channel: Channel, variant_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, int]:
     """Units each variant can still sell in the channel, over its warehouses (one query)."""
+    return _channel_availability(channel, variant_ids, now, with_expiry=False)[0]
+
+
+def channel_availability_until(
+    *, channel: Channel, variant_ids: Iterable[int], now: datetime | None = None
+) -> tuple[dict[int, int], datetime | None]:
+    """`channel_availability`, and the moment it next changes by itself: the first expiry
+    of an active hold on those stock rows (None when none is held), in the same query.
+
+    Until then only a write changes the answer; a cached copy of it (the store's product
+    pages) is good until that moment or the next change of the stock version.
+    """
+    return _channel_availability(channel, variant_ids, now, with_expiry=True)
+
+
+def _channel_availability(
+    channel: Channel, variant_ids: Iterable[int], now: datetime | None, *, with_expiry: bool
+) -> tuple[dict[int, int], datetime | None]:
     variant_ids = list(dict.fromkeys(variant_ids))
     if not variant_ids:
-        return {}
+        return {}, None
+    now = now or timezone.now()
     available, params = available_sql("s", now)
+    expiry, expiry_params = "NULL", []
+    if with_expiry:
+        active, expiry_params = hold_active_sql("r", now)
+        expiry = (
+            f"(SELECT MIN(r.expires_at) FROM {table(Reservation)} r "  # noqa: S608
+            f"WHERE r.stock_level_id = s.id AND {active})"
+        )
     levels, level_params = channel_levels_sql(channel=channel, variant_ids=variant_ids)
-    rows = fetch(f"SELECT s.variant_id, {available} {levels}", [*params, *level_params])
+    rows = fetch(
+        f"SELECT s.variant_id, {available}, {expiry} {levels}",
+        [*params, *expiry_params, *level_params],
+    )
     units = dict.fromkeys(variant_ids, 0)
-    for variant_id, level_units in rows:
+    expiries = []
+    for variant_id, level_units, first_expiry in rows:
         units[variant_id] += level_units
-    return units
+        if first_expiry is not None:
+            expiries.append(_as_datetime(first_expiry))
+    return units, min(expiries, default=None)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A raw query's timestamp (SQLite answers text) as an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
 
 
 def reserved_by_level(

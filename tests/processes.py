@@ -59,3 +59,28 @@ def manage_py(*arguments: str, env: dict[str, str], timeout: float = 300):
         text=True,
         timeout=timeout,
     )
+
+
+def running_database_url() -> str:
+    """The database the running test uses (pytest-django's test database), as a URL."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    user = s.get("USER") or "postgres"
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def django_elsewhere(code: str, *, timeout: float = 120) -> str:
+    """Run `code` in a Django process of its own on the test's database (its own
+    connection, its own commits, its own in-process caches); its stdout."""
+    result = manage_py(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env={**os.environ, "DATABASE_URL": running_database_url()},
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -58,6 +58,18 @@ answers["cart_update"] = api.patch(
 ).status_code
 answers["cart_complete"] = post("/carts/" + cart["id"] + "/complete", {"payment": PAYMENT})[0]
 answers["product_list"] = api.get("/api/v1/store/products?limit=2").status_code
+# The product pages' cache on SQLite: a hold (its expiry read back as text), the ETag, and a
+# sale seen at once through the versions' triggers.
+post("/carts", {"lines": [{"sku": data.skus[2], "quantity": 1}]})
+def available():
+    response = api.get("/api/v1/store/products?sku=" + data.skus[2])
+    return response.json()["results"][0]["variants"][0]["available"], response["ETag"]
+held, etag = available()
+answers["not_modified"] = api.get(
+    "/api/v1/store/products?sku=" + data.skus[2], HTTP_IF_NONE_MATCH=etag
+).status_code
+post("/checkout", {"lines": [{"sku": data.skus[2], "quantity": 1}], **order})
+answers["sale_seen"] = available()[0] == held - 1
 answers["stock_problems"] = len(stock_check())
 print("RESULT " + json.dumps(answers))
 """
@@ -89,6 +101,8 @@ def test_checkout_and_cart_work_on_the_embedded_sqlite_database(tmp_path):
         "cart_update": 200,
         "cart_complete": 201,
         "product_list": 200,
+        "not_modified": 304,
+        "sale_seen": True,
         "stock_problems": 0,
     }
     assert (tmp_path / "backoffice.sqlite3").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,6 +14,7 @@ from django.utils import timezone
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import money_format
 from backoffice.sql import table
+from backoffice.versions.current import VersionedCache
 from catalog.models import Channel
 from orders.delivery import ADDRESS_REQUIRED
 from orders.models import ShippingMethod, Voucher
@@ -25,6 +27,9 @@ ADDRESS_FIELDS = {
 # zones drawn as a radius need them (no geocoder is assumed; see docs/delivery.md).
 COORDINATE_LIMITS = {"latitude": 90, "longitude": 180}
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
+# Active shipping methods by (channel id, code), per process: a changed price or a method
+# switched off changes the "shipping" version, and the next request reads it again.
+_SHIPPING_METHODS: VersionedCache[ShippingMethod] = VersionedCache("shipping")
 
 
 @dataclass(frozen=True)
@@ -128,18 +133,26 @@ def phone_clean(phone: str | None) -> str:
 
 
 def shipping_method_find(*, channel: Channel, code: str | None) -> ShippingMethod | None:
+    """The channel's active shipping method of this code (a copy of the process's cached one:
+    no statement while the "shipping" version stands still), or None without a code."""
     if not code:
         return None
+    method = _SHIPPING_METHODS.get(
+        (channel.pk, code), lambda: _shipping_method_read(channel_id=channel.pk, code=code)
+    )
+    if method is None:
+        raise ValidationFailed({"shipping_method": [f"No shipping method '{code}' here."]})
+    return copy.copy(method)
+
+
+def _shipping_method_read(*, channel_id: int, code: str) -> ShippingMethod | None:
     # Written out: every checkout asks this (docs/performance.md).
     methods = ShippingMethod.objects.raw(
         f"SELECT * FROM {table(ShippingMethod)} "  # noqa: S608 - table name only
         "WHERE channel_id = %s AND code = %s AND active = %s",
-        [channel.pk, code, True],
+        [channel_id, code, True],
     )
-    method = next(iter(methods), None)
-    if method is None:
-        raise ValidationFailed({"shipping_method": [f"No shipping method '{code}' here."]})
-    return method
+    return next(iter(methods), None)
 
 
 def voucher_find(*, channel: Channel, code: str | None, subtotal: Decimal) -> Voucher | None:

@@ -32,7 +32,9 @@ def statements(shop, key: str, **body) -> list[str]:
 
 def test_delivery_adds_three_statements_to_a_checkout_and_four_with_a_slot(shop):
     shop.courier()
-    statements(shop, "warm", shipping_method="standard")  # stamps the key's last use
+    # The key (stamped) and both shipping methods into this process's caches.
+    statements(shop, "warm", shipping_method="standard")
+    statements(shop, "warm-express", shipping_method="express")
     starts = timezone.now() + timedelta(hours=3)
     slot = slots_create(
         zone=shop.zone, starts_at=starts, ends_at=starts + timedelta(hours=1), slot_minutes=60,

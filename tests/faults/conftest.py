@@ -11,21 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 # Real Celery workers, a private Redis and a webhook receiver, as the outbox tests use them.
 from tests.outbox.conftest import make_receiver, private_redis, start_celery  # noqa: F401
-from tests.processes import free_port, wait_healthy
+from tests.processes import free_port, running_database_url, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def database_url() -> str:
-    """The database this test uses (pytest-django's test database), as a URL."""
-    s = connection.settings_dict
-    user = s.get("USER") or "postgres"
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+database_url = running_database_url
 
 
 @dataclass

@@ -64,11 +64,12 @@ def test_channel_limited_key_sees_only_its_channels_orders(web_api, shop, instag
 def test_listing_orders_costs_the_same_queries_for_5_or_50(web_api, admin_api, shop, count):
     for _ in range(count):
         place(web_api)
+    admin_api.get(f"{ORDERS}?limit=1")  # the key's first use: loaded and stamped
     with CaptureQueriesContext(connection) as queries:
         response = admin_api.get(f"{ORDERS}?limit=100")
     assert len(response.json()["results"]) == count
-    # key, last-used stamp, orders, lines
-    assert len(queries) == 4, [q["sql"] for q in queries]
+    # the versions (the key comes from this process's cache), orders, lines
+    assert len(queries) == 3, [q["sql"] for q in queries]
 
 
 def checkout_queries(api, skus: list[str], key: str) -> int:
@@ -96,10 +97,11 @@ def test_one_shot_checkout_costs_the_same_queries_for_1_or_10_lines(shop, web):
         receive(variant, warehouse, 50)
         skus.append(variant.sku)
     api = Api(make_key(web)[1])
-    api.get("/api/v1/store/products")  # stamps last_used_at, so no run pays for it
+    # The key (stamped) and the shipping method into this process's caches: no run pays.
+    checkout_queries(api, skus[:1], "warm")
 
     one_line = checkout_queries(api, skus[:1], "one")
     ten_lines = checkout_queries(api, skus, "ten")
 
     assert one_line == ten_lines
-    assert one_line <= 15  # the budget in docs/performance.md (with a payment)
+    assert one_line <= 14  # the budget in docs/performance.md (with a payment)

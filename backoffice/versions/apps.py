@@ -1,0 +1,18 @@
+"""App config for the versions: installs the triggers after every migrate."""
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class VersionsConfig(AppConfig):
+    name = "backoffice.versions"
+    label = "versions"
+    verbose_name = "Versions of reference data"
+
+    def ready(self) -> None:
+        from backoffice.versions import tasks  # noqa: F401  (registers the compaction task)
+        from backoffice.versions.triggers import triggers_install
+
+        # After every `migrate` (a test database built, a flush): the triggers follow the
+        # watched models' columns as they are now.
+        post_migrate.connect(triggers_install, dispatch_uid="versions-triggers")
