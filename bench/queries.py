@@ -53,6 +53,8 @@ def count_queries(
     client.get(f"{API}/store/products?limit=1")
     statements: dict[str, list[str]] = {}
     _measure(statements, "readyz", client, "get", "/readyz", 200)
+    note = {"name": "note", "quantity": 1}
+    _measure(statements, "baseline", Client(), "post", "/bench/baseline", 201, note)
     for limit in (5, 20, 100):
         _measure(statements, f"product_list_{limit}", client, "get", _list(limit), 200)
     _measure(statements, "product_detail", client, "get", f"{API}/store/products/{slugs[0]}", 200)
