@@ -61,6 +61,13 @@ def replay_script(statements: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def one_round_trip(script: str) -> str:
+    """The same script sent as one request (pgbench's `\\;` joins statements): how much of
+    the replay's time under the lock is round trips rather than the statements' work."""
+    statements = [line.rstrip(";") for line in script.splitlines() if line.strip()]
+    return " \\; ".join(statements) + ";\n"
+
+
 def _tool(name: str) -> str:
     """The PostgreSQL client tool, from PATH or the server's own bin folder."""
     found = shutil.which(name)
@@ -151,6 +158,9 @@ def hot_row_rates(
     psql("postgres", f"CREATE DATABASE {REPLAY_DATABASE} TEMPLATE {source_database}")
     psql(REPLAY_DATABASE, f"UPDATE inventory_stocklevel SET on_hand = {REPLAY_STOCK}")  # noqa: S608
     replay = _pgbench(connect, REPLAY_DATABASE, replay_file, clients, threads, seconds)
+    joined_file = work_dir / "pgbench-replay-one-trip.sql"
+    joined_file.write_text(one_round_trip(script))
+    joined = _pgbench(connect, REPLAY_DATABASE, joined_file, clients, threads, seconds)
     made = int(
         psql(
             REPLAY_DATABASE,
@@ -158,7 +168,7 @@ def hot_row_rates(
             "-At",
         ).strip()
     )
-    if made < replay["transactions"]:
+    if made < replay["transactions"] + joined["transactions"]:
         raise RuntimeError(f"pgbench replay: {replay['transactions']} runs, {made} allocations")
     psql("postgres", f"DROP DATABASE IF EXISTS {REPLAY_DATABASE}")
     ratio = replay["tps"] / minimal["tps"] if minimal["tps"] else None
@@ -168,6 +178,8 @@ def hot_row_rates(
         "seconds": seconds,
         "minimal": {**minimal, "script": MINIMAL_SCRIPT},
         "replay": {**replay, "script": script},
+        # Not a target: the replay's statements in one request, to see what round trips cost.
+        "replay_one_round_trip": {**joined, "script": one_round_trip(script)},
         "replay_vs_minimal": round(ratio, 3) if ratio is not None else None,
         # As before this round, for the report's pgbench row: the minimal transaction.
         "tps": minimal["tps"],

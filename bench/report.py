@@ -355,6 +355,7 @@ def markdown(document: dict[str, Any]) -> str:
     for label, key, sql in (
         ("pgbench: minimal hot-row transaction", "minimal", 1),
         ("pgbench: checkout's statements under the stock lock", "replay", "-"),
+        ("pgbench: the same in one request (not a target)", "replay_one_round_trip", "-"),
     ):
         run = (pgbench or {}).get(key)
         if run:
