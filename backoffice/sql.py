@@ -113,3 +113,24 @@ def rows_insert(
             setattr(obj, obj._meta.pk.attname, pk_value)
         for obj in group:
             obj._state.adding, obj._state.db = False, connection.alias
+
+
+def writes_run(*statements: tuple[str, list] | None) -> None:
+    """Run several writing statements (INSERT, UPDATE, DELETE, without RETURNING) together.
+
+    PostgreSQL: one round trip, all but the last in a `WITH` (a data-modifying `WITH` runs
+    to completion, referenced or not; the parts must not touch the same rows). SQLite: one
+    statement after the other. `None`s are skipped.
+    """
+    given = [statement for statement in statements if statement is not None]
+    if not given:
+        return
+    if connection.vendor != "postgresql" or len(given) == 1:
+        for sql, params in given:
+            execute(sql, params)
+        return
+    *parts, (last, last_params) = given
+    with_ = ", ".join(f"w{index} AS ({sql})" for index, (sql, _) in enumerate(parts))
+    execute(
+        f"WITH {with_} {last}", [value for _, params in parts for value in params] + last_params
+    )

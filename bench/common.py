@@ -37,6 +37,7 @@ class Plan:
 FULL = Plan(
     phases=(
         Phase("readyz", 32, 30),
+        Phase("baseline", 32, 60),
         Phase("browse", 32, 60),
         Phase("cart", 32, 60),
         Phase("checkout", 32, 60),
@@ -51,6 +52,7 @@ FULL = Plan(
 QUICK = Plan(
     phases=(
         Phase("readyz", 32, 8),
+        Phase("baseline", 32, 12),
         Phase("browse", 32, 10),
         Phase("cart", 32, 10),
         Phase("checkout", 32, 12),

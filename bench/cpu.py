@@ -48,6 +48,13 @@ def operations(
     def readyz() -> None:
         expect(client.get("/readyz"), 200)
 
+    anonymous = Client()
+
+    def baseline() -> None:
+        """The bench's minimal DRF POST (bench/baseline.py): a serializer and one INSERT."""
+        note = {"name": "cpu", "quantity": 1}
+        expect(anonymous.post("/bench/baseline", note, content_type="application/json"), 201)
+
     def product_list() -> None:
         offset = random.randrange(max(1, len(slugs) - 20))
         expect(client.get(f"{API}/store/products?limit=20&offset={offset}"), 200)
@@ -89,17 +96,36 @@ def operations(
         body = {"latitude": latitude, "longitude": ZONE_LONGITUDE}
         expect(courier.post(**body), 202)
 
+    cart = client.post(
+        f"{API}/store/carts",
+        {"lines": [{"sku": skus[0], "quantity": 1}], "email": "cpu@example.com"},
+        content_type="application/json",
+    ).json()
+
+    def cart_add_line() -> None:
+        """One unit more of a SKU among 20 (the cart's lines stay within their limits)."""
+        line = {"sku": random.choice(skus[:20]), "quantity": 1}
+        response = client.post(
+            f"{API}/store/carts/{cart['id']}/lines",
+            line,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
+        expect(response, 201)
+
     def sold_out() -> None:
         """The flash sale's usual answer: more than the SKU has left (409)."""
         expect(buy(flash_sku, 1000), 409)
 
     return {
         "readyz": readyz,
+        "baseline": baseline,
         "product_list": product_list,
         "product_detail": product_detail,
         "checkout": checkout,
         "checkout_delivery": checkout_delivery,
         "position": position,
+        "cart_add_line": cart_add_line,
         "sold_out": sold_out,
     }
 

@@ -143,6 +143,14 @@ async def op_readyz(context: Context, rng: random.Random, number: int) -> None:
         raise OperationFailed("readyz")
 
 
+async def op_baseline(context: Context, rng: random.Random, number: int) -> None:
+    """The bench's minimal DRF POST (`bench/baseline.py`): a serializer and one INSERT."""
+    body = {"name": f"note {number}", "quantity": rng.randrange(1, 100)}
+    status, _ = await context.call("baseline", "POST", "/bench/baseline", body=body)
+    if status != 201:
+        raise OperationFailed("baseline")
+
+
 async def op_browse(context: Context, rng: random.Random, number: int) -> None:
     """Half product list pages (20 a page, anywhere in the catalog), half product pages."""
     key = _key(context, rng)
@@ -251,6 +259,7 @@ async def op_flash_sale(context: Context, rng: random.Random, number: int) -> No
 
 OPERATIONS: dict[str, Callable[[Context, random.Random, int], Awaitable[None]]] = {
     "readyz": op_readyz,
+    "baseline": op_baseline,
     "browse": op_browse,
     "cart": op_cart,
     "checkout": op_checkout,

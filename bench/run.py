@@ -32,7 +32,8 @@ def server_env() -> dict[str, str]:
         "API_RATE_LIMIT": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
-        "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+        # Production settings, plus the bench's baseline endpoint and its table (bench/settings.py).
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
     }
 
 

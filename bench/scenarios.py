@@ -68,7 +68,8 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
     from django.core.management import call_command
     from django.db import connections
 
-    from bench.pgbench import hot_row_rate
+    from bench.pgbench import hot_row_rates
+    from bench.pgcpu import ClusterCpu, per_operation_ms
     from bench.queries import count_queries
     from bench.seed import seed
 
@@ -107,9 +108,10 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         data_file.write_text(json.dumps({"base_url": server.url, **seeded.as_dict()}))
         sampler = MemorySampler(server, database_url=os.environ["DATABASE_URL"])
         sampler.start()
+        database_cpu = ClusterCpu(os.environ["DATABASE_URL"])
 
         sampler.phase = "warm-up"
-        for name in ("readyz", "browse", "checkout"):
+        for name in ("readyz", "baseline", "browse", "checkout"):
             warm = Phase(name, 16, plan.warmup_seconds)
             run_load(warm, config=data_file, out=OUT / "warm-up.json", progress_every=60)
         log(f"warmed up ({len(plan.phases)} scenarios next)")
@@ -121,6 +123,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
                 f"at most {phase.duration:.0f} s{limit}"
             )
             sampler.phase = phase.name
+            cpu_before = database_cpu.reading()
             result = run_load(
                 phase,
                 config=data_file,
@@ -128,7 +131,12 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
                 progress_every=PROGRESS_EVERY,
                 seed=number,
             )
+            pg_cpu = database_cpu.spent(cpu_before, database_cpu.reading())
+            pg_cpu_s = pg_cpu["total"]
             sampler.phase = "idle"
+            result["pg_cpu_s"] = pg_cpu
+            result["pg_cpu_ms_per_op"] = per_operation_ms(pg_cpu_s, result["operations"])
+            result["pg_cpu_ms_per_order"] = per_operation_ms(pg_cpu_s, result["orders"])
             result["peak_rss_mb"] = sampler.peak_mb(phase.name)
             result["database"] = sampler.database_activity(phase.name)
             results[phase.name] = result
@@ -164,15 +172,20 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         stop(server)
         server = None
 
-        log(f"pgbench hot row: 64 clients for {plan.pgbench_seconds} s")
-        pgbench = hot_row_rate(
+        connections.close_all()  # the bench database is copied as a template: no session
+        log(f"pgbench hot row: 64 clients, {plan.pgbench_seconds} s each, minimal and replay")
+        pgbench = hot_row_rates(
             port=int(os.environ["TEST_PG_PORT"]),
             clients=64,
             threads=2,
             seconds=plan.pgbench_seconds,
             work_dir=OUT,
+            checkout_statements=queries["statements"]["checkout_1_line"],
         )
-        log(f"pgbench hot row: {pgbench['tps']} transactions/s")
+        log(
+            f"pgbench hot row: minimal {pgbench['minimal']['tps']} transactions/s, "
+            f"the checkout's statements under the stock lock {pgbench['replay']['tps']}/s"
+        )
     finally:
         if sampler is not None:
             sampler.finish()

@@ -210,3 +210,45 @@ def reserved_by_level(
     others = {level_id: int(total) for level_id, total, _ in rows if total}
     own = {level_id: int(total) for level_id, _, total in rows if total}
     return others, own
+
+
+def reserved_by_level_and_held_until(
+    level_ids: list[int],
+    holder: str,
+    replaced_variant_ids: Iterable[int],
+    now: datetime | None = None,
+) -> tuple[dict[int, int], dict[int, int], datetime | None]:
+    """`reserved_by_level`, and when `holder`'s first active hold on any *other* variant
+    expires (None without one), in the same one statement.
+
+    For a workflow that replaces the holder's holds on `replaced_variant_ids` (a cart line
+    change): its new first expiry is the earlier of this and its new holds', with no read
+    after the write. Read after the rows are locked, as `reserved_by_level`.
+    """
+    if not level_ids:
+        return {}, {}, None
+    replaced = set(replaced_variant_ids)
+    active, params = hold_active_sql("r", now)
+    rows = fetch(
+        "SELECT r.stock_level_id, s.variant_id, "  # noqa: S608 - table names only
+        "SUM(CASE WHEN r.holder = %s THEN 0 ELSE r.quantity END), "
+        "SUM(CASE WHEN r.holder = %s THEN r.quantity ELSE 0 END), "
+        "MIN(CASE WHEN r.holder = %s THEN r.expires_at END) "
+        f"FROM {table(Reservation)} r JOIN {table(StockLevel)} s ON s.id = r.stock_level_id "
+        f"WHERE (r.stock_level_id IN ({placeholders(len(level_ids))}) OR r.holder = %s) "
+        f"AND {active} GROUP BY r.stock_level_id, s.variant_id",
+        [holder, holder, holder, *level_ids, holder, *params],
+    )
+    locked = set(level_ids)
+    others = {row[0]: int(row[2]) for row in rows if row[0] in locked and row[2]}
+    own = {row[0]: int(row[3]) for row in rows if row[0] in locked and row[3]}
+    elsewhere = [_datetime(row[4]) for row in rows if row[1] not in replaced and row[4] is not None]
+    return others, own, min(elsewhere, default=None)
+
+
+def _datetime(value: object) -> datetime:
+    """A timestamp as the database returned it: PostgreSQL gives a datetime, SQLite text."""
+    if isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)

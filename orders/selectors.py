@@ -59,7 +59,8 @@ def shipping_method_list(*, channel: Channel) -> QuerySet[ShippingMethod]:
     )
 
 
-def _parse_uuid(value: str) -> uuid.UUID | None:
+def uuid_parse(value: str) -> uuid.UUID | None:
+    """The UUID in `value`, or None when it is not one (an id from a URL)."""
     try:
         return uuid.UUID(str(value))
     except ValueError:
@@ -68,7 +69,7 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
 
 def cart_get(*, channel: Channel, cart_id: str, with_lines: bool = True) -> Cart | None:
     """A cart by its id, only through its own channel (without its lines: one query fewer)."""
-    pk = _parse_uuid(cart_id)
+    pk = uuid_parse(cart_id)
     if pk is None:
         return None
     carts = Cart.objects.filter(pk=pk, channel=channel).select_related(
@@ -86,7 +87,7 @@ def order_detail_queryset() -> QuerySet[Order]:
 
 def order_get_by_token(*, channel: Channel, token: str) -> Order | None:
     """The customer's view: an order by its unguessable token, in the key's channel."""
-    pk = _parse_uuid(token)
+    pk = uuid_parse(token)
     if pk is None:
         return None
     return order_detail_queryset().filter(token=pk, channel=channel).first()

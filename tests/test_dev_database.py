@@ -51,6 +51,11 @@ answers["sold_out"] = post(
 status, cart = post("/carts", {"lines": [{"sku": data.skus[1], "quantity": 1}],
                                "email": "dev@example.com"})
 answers["cart"] = status
+lines = "/carts/" + cart["id"] + "/lines"
+added = [post(lines, {"sku": data.skus[2], "quantity": 2}) for _ in range(2)]
+answers["cart_line_add"] = [status for status, _ in added]
+answers["cart_lines"] = [[line["sku"], line["quantity"]] for line in added[-1][1]["lines"]]
+answers["cart_held"] = added[-1][1]["reserved_until"] is not None
 answers["cart_update"] = api.patch(
     "/api/v1/store/carts/" + cart["id"],
     {"shipping_address": ADDRESS, "shipping_method": "standard"},
@@ -98,6 +103,9 @@ def test_checkout_and_cart_work_on_the_embedded_sqlite_database(tmp_path):
         "checkout": 201,
         "sold_out": "insufficient_stock",
         "cart": 201,
+        "cart_line_add": [201, 201],
+        "cart_lines": [["SKU-0001", 1], ["SKU-0002", 4]],
+        "cart_held": True,
         "cart_update": 200,
         "cart_complete": 201,
         "product_list": 200,

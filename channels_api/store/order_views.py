@@ -58,6 +58,7 @@ from orders.selectors import (
     order_lookup,
     order_number_parse,
     shipping_method_list,
+    uuid_parse,
 )
 from orders.services.validation import address_clean
 
@@ -80,6 +81,14 @@ class CartMixin(StoreView):
         if cart is None:
             raise Http404
         return cart
+
+    def cart_ref(self, cart_id: str) -> Cart:
+        """The cart by id in the key's channel, not read: for a service that locks it by both
+        (404 for an id that is not one)."""
+        pk = uuid_parse(cart_id)
+        if pk is None:
+            raise Http404
+        return Cart(pk=pk, channel=self.channel)
 
     def cart_response(self, cart_id: str, status_code: int = 200) -> Response:
         cart = self.cart(cart_id, with_lines=True)
@@ -179,7 +188,7 @@ class CartLinesView(CartMixin):
         responses={201: CartOutput},
     )
     @raises(CartCompleted, InsufficientStock)
-    @idempotent
+    @idempotent(in_service=True)
     def post(self, request: Request, cart_id: str) -> Response:
         """Add units of a SKU to a cart.
 
@@ -188,8 +197,14 @@ class CartLinesView(CartMixin):
         """
         payload = OrderLineInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.cart_line_add(cart=self.cart(cart_id), **payload.validated_data)
-        return self.cart_response(cart_id, status.HTTP_201_CREATED)
+        # The service locks the cart by id and channel and prices it: nothing is read again.
+        answer = service_answer(
+            request, lambda view: Response(cart_data(view), status=status.HTTP_201_CREATED)
+        )
+        services.cart_line_add(
+            cart=self.cart_ref(cart_id), **payload.validated_data, commit_with=answer
+        )
+        return answer.response
 
 
 class CartLineDetailView(CartMixin):

@@ -29,6 +29,7 @@ from inventory.services.holds import (
     stock_held_until,
     stock_release,
     stock_reserve,
+    stock_reserve_held_until,
     stock_ship,
 )
 from inventory.services.ledger import (
@@ -79,6 +80,7 @@ __all__ = [
     "stock_level_for",
     "stock_release",
     "stock_reserve",
+    "stock_reserve_held_until",
     "stock_set_on_hand",
     "stock_ship",
     "stock_transfer",

@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from backoffice.sql import execute, fetch, placeholders, table
 from catalog.models import Channel
-from inventory.available import channel_availability, free_units, reserved_by_level
+from inventory.available import (
+    channel_availability,
+    free_units,
+    reserved_by_level,
+    reserved_by_level_and_held_until,
+)
 from inventory.errors import InsufficientStock, StockConflict
 from inventory.hold_active import hold_active_q
 from inventory.locks import (
@@ -54,43 +59,133 @@ def stock_reserve(
 
     Replaces the holder's earlier holds on these variants, so changing a quantity
     re-reserves; a `fresh` holder (named for this hold alone, e.g. a checkout's while its
-    payment is taken) has none, and skips that statement. All lines or none: raises
-    InsufficientStock listing each short SKU with what is available. A TTL of 0 creates
-    no holds (POS) but still checks. With `warehouse_id`, only that warehouse's stock
-    counts (an on-demand delivery leaves from its zone's store).
+    payment is taken) has none, and writes its holds with a plain insert. All lines or
+    none: raises InsufficientStock listing each short SKU with what is available. A TTL
+    of 0 creates no holds (POS) but still checks. With `warehouse_id`, only that
+    warehouse's stock counts (an on-demand delivery leaves from its zone's store).
     """
+    return _reserve(
+        channel=channel,
+        holder=holder,
+        lines=lines,
+        ttl_seconds=ttl_seconds,
+        fresh=fresh,
+        warehouse_id=warehouse_id,
+    )[0]
+
+
+def stock_reserve_held_until(
+    *, channel: Channel, holder: str, lines: Iterable[StockLine], ttl_seconds: int | None = None
+) -> datetime | None:
+    """`stock_reserve`, returning when the holder's first active hold expires afterwards
+    (a cart's `reserved_until`), from the holds read under the lock: no read after it."""
+    reservations, elsewhere = _reserve(
+        channel=channel, holder=holder, lines=lines, ttl_seconds=ttl_seconds, held_until=True
+    )
+    expiries = [r.expires_at for r in reservations] + ([elsewhere] if elsewhere else [])
+    return min(expiries, default=None)
+
+
+def _reserve(
+    *,
+    channel: Channel,
+    holder: str,
+    lines: Iterable[StockLine],
+    ttl_seconds: int | None,
+    fresh: bool = False,
+    warehouse_id: int | None = None,
+    held_until: bool = False,
+) -> tuple[list[Reservation], datetime | None]:
+    """The holds made, and (with `held_until`) the holder's first active expiry on other
+    variants."""
     merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
-    with transaction.atomic():
+    # Inside the caller's transaction, no savepoint of our own (as `stock_allocate`): a
+    # refusal is raised before anything is written. On its own, a transaction of its own.
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
         levels, warehouse_ids = stock_levels_lock_in_channel(
             channel=channel, variant_ids=merged, warehouse_id=warehouse_id
         )
-        others, own = reserved_by_level([level.pk for level in levels.values()], holder)
+        level_ids = [level.pk for level in levels.values()]
+        elsewhere = None
+        if held_until:
+            others, own, elsewhere = reserved_by_level_and_held_until(level_ids, holder, merged)
+        else:
+            others, own = reserved_by_level(level_ids, holder)
         # What others saw before, with this holder's earlier holds still counted, so
         # re-reserving a cart does not look like a fresh fall below the threshold.
         before = free_units(
             levels, {lv: others.get(lv, 0) + own.get(lv, 0) for lv in others.keys() | own.keys()}
         )
-        if not fresh:
-            Reservation.objects.filter(
-                holder=holder, stock_level__variant_id__in=list(merged)
-            ).delete()
         free = free_units(levels, others)
         placements = placements_plan(merged, warehouse_ids, levels, free)
-        if ttl <= 0:
-            return []
-        expires_at = timezone.now() + timedelta(seconds=ttl)
-        reservations = Reservation.objects.bulk_create(
-            Reservation(
-                stock_level_id=p.stock_level_id,
-                holder=holder,
-                quantity=p.quantity,
-                expires_at=expires_at,
-            )
-            for p in placements_by_level(placements)
+        reservations = []
+        if ttl > 0:
+            now = timezone.now()
+            expires_at = now + timedelta(seconds=ttl)
+            reservations = [
+                Reservation(
+                    stock_level_id=p.stock_level_id,
+                    holder=holder,
+                    quantity=p.quantity,
+                    expires_at=expires_at,
+                    created_at=now,
+                )
+                for p in placements_by_level(placements)
+            ]
+        _holds_replace(holder, list(merged), reservations, fresh=fresh)
+        if ttl > 0:
+            low_stock_record(levels, merged, before=before, after=free)
+    return reservations, elsewhere
+
+
+def _holds_replace(
+    holder: str, variant_ids: list[int], reservations: list[Reservation], *, fresh: bool = False
+) -> None:
+    """Replace the holder's holds on these variants by `reservations` (their ids set); a
+    `fresh` holder has none to replace (one plain insert).
+
+    PostgreSQL: one statement, the holds on other rows deleted in a `WITH` and the new ones
+    written over the holder's row on the same level (`ON CONFLICT`: the unique (level,
+    holder)), so the two never touch the same row. SQLite: a delete, then an insert.
+    """
+    if fresh:
+        Reservation.objects.bulk_create(reservations)
+        return
+    if connection.vendor != "postgresql" or not reservations:
+        Reservation.objects.filter(holder=holder, stock_level__variant_id__in=variant_ids).delete()
+        Reservation.objects.bulk_create(reservations)
+        return
+    kept = [r.stock_level_id for r in reservations]
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(reservations))
+    ids = dict(
+        (level_id, pk)
+        for pk, level_id in fetch(
+            f"WITH gone AS (DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
+            f"AND stock_level_id IN (SELECT id FROM {table(StockLevel)} "
+            f"WHERE variant_id IN ({placeholders(len(variant_ids))})) "
+            f"AND stock_level_id NOT IN ({placeholders(len(kept))})) "
+            f"INSERT INTO {table(Reservation)} "
+            "(stock_level_id, holder, quantity, expires_at, created_at) "
+            f"VALUES {rows} ON CONFLICT (stock_level_id, holder) DO UPDATE SET "
+            "quantity = EXCLUDED.quantity, expires_at = EXCLUDED.expires_at, "
+            "created_at = EXCLUDED.created_at RETURNING id, stock_level_id",
+            [
+                holder,
+                *variant_ids,
+                *kept,
+                *(
+                    value
+                    for r in reservations
+                    for value in (r.stock_level_id, holder, r.quantity, r.expires_at, r.created_at)
+                ),
+            ],
         )
-        low_stock_record(levels, merged, before=before, after=free)
-    return reservations
+    )
+    for reservation in reservations:
+        reservation.pk = ids[reservation.stock_level_id]
+        reservation._state.adding, reservation._state.db = False, connection.alias
 
 
 def stock_release(*, holder: str, variant_ids: Iterable[int] | None = None) -> int:

@@ -13,16 +13,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from backoffice.exceptions import DomainError, NotFound, ValidationFailed
-from catalog.models import Channel
+from backoffice.sql import table, writes_run
+from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
+from catalog.models import Channel, ProductVariant
+from catalog.selectors import variants_for_sale_by_sku
 from inventory.services import (
     StockLine,
     stock_extend,
     stock_held_until,
     stock_release,
     stock_reserve,
+    stock_reserve_held_until,
 )
 from orders.delivery_hook import delivery_planner
 from orders.errors import CartCompleted
@@ -60,10 +65,14 @@ class CartView:
     totals: Totals
 
 
-def _price(cart: Cart, quantities: dict[int, int]) -> tuple[dict[int, PricedLine], Totals]:
+def _price(
+    cart: Cart, quantities: dict[int, int], sellable: dict[int, ProductVariant] | None = None
+) -> tuple[dict[int, PricedLine], Totals]:
     """Price `{variant_id: quantity}` in the cart's channel, with the cart's shipping and
-    voucher; SKUs the channel stopped selling are left out (one query for prices)."""
-    sellable = variants_sellable(channel=cart.channel, variant_ids=list(quantities))
+    voucher; SKUs the channel stopped selling are left out (one query for prices, unless
+    `sellable`, the variants the channel sells by id, was read already)."""
+    if sellable is None:
+        sellable = variants_sellable(channel=cart.channel, variant_ids=list(quantities))
     priced = {
         variant_id: price_line(
             channel=cart.channel, variant=sellable[variant_id], quantity=quantity
@@ -214,22 +223,116 @@ def _set_line_quantity(cart: Cart, sku: str, quantity: int) -> None:
         CartLine.objects.create(cart=cart, variant=variant, quantity=quantity)
 
 
-def cart_line_add(*, cart: Cart, sku: str, quantity: int) -> Cart:
-    """Add units of a SKU (to its line if present); reserves them or raises InsufficientStock."""
+def cart_line_add(
+    *, cart: Cart, sku: str, quantity: int, commit_with: CommitPartner = NO_PARTNER
+) -> CartView:
+    """Add units of a SKU (to its line if present); reserves them or raises InsufficientStock.
+
+    `cart` needs only its id and channel (the view does not read it first): the cart is
+    locked by both here (NotFound for another channel's). Owns its transaction, with
+    `commit_with` (the HTTP layer's stored answer) as checkout does: it begins first, and
+    its answer, rendered from what was priced here (nothing is read again), is written in
+    the last statement with the line and the cart. 12 statements with an Idempotency-Key
+    (docs/performance.md): under the stock lock run the holds' read, their replacement,
+    and that last write.
+    """
     with transaction.atomic():
-        cart = _lock_open_cart(cart)
-        current = (
-            CartLine.objects.filter(cart=cart, variant__sku=sku)
-            .values_list("quantity", flat=True)
-            .first()
-            or 0
-        )
+        commit_with.begin()
+        cart = _lock_open_cart_in_channel(cart)
         if quantity < 1:
             raise ValidationFailed({"quantity": ["Must be at least 1."]})
-        _set_line_quantity(cart, sku, current + quantity)
-        _refresh_reserved_until(cart)
-        cart.save(update_fields=["reserved_until", "updated_at"])
-    return cart
+        lines = list(
+            CartLine.objects.filter(cart=cart)
+            .select_related("variant")
+            .order_by("created_at", "id")
+        )
+        line = next((line for line in lines if line.variant.sku == sku), None)
+        new_quantity = quantity + (line.quantity if line else 0)
+        lines_clean([LineRequest(sku=sku, quantity=new_quantity)])
+        skus = [sku, *(other.variant.sku for other in lines if other is not line)]
+        sellable = {v.sku: v for v in variants_for_sale_by_sku(channel=cart.channel, skus=skus)}
+        variant = sellable.get(sku)
+        if variant is None:
+            raise ValidationFailed({"lines": [f"SKU '{sku}' is not sold in this channel."]})
+        if len({ln.variant_id for ln in lines} - {variant.pk}) + 1 > settings.CART_MAX_LINES:
+            raise ValidationFailed(
+                {"lines": [f"At most {settings.CART_MAX_LINES} different SKUs."]}
+            )
+        now = timezone.now()
+        if line is None:
+            line = CartLine(id=uuid.uuid4(), cart=cart, variant=variant, created_at=now)
+            lines.append(line)
+            new = True
+        else:
+            new = False
+        line.quantity = new_quantity
+        by_id = {v.pk: v for v in sellable.values()}
+        priced, totals = _price(cart, {ln.variant_id: ln.quantity for ln in lines}, by_id)
+        totals_check(lines=list(priced.values()), totals=totals, field="lines")
+        cart.reserved_until = stock_reserve_held_until(
+            channel=cart.channel,
+            holder=cart.holder,
+            lines=[StockLine(variant=variant, quantity=new_quantity)],
+        )
+        cart.updated_at = now
+        view = CartView(
+            cart=cart, lines=[(ln, priced.get(ln.variant_id)) for ln in lines], totals=totals
+        )
+        _line_add_write(cart, line, new, commit_with.finish(view))
+    return view
+
+
+def _lock_open_cart_in_channel(cart: Cart) -> Cart:
+    """Lock the cart by its id and channel (NotFound for another channel's), open."""
+    locked = (
+        Cart.objects.select_for_update(of=("self",))
+        .select_related("channel", "shipping_method", "voucher")
+        .filter(pk=cart.pk, channel_id=cart.channel_id)
+        .first()
+    )
+    if locked is None:
+        raise NotFound()
+    if locked.status != Cart.Status.OPEN:
+        raise CartCompleted()
+    return locked
+
+
+def _line_add_write(cart: Cart, line: CartLine, new: bool, answer: Statement | None) -> None:
+    """The line (inserted or its quantity set), the cart's `reserved_until`, and the stored
+    answer: one statement on PostgreSQL (`writes_run`)."""
+
+    def prep(model: type, name: str, value: object) -> object:
+        return model._meta.get_field(name).get_db_prep_value(value, connection)
+
+    line_id = prep(CartLine, "id", line.id)
+    cart_id = prep(Cart, "id", cart.id)
+    if new:
+        line_write = (
+            f"INSERT INTO {table(CartLine)} (id, cart_id, variant_id, quantity, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s)",
+            [
+                line_id,
+                cart_id,
+                line.variant_id,
+                line.quantity,
+                prep(CartLine, "created_at", line.created_at),
+            ],
+        )
+    else:
+        line_write = (
+            f"UPDATE {table(CartLine)} SET quantity = %s WHERE id = %s",  # noqa: S608
+            [line.quantity, line_id],
+        )
+    cart_write = (
+        f"UPDATE {table(Cart)} SET reserved_until = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+        [
+            prep(Cart, "reserved_until", cart.reserved_until),
+            prep(Cart, "updated_at", cart.updated_at),
+            cart_id,
+        ],
+    )
+    writes_run(line_write, answer, cart_write)
+    line._state.adding, line._state.db = False, connection.alias
 
 
 def _line(cart: Cart, line_id: str) -> CartLine:

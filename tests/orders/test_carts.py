@@ -12,7 +12,7 @@ from orders.models import Cart, Order
 from orders.services.setup import voucher_create
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
-from tests.factories import make_key
+from tests.factories import make_channel, make_key
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +227,40 @@ def test_expired_holds_stop_counting_at_once(web_api, shop):
     assert web_api.get("/api/v1/store/products/tee").json()["variants"][0]["available"] == 0
     Reservation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert web_api.get("/api/v1/store/products/tee").json()["variants"][0]["available"] == 10
+
+
+def test_a_line_add_answers_the_cart_as_a_read_of_it_shows_it(web_api, shop):
+    """The answer is rendered from what the service priced, and `reserved_until` from the
+    holds read under the stock lock: both as the cart reads afterwards."""
+    cart = new_cart(web_api, shipping_method="standard")
+    earlier = timezone.now() + timedelta(minutes=3)
+    Reservation.objects.filter(holder=f"cart:{cart['id']}").update(expires_at=earlier)
+
+    added = web_api.post(
+        f"{CARTS}/{cart['id']}/lines", {"sku": "MUG", "quantity": 3}, HTTP_IDEMPOTENCY_KEY="a1"
+    )
+    again = web_api.post(f"{CARTS}/{cart['id']}/lines", {"sku": "MUG", "quantity": 1})
+
+    assert added.status_code == 201, added.json()
+    read = web_api.get(f"{CARTS}/{cart['id']}").json()
+    assert timezone.datetime.fromisoformat(added.json()["reserved_until"]) == earlier
+    assert [(line["sku"], line["quantity"]) for line in added.json()["lines"]] == [
+        ("TEE", 2),
+        ("MUG", 3),
+    ]
+    assert again.json() == read
+    assert read["lines"][1]["quantity"] == 4
+    assert read["reserved_until"] == again.json()["reserved_until"]
+    assert timezone.datetime.fromisoformat(read["reserved_until"]) == earlier
+    assert held(shop["mug"]) == 4
+    assert Reservation.objects.filter(holder=f"cart:{cart['id']}").count() == 2
+
+
+def test_a_line_add_to_another_channels_cart_is_not_found(web_api, shop):
+    cart = new_cart(web_api)
+    other = Api(make_key(make_channel("other"))[1])
+
+    response = other.post(f"{CARTS}/{cart['id']}/lines", {"sku": "MUG", "quantity": 1})
+
+    assert_problem(response, 404, "not_found")
+    assert held(shop["mug"]) == 0
