@@ -71,18 +71,20 @@ def _is_backend(pid: int) -> bool:
     return "(" in title  # the client's address and port: only sessions show one
 
 
-def backend_pid(database_url: str) -> int:
+def cluster_postmaster(database_url: str) -> int:
+    """The postmaster of the cluster at `database_url`, read while a session of it is open
+    (a backend exits as soon as its connection closes)."""
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as connection:
-        return connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        return postmaster_pid(connection.execute("SELECT pg_backend_pid()").fetchone()[0])
 
 
 class ClusterCpu:
     """Before/after readings of the cluster's CPU, for one scenario at a time."""
 
     def __init__(self, database_url: str) -> None:
-        self.postmaster = postmaster_pid(backend_pid(database_url))
+        self.postmaster = cluster_postmaster(database_url)
 
     def reading(self) -> dict[str, float]:
         return cluster_cpu(self.postmaster)
