@@ -116,7 +116,15 @@ class DeliveryZoneAdmin(ScopedAdmin):
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)
         for slot in formset.deleted_objects:
-            slot_delete(slot=slot)
+            carts = slot_delete(slot=slot)
+            if carts:
+                self.message_user(
+                    request,
+                    f"The slot at {slot.starts_at:%Y-%m-%d %H:%M} was chosen by {carts} open "
+                    f"cart{'s' if carts != 1 else ''}: they are asked to choose another one "
+                    "at checkout.",
+                    messages.WARNING,
+                )
         for slot, _changed in formset.changed_objects:
             slot_update(
                 slot=slot, capacity=slot.capacity, starts_at=slot.starts_at, ends_at=slot.ends_at

@@ -8,6 +8,7 @@ before payments, vouchers, links and stock (checkout books it before the voucher
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import F
 
 from backoffice.sql import lock_rows_of, table
@@ -65,6 +66,15 @@ def couriers_lock(courier_ids: list[int]) -> dict[int, Courier]:
         .order_by("id")
     )
     return {courier.pk: courier for courier in couriers}
+
+
+def slot_share(slot_id: int) -> DeliverySlot | None:
+    """A slot a cart is choosing, held `FOR KEY SHARE` until commit (None when gone): a
+    deletion of it (`FOR UPDATE`, then the carts' choices) waits for the choice, or is
+    waited for and the slot found gone, never deadlocking on the cart's choice row."""
+    share = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    sql = f"SELECT * FROM {table(DeliverySlot)} WHERE id = %s{share}"  # noqa: S608
+    return next(iter(DeliverySlot.objects.raw(sql, [slot_id])), None)
 
 
 def slot_book(slot_id: int) -> None:
