@@ -36,6 +36,7 @@ from delivery.locks import slot_book, slot_release, slot_share
 from delivery.models import CartDelivery, Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
 from delivery.promise import Estimate, promise_new, travel
 from delivery.providers import OwnCouriers
+from delivery.slot_room import slot_has_room
 from delivery.zones import (
     ZoneMatch,
     address_geocode,
@@ -123,7 +124,7 @@ def delivery_promise(
     else:
         if slot.starts_at < ready_at:
             raise DeliverySlotUnavailable("This slot starts too soon to be prepared.")
-        if slot.booked >= slot.capacity:
+        if not slot_has_room(slot):
             raise DeliverySlotFull()
         leave_by = slot.starts_at - travel(zone, match.distance)
         dispatch_at = max(

@@ -15,6 +15,7 @@ from backoffice.sql import lock_rows_of, table
 from catalog.models import Channel
 from delivery.errors import DeliverySlotFull
 from delivery.models import Courier, Delivery, DeliverySlot, DeliveryZone
+from delivery.slot_room import SLOT_HAS_ROOM
 from orders.models import Order
 
 
@@ -80,9 +81,7 @@ def slot_share(slot_id: int) -> DeliverySlot | None:
 def slot_book(slot_id: int) -> None:
     """Take one unit of the slot's capacity: a conditional update, so concurrent checkouts
     can never book past it (the row stays locked until commit). Raises DeliverySlotFull."""
-    booked = DeliverySlot.objects.filter(pk=slot_id, booked__lt=F("capacity")).update(
-        booked=F("booked") + 1
-    )
+    booked = DeliverySlot.objects.filter(SLOT_HAS_ROOM, pk=slot_id).update(booked=F("booked") + 1)
     if not booked:
         raise DeliverySlotFull()
 
