@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
 
+from backoffice.admin_refusal import RefusedSaveMessage
 from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError, ValidationFailed
 from delivery.dispatch import delivery_requeue
@@ -89,7 +89,10 @@ class DeliveryZoneForm(forms.ModelForm):
 
 
 @admin.register(DeliveryZone)
-class DeliveryZoneAdmin(ScopedAdmin):
+class DeliveryZoneAdmin(RefusedSaveMessage, ScopedAdmin):
+    """A rule the form could not see coming (a booking or a zone committed meanwhile)
+    undoes the whole save and says why (`RefusedSaveMessage`)."""
+
     form = DeliveryZoneForm
     list_display = ["code", "name", "warehouse", "kind", "fee", "minimum_order", "active"]
     list_filter = ["kind", "active"]
@@ -139,18 +142,6 @@ class DeliveryZoneAdmin(ScopedAdmin):
                 capacity=slot.capacity,
             )
         return None
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """A rule the form could not see coming (a booking or a zone committed meanwhile)
-        undoes the whole save and says why, instead of failing the page."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationFailed as error:
-            problems = "; ".join(
-                f"{name}: {' '.join(texts)}" for name, texts in error.errors.items()
-            )
-            self.message_user(request, f"Nothing was saved. {problems}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(Courier)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from backoffice.exceptions import ValidationFailed
 from orders.models import Voucher
@@ -60,3 +61,35 @@ def test_the_migration_refuses_codes_that_differ_only_in_case_and_names_them():
 
     assert "SUMMER, summer; WINTER, Winter" in str(refused.value)
     assert "spring" not in str(refused.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_refuses_a_code_taken_in_another_case_while_it_saved(admin_client):
+    add = reverse("admin:orders_voucher_add")
+    form = {"code": "summer", "kind": "fixed", "value": "2.00", "active": "on"}
+
+    response = while_held(
+        lambda: voucher_create(code="SUMMER", kind="fixed", value="1.00"),
+        lambda: admin_client.post(add, form),
+    )
+
+    assert response.status_code == 302
+    page = admin_client.get(response.url).content.decode()
+    assert "Nothing was saved. code: A voucher with this code exists" in page
+    assert list(Voucher.objects.values_list("code", flat=True)) == ["SUMMER"]
+
+
+@pytest.mark.django_db
+def test_the_admin_form_refuses_a_code_in_another_case(admin_client):
+    voucher_create(code="SUMMER", kind="fixed", value="1.00")
+
+    response = admin_client.post(
+        reverse("admin:orders_voucher_add"),
+        {"code": "Summer", "kind": "fixed", "value": "2.00", "active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert "A voucher with this code exists (codes are unique ignoring case)." in (
+        response.content.decode()
+    )
+    assert Voucher.objects.count() == 1
