@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import SHIPPING_ADDRESS
+from tests.orders.test_admin_orders import place
 
 pytestmark = pytest.mark.django_db
 
 ADMIN = "/api/v1/admin"
-
-
-def place(web_api, **extra) -> dict:
-    response = web_api.post(
-        "/api/v1/store/checkout",
-        {"lines": [{"sku": "MUG", "quantity": 1}], "shipping_address": SHIPPING_ADDRESS, **extra},
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 @pytest.mark.parametrize(
