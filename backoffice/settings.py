@@ -241,7 +241,9 @@ SPECTACULAR_SETTINGS = {
         "`/store`, a secret key (`sk_...`) for `/admin`, a courier's token (`ft_...`) for "
         "`/fulfiller`. Every error is `application/problem+json` (the `Problem` schema) with "
         "a stable `code`; each operation lists the codes it can answer. A method a path does "
-        "not have answers 405 `method_not_allowed`. POSTs that list an `Idempotency-Key` "
+        "not have answers 405 `method_not_allowed`, with an `Allow` header naming the "
+        "methods it has (after the credential is checked: 401 and 403 come first); no "
+        "operation lists 405, as no operation answers it. POSTs that list an `Idempotency-Key` "
         "header are safe to retry with the same key."
     ),
     "VERSION": "1.0.0",

@@ -15,6 +15,7 @@ from django.db.models import ProtectedError
 from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
+from catalog.locks import product_lock
 from catalog.models import (
     Category,
     Channel,
@@ -133,7 +134,7 @@ def product_update(*, product: Product, data: ProductInput, actor: str = "") -> 
     """Change a product. Variants are upserted by SKU; a listing replaces that channel's prices."""
     _check_slug_free(data.fields.get("slug"), exclude=product)
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=product.pk)
+        product = product_lock(product_id=product.pk)
         for name, value in data.fields.items():
             setattr(product, name, value)
         if data.category_given:
@@ -269,7 +270,7 @@ def product_image_add(*, product: Product, upload, alt_text: str, actor: str = "
     image.image.save(upload.name, upload, save=False)  # storage first: it is not transactional
     image.url = image.image.url
     with transaction.atomic():
-        locked = Product.objects.select_for_update().get(pk=product.pk)
+        locked = product_lock(product_id=product.pk)
         image.save()
         locked.media = [*(locked.media or []), image.url]
         locked.save(update_fields=["media", "updated_at"])
@@ -286,7 +287,7 @@ def product_image_add(*, product: Product, upload, alt_text: str, actor: str = "
 def product_image_remove(*, image: ProductImage, actor: str = "") -> None:
     """Take a picture off the product (and out of `media`) and delete its file."""
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=image.product_id)
+        product = product_lock(product_id=image.product_id)
         product.media = [url for url in product.media or [] if url != image.url]
         product.save(update_fields=["media", "updated_at"])
         image.delete()

@@ -10,7 +10,16 @@ from channels_api.services import api_key_assign_secret
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedAdmin):
-    list_display = ["prefix", "name", "kind", "channel", "rate_limit", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "name",
+        "kind",
+        "channel",
+        "rate_limit",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["kind", "channel", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
@@ -18,13 +27,14 @@ class ApiKeyAdmin(ScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["kind", "channel", "name", "rate_limit"]
+            return ["kind", "channel", "name", "rate_limit", "expires_at"]
         return [
             "prefix",
             "kind",
             "channel",
             "name",
             "rate_limit",
+            "expires_at",
             "created_at",
             "last_used_at",
             "revoked_at",

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import copy
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from backoffice.timefmt import rfc3339
 from backoffice.versions.current import VersionedCache
 from channels_api.models import ApiKey, hash_key
 
 # `last_used_at` is written at most this often per key, so reads stay read-only.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # Keys with their channel (its tax settings too), per process, by hash: a revoked key or a
-# deactivated channel changes a version, so the next request reads it again.
+# deactivated channel changes a version, so the next request reads it again. An expiry
+# needs no change: it is compared with the clock on the cached key.
 _KEYS: VersionedCache[ApiKey] = VersionedCache("keys", "channels")
 
 
@@ -41,9 +43,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = _request_copy(cached)
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("The API key has been revoked.")
+        now = timezone.now()
+        if api_key.expired(now):  # on the cached key: no read per request
+            raise exceptions.AuthenticationFailed(
+                f"The API key expired at {rfc3339(api_key.expires_at)}."
+            )
         if api_key.channel is not None and not api_key.channel.active:
             raise exceptions.AuthenticationFailed("The API key's channel is not active.")
-        self._touch(cached)
+        self._touch(cached, now)
         api_key.last_used_at = cached.last_used_at
         return (None, api_key)
 
@@ -51,10 +58,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
     @staticmethod
-    def _touch(api_key: ApiKey) -> None:
+    def _touch(api_key: ApiKey, now: datetime) -> None:
         """Stamp `last_used_at`, at most once a minute per key and process: the cached key
         carries the stamp, so the requests after it in this process write nothing."""
-        now = timezone.now()
         if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
             return
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,11 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="From this moment the key is refused (401); empty: it does not expire.",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -53,6 +59,10 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the key's expiry has come (never, without one)."""
+        return self.expires_at is not None and self.expires_at <= now
 
     @property
     def actor(self) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+
+from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
 from catalog.models import Channel
@@ -17,16 +20,22 @@ def api_key_create(
     channel: Channel | None = None,
     name: str = "",
     rate_limit: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with the full secret, which is not stored and never shown again.
 
-    A publishable key must belong to a channel; a secret key may be limited to one.
+    A publishable key must belong to a channel; a secret key may be limited to one. With
+    `expires_at` (in the future) the key is refused from that moment (401).
     """
     if kind not in _PREFIXES:
         raise ValidationFailed({"kind": ["Use publishable or secret."]})
     if kind == ApiKey.Kind.PUBLISHABLE and channel is None:
         raise ValidationFailed({"channel": ["A publishable key belongs to a channel."]})
-    api_key = ApiKey(kind=kind, channel=channel, name=name, rate_limit=rate_limit)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed({"expires_at": ["Must be in the future."]})
+    api_key = ApiKey(
+        kind=kind, channel=channel, name=name, rate_limit=rate_limit, expires_at=expires_at
+    )
     raw_key = api_key_assign_secret(api_key=api_key)
     api_key.save()
     return api_key, raw_key

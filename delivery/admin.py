@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
 
+from backoffice.admin_refusal import RefusedSaveMessage
 from backoffice.admin_scope import ScopedAdmin, ScopedTabularInline
 from backoffice.exceptions import DomainError, ValidationFailed
 from delivery.dispatch import delivery_requeue
@@ -89,7 +89,10 @@ class DeliveryZoneForm(forms.ModelForm):
 
 
 @admin.register(DeliveryZone)
-class DeliveryZoneAdmin(ScopedAdmin):
+class DeliveryZoneAdmin(RefusedSaveMessage, ScopedAdmin):
+    """A rule the form could not see coming (a booking or a zone committed meanwhile)
+    undoes the whole save and says why (`RefusedSaveMessage`)."""
+
     form = DeliveryZoneForm
     list_display = ["code", "name", "warehouse", "kind", "fee", "minimum_order", "active"]
     list_filter = ["kind", "active"]
@@ -116,7 +119,15 @@ class DeliveryZoneAdmin(ScopedAdmin):
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)
         for slot in formset.deleted_objects:
-            slot_delete(slot=slot)
+            carts = slot_delete(slot=slot)
+            if carts:
+                self.message_user(
+                    request,
+                    f"The slot at {slot.starts_at:%Y-%m-%d %H:%M} was chosen by {carts} open "
+                    f"cart{'s' if carts != 1 else ''}: they are asked to choose another one "
+                    "at checkout.",
+                    messages.WARNING,
+                )
         for slot, _changed in formset.changed_objects:
             slot_update(
                 slot=slot, capacity=slot.capacity, starts_at=slot.starts_at, ends_at=slot.ends_at
@@ -131,18 +142,6 @@ class DeliveryZoneAdmin(ScopedAdmin):
                 capacity=slot.capacity,
             )
         return None
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """A rule the form could not see coming (a booking or a zone committed meanwhile)
-        undoes the whole save and says why, instead of failing the page."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationFailed as error:
-            problems = "; ".join(
-                f"{name}: {' '.join(texts)}" for name, texts in error.errors.items()
-            )
-            self.message_user(request, f"Nothing was saved. {problems}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(Courier)

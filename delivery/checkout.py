@@ -32,10 +32,11 @@ from delivery.errors import (
     OutsideDeliveryArea,
 )
 from delivery.events import delivery_announce, estimate_event_data
-from delivery.locks import slot_book, slot_release
+from delivery.locks import slot_book, slot_release, slot_share
 from delivery.models import CartDelivery, Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
 from delivery.promise import Estimate, promise_new, travel
 from delivery.providers import OwnCouriers
+from delivery.slot_room import slot_has_room
 from delivery.zones import (
     ZoneMatch,
     address_geocode,
@@ -63,10 +64,14 @@ class Promise:
     estimate: Estimate
 
 
-def slot_find(slot_id: str | None) -> DeliverySlot | None:
+def slot_find(slot_id: str | None, *, share: bool = False) -> DeliverySlot | None:
+    """The slot of that id (None for none); `share`: held until commit (`slot_share`)."""
     if slot_id in (None, ""):
         return None
-    slot = DeliverySlot.objects.filter(pk=int(slot_id)).first() if is_id(str(slot_id)) else None
+    slot = None
+    if is_id(str(slot_id)):
+        pk = int(slot_id)
+        slot = slot_share(pk) if share else DeliverySlot.objects.filter(pk=pk).first()
     if slot is None:
         raise DeliverySlotUnavailable("No such delivery slot.")
     return slot
@@ -119,7 +124,7 @@ def delivery_promise(
     else:
         if slot.starts_at < ready_at:
             raise DeliverySlotUnavailable("This slot starts too soon to be prepared.")
-        if slot.booked >= slot.capacity:
+        if not slot_has_room(slot):
             raise DeliverySlotFull()
         leave_by = slot.starts_at - travel(zone, match.distance)
         dispatch_at = max(
@@ -146,6 +151,11 @@ class CheckoutPlanner:
         if cart is not None:
             # A cart's address was geocoded when it was set; its slot is the cart's choice.
             choice = CartDelivery.objects.filter(cart=cart).select_related("slot").first()
+            if choice and choice.slot_withdrawn:
+                raise DeliverySlotUnavailable(
+                    "The delivery slot chosen was withdrawn by the shop: choose another one, "
+                    "or none for as soon as possible."
+                )
             chosen = choice.slot if choice else None
         else:
             address = address_geocode(address)
@@ -237,12 +247,14 @@ def cart_delivery_update(*, cart: Cart, slot_id: str | object | None, slot_given
     method = cart.shipping_method
     delivers = method is not None and method.kind == method.Kind.LOCAL_DELIVERY
     if slot_given:
-        slot = slot_find(slot_id) if slot_id else None
+        slot = slot_find(slot_id, share=True) if slot_id else None
         if slot is not None and not delivers:
             raise ValidationFailed(
                 {"delivery_slot": ["Choose an on-demand shipping method first."]}
             )
-        CartDelivery.objects.update_or_create(cart=cart, defaults={"slot": slot})
+        CartDelivery.objects.update_or_create(
+            cart=cart, defaults={"slot": slot, "slot_withdrawn": False}
+        )
     if not delivers or not cart.shipping_address:
         return
     matches = zones_for_address(channel=cart.channel, address=cart.shipping_address)

@@ -8,12 +8,14 @@ before payments, vouchers, links and stock (checkout books it before the voucher
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import F
 
 from backoffice.sql import lock_rows_of, table
 from catalog.models import Channel
 from delivery.errors import DeliverySlotFull
 from delivery.models import Courier, Delivery, DeliverySlot, DeliveryZone
+from delivery.slot_room import SLOT_HAS_ROOM
 from orders.models import Order
 
 
@@ -67,12 +69,19 @@ def couriers_lock(courier_ids: list[int]) -> dict[int, Courier]:
     return {courier.pk: courier for courier in couriers}
 
 
+def slot_share(slot_id: int) -> DeliverySlot | None:
+    """A slot a cart is choosing, held `FOR KEY SHARE` until commit (None when gone): a
+    deletion of it (`FOR UPDATE`, then the carts' choices) waits for the choice, or is
+    waited for and the slot found gone, never deadlocking on the cart's choice row."""
+    share = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    sql = f"SELECT * FROM {table(DeliverySlot)} WHERE id = %s{share}"  # noqa: S608
+    return next(iter(DeliverySlot.objects.raw(sql, [slot_id])), None)
+
+
 def slot_book(slot_id: int) -> None:
     """Take one unit of the slot's capacity: a conditional update, so concurrent checkouts
     can never book past it (the row stays locked until commit). Raises DeliverySlotFull."""
-    booked = DeliverySlot.objects.filter(pk=slot_id, booked__lt=F("capacity")).update(
-        booked=F("booked") + 1
-    )
+    booked = DeliverySlot.objects.filter(SLOT_HAS_ROOM, pk=slot_id).update(booked=F("booked") + 1)
     if not booked:
         raise DeliverySlotFull()
 

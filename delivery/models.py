@@ -266,10 +266,16 @@ class DeliveryLocation(models.Model):
 
 
 class CartDelivery(models.Model):
-    """A cart's choice of delivery slot (none: as soon as possible)."""
+    """A cart's choice of delivery slot (none: as soon as possible).
+
+    `slot_withdrawn`: the shop deleted the slot chosen (`delivery.setup.slot_delete`); the
+    cart does not fall back to "as soon as possible" unasked, its answer and its checkout
+    say the slot is gone until a slot (or none) is chosen again.
+    """
 
     cart = models.OneToOneField("orders.Cart", on_delete=models.CASCADE, related_name="delivery")
     slot = models.ForeignKey(DeliverySlot, null=True, blank=True, on_delete=models.SET_NULL)
+    slot_withdrawn = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.cart_id}: {self.slot_id or 'asap'}"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from catalog.models import Channel
 from delivery.models import DeliverySlot, DeliveryZone
 from delivery.promise import Estimate, promise_new
+from delivery.slot_room import SLOT_HAS_ROOM
 from delivery.zones import (
     address_geocode,
     zone_fee,
@@ -63,15 +64,16 @@ def delivery_options(
     if open_now:
         ready_at = now + timedelta(minutes=zone.preparation_minutes)
         asap, _ = promise_new(zone=zone, distance=match.distance, now=now, ready_at=ready_at)
-    slots = [
-        slot
-        for slot in DeliverySlot.objects.filter(
+    # Full slots are left out in the query, before the first 100 are taken: a week of full
+    # slots must not hide the ones with room after them.
+    slots = list(
+        DeliverySlot.objects.filter(
+            SLOT_HAS_ROOM,
             zone=zone,
             starts_at__gte=now + timedelta(minutes=zone.preparation_minutes),
             starts_at__lt=now + timedelta(days=SLOT_DAYS),
         ).order_by("starts_at")[:100]
-        if slot.remaining > 0
-    ]
+    )
     given = subtotal if subtotal is not None else Decimal(0)
     return [
         DeliveryOption(

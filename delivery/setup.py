@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
-from delivery.models import DeliverySlot, DeliveryZone
+from delivery.models import CartDelivery, DeliverySlot, DeliveryZone
 from delivery.zones import opening_hours_problems, postal_code_normal, timezone_valid
 from inventory.models import Warehouse
 
@@ -182,10 +182,23 @@ def slot_update(
     return slot
 
 
-def slot_delete(*, slot: DeliverySlot) -> None:
-    """Remove a slot nothing is booked in (checked under its lock)."""
+def slot_delete(*, slot: DeliverySlot) -> int:
+    """Remove a slot nothing is booked in (checked under its lock); returns how many carts
+    had chosen it.
+
+    Those carts are not moved to "as soon as possible" behind the customer's back: their
+    choice is marked withdrawn, and their answer (`delivery.problem`) and their checkout
+    say so (422 `delivery_slot_unavailable`) until they choose again. A cart choosing the
+    slot meanwhile shares its row first (`delivery.locks.slot_share`), so it is either
+    counted here or told the slot is gone. A slot already gone: nothing to do (0).
+    """
     with transaction.atomic():
-        slot = DeliverySlot.objects.select_for_update().get(pk=slot.pk)
+        # FOR UPDATE (not NO KEY): the row is deleted
+        slot = DeliverySlot.objects.select_for_update().filter(pk=slot.pk).first()
+        if slot is None:
+            return 0
         if slot.booked or slot.deliveries.exists():
             raise ValidationFailed({"slot": [f"{slot.booked} deliveries are booked in it."]})
+        carts = CartDelivery.objects.filter(slot=slot).update(slot=None, slot_withdrawn=True)
         slot.delete()
+    return carts

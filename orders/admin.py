@@ -7,12 +7,16 @@ import io
 
 from django.conf import settings
 from django.contrib import admin
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from backoffice.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
+from backoffice.admin_refusal import RefusedSaveMessage
 from backoffice.admin_scope import ScopedAdmin
+from backoffice.exceptions import ValidationFailed
 from backoffice.money import money_format, money_plain
 from orders.models import Cart, CartLine, Order, ShippingMethod, Voucher
+from orders.models.checkout import VOUCHER_CODE_TAKEN
 from orders.selectors import order_search
 from orders.services.validation import ADDRESS_FIELDS
 
@@ -141,12 +145,21 @@ class CartAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ScopedAdmin):
+class VoucherAdmin(RefusedSaveMessage, ScopedAdmin):
     list_display = ["code", "discount", "used_count", "usage_limit", "active", "ends_at"]
     list_filter = ["kind", "active", "channels"]
     search_fields = ["code"]
     readonly_fields = ["used_count", "created_at"]
     filter_horizontal = ["channels"]
+
+    def save_model(self, request, obj: Voucher, form, change: bool) -> None:
+        """The form checked the code ignoring case; one taken by a save committed meanwhile
+        meets the database's index instead, and is refused with the same message."""
+        try:
+            with transaction.atomic():
+                obj.save()
+        except IntegrityError as error:
+            raise ValidationFailed({"code": [VOUCHER_CODE_TAKEN]}) from error
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("channels")

@@ -115,3 +115,35 @@ def while_held(hold: Callable[[], Any], other: Callable[[], Any], timeout: float
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def while_open(hold: Callable[[], Any], other: Callable[[], Any], timeout: float = 10) -> Any:
+    """Run `hold` in a transaction on this connection and, while it is still open, `other` to
+    its end on a thread of its own (its own connection, `lock_timeout` = `timeout`); then
+    commit and return what `other` returned, or raise what it raised.
+
+    The opposite of `while_held`: `other` must not wait for what `hold` locked. A lock it
+    would wait for fails it with a lock timeout (psycopg's LockNotAvailable), including
+    the key-share lock a foreign key's deferred check takes at commit.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{int(timeout * 1000)}ms'")
+            outcome["value"] = other()
+        except Exception as error:  # raised again on the caller's thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        hold()
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join(timeout * 3)
+        assert not thread.is_alive(), "the other connection is still waiting"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

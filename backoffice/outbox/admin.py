@@ -22,6 +22,7 @@ from backoffice.outbox.models import (
 from backoffice.outbox.url_guard import UnsafeUrl, url_check
 from backoffice.outbox.webhook_services import (
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_update,
 )
@@ -98,6 +99,14 @@ class WebhookEndpointAdmin(ScopedAdmin):
             f"Signing secret (copy it now, it is not shown again): {endpoint.secret}",
             level=messages.WARNING,
         )
+
+    def delete_model(self, request, obj: WebhookEndpoint) -> None:
+        """Through the service, which waits for a fan-out delivering to it (no stray row)."""
+        webhook_endpoint_delete(endpoint=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for endpoint in queryset.order_by("id"):
+            webhook_endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Rotate the signing secret (the old one stays valid 24 h)")
     def rotate_secret(self, request, queryset) -> None:

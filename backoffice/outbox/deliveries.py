@@ -153,7 +153,9 @@ def _endpoint_count(endpoint_id: int, *, succeeded: bool, now: datetime) -> None
         return
     limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update(no_key=True).filter(pk=endpoint_id).first()
+        )
         if endpoint is None:
             return
         endpoint.consecutive_failures += 1

@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from backoffice import task_names
 from backoffice.jobs import send_now, tasks_run_in_process
-from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from backoffice.outbox.locks import webhook_endpoints_share_active
+from backoffice.outbox.models import OutboxEvent, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,8 @@ def event_fan_out(*, now: datetime | None = None, batch_size: int = 200) -> int:
         )
         if not events:
             return 0
-        endpoints = list(WebhookEndpoint.objects.filter(active=True))
+        # Shared until commit, so a deletion meanwhile waits or is seen (backoffice.outbox.locks)
+        endpoints = webhook_endpoints_share_active()
         WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)

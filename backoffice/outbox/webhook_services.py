@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.exceptions import ValidationFailed
+from backoffice.outbox.locks import webhook_endpoint_lock, webhook_endpoint_lock_for_delete
 from backoffice.outbox.models import ALL_EVENTS, EVENT_TYPES, WebhookEndpoint
 from backoffice.outbox.url_guard import UnsafeUrl, url_check
 
@@ -73,7 +74,7 @@ def webhook_endpoint_update(
     their next attempt comes up.
     """
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint = webhook_endpoint_lock(endpoint_id=endpoint.pk)
         if url is not None:
             endpoint.url = _clean_url(url)
         if event_types is not None:
@@ -114,7 +115,7 @@ def webhook_endpoint_rotate_secret(
             {"previous_secret_valid_for": [f"Use 0 to {MAX_PREVIOUS_SECRET_SECONDS} seconds."]}
         )
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint = webhook_endpoint_lock(endpoint_id=endpoint.pk)
         if seconds:
             endpoint.previous_secret = endpoint.secret
             endpoint.previous_secret_expires_at = now + previous_valid_for
@@ -127,5 +128,13 @@ def webhook_endpoint_rotate_secret(
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    """Remove the endpoint with its delivery history; the events stay in the outbox."""
-    endpoint.delete()
+    """Remove the endpoint with its delivery history; the events stay in the outbox.
+
+    Under the endpoint's `FOR UPDATE` lock, taken first: a fan-out inserting deliveries
+    to it is waited for (its deliveries are then deleted too), and a later one leaves
+    the endpoint out. Deleting one already gone does nothing.
+    """
+    with transaction.atomic():
+        locked = webhook_endpoint_lock_for_delete(endpoint_id=endpoint.pk)
+        if locked is not None:
+            locked.delete()

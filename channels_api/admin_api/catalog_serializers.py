@@ -28,7 +28,7 @@ class ChannelOutput(serializers.ModelSerializer):
 
 class ChannelInput(serializers.Serializer):
     code = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,49}$", max_length=50)
-    name = serializers.CharField(max_length=200, required=False, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     kind = serializers.ChoiceField(choices=Channel.Kind.choices, default=Channel.Kind.WEB)
     currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD")
     active = serializers.BooleanField(default=True)

@@ -72,7 +72,9 @@ class FulfillmentCreateInput(serializers.Serializer):
 class ShipInput(serializers.Serializer):
     carrier = serializers.CharField(max_length=100)
     tracking_number = serializers.CharField(max_length=100)
-    tracking_url = serializers.URLField(max_length=500, required=False, default="")
+    tracking_url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
 
 
 class ReturnInput(serializers.Serializer):

@@ -70,7 +70,7 @@ class WarehouseInput(WarehouseUpdateInput):
         error_messages={"invalid": WAREHOUSE_CODE_MESSAGE},
         help_text="As merchants type it, e.g. WH-EAST-01; unique and found ignoring case.",
     )
-    name = serializers.CharField(max_length=200, required=False, default="")
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     kind = serializers.ChoiceField(choices=Warehouse.Kind.choices, default=Warehouse.Kind.WAREHOUSE)
     address = AddressInput(required=False, allow_null=True)
     active = serializers.BooleanField(default=True)

@@ -156,7 +156,7 @@ class CaptureInput(serializers.Serializer):
         default="cash",
         help_text="When no authorization exists.",
     )
-    reference = serializers.CharField(max_length=200, required=False, default="")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     amount = AmountInput(
         required=False,
         help_text="Capture part of an authorization (the rest is released); default: all of it.",
@@ -165,11 +165,11 @@ class CaptureInput(serializers.Serializer):
 
 class RefundInput(serializers.Serializer):
     amount = AmountInput(required=False, help_text="Default: everything refundable.")
-    reason = serializers.CharField(max_length=500, required=False, default="")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class CancelInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, default="")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class NoteInput(serializers.Serializer):

@@ -61,7 +61,9 @@ def warehouse_update(
     if unknown:
         raise ValidationFailed({name: ["This field cannot be changed."] for name in unknown})
     with transaction.atomic():
-        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
+        # NO KEY UPDATE: a row inserted that refers to the warehouse (a stock row, a
+        # fulfillment, a till sale) takes KEY SHARE on it, and must not wait for this edit.
+        warehouse = Warehouse.objects.select_for_update(no_key=True).get(pk=warehouse.pk)
         for name, value in fields.items():
             setattr(warehouse, name, value if name != "address" else value or {})
         _full_clean(warehouse)

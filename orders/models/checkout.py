@@ -6,10 +6,13 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from backoffice.fields import code_validator, money_field
 from catalog.models import Channel, ProductVariant
 from inventory.models import Warehouse
+
+VOUCHER_CODE_TAKEN = "A voucher with this code exists (codes are unique ignoring case)."
 
 
 class ShippingMethod(models.Model):
@@ -56,7 +59,8 @@ class Voucher(models.Model):
         PERCENTAGE = "percentage", "Percentage"
         FIXED = "fixed", "Fixed amount"
 
-    code = models.CharField(max_length=50, unique=True)
+    # Unique ignoring case (the constraint below), as shoppers type it and checkout finds it.
+    code = models.CharField(max_length=50)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = money_field(help_text="Percent (e.g. 10) or an amount in the channel currency.")
     min_subtotal = money_field(null=True, blank=True)
@@ -78,6 +82,11 @@ class Voucher(models.Model):
                 name="voucher_usage_within_limit",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="voucher_value_not_negative"),
+            models.UniqueConstraint(
+                Upper("code"),
+                name="voucher_code_unique_ignoring_case",
+                violation_error_message=VOUCHER_CODE_TAKEN,
+            ),
         ]
 
     def __str__(self) -> str:

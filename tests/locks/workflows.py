@@ -23,6 +23,7 @@ from backoffice.outbox.models import OutboxEvent, WebhookDelivery, WebhookEndpoi
 from backoffice.outbox.services import event_fan_out, event_record
 from backoffice.outbox.webhook_services import (
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_update,
 )
 from backoffice.retention import outbox_events_purge, run_deadline, webhook_deliveries_purge
@@ -376,6 +377,16 @@ def _webhooks(round_: Round, index: int) -> Run:
     return dispatch_and_deliver
 
 
+def _webhook_endpoint_delete(round_: Round, index: int) -> Run:
+    """An endpoint deleted while the fan-out may be delivering an event to it."""
+    endpoint = webhook_endpoint_create(
+        url=f"http://127.0.0.1:9/gone-{round_.number}-{index}", event_types=["order.cancelled"]
+    )
+    with transaction.atomic():
+        event_record(type="order.cancelled", aggregate=f"gone:{round_.number}:{index}", data={})
+    return lambda: webhook_endpoint_delete(endpoint=endpoint)
+
+
 def _delivery_checkout(round_: Round, index: int) -> Run:
     slot = _slot() if index % 2 else None
     return lambda: _checkout(round_.world, method="now", delivery_slot=slot)
@@ -481,6 +492,7 @@ WORKFLOWS = [
     _workflow("link_cart", "link stock reservation", _link_cart),
     _workflow("link_deactivate", "link reservation", _link_deactivate),
     _workflow("webhooks", "outbox_event delivery endpoint", _webhooks),
+    _workflow("webhook_endpoint_delete", "endpoint delivery", _webhook_endpoint_delete),
     _workflow("delivery_checkout", "slot voucher stock allocation", _delivery_checkout),
     _workflow(
         "delivery_trip",

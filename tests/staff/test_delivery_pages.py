@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from delivery.couriers import courier_create
 from delivery.locks import slot_book
-from delivery.models import DeliverySlot, DeliveryZone
+from delivery.models import CartDelivery, DeliverySlot, DeliveryZone
 from delivery.setup import slots_create, zone_create
+from orders.models import Cart
 from tests.parallel import while_held
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +219,23 @@ def test_a_zone_code_taken_while_the_page_saved_is_refused_with_a_message(client
     page = client.get(response.url)
     assert "Nothing was saved. code: A zone &#x27;soho-walk&#x27; exists." in page.content.decode()
     assert list(DeliveryZone.objects.values_list("name", flat=True)) == ["First"]
+
+
+def test_a_slot_removed_on_the_zone_page_tells_the_carts_that_chose_it(
+    client, shop, staff, slotted_zone
+):
+    zone, slot = slotted_zone
+    cart = Cart.objects.create(channel=shop.web)
+    CartDelivery.objects.create(cart=cart, slot=slot)
+    client.force_login(staff["owner"])
+    page = reverse("admin:delivery_deliveryzone_change", args=[zone.pk])
+
+    response = client.post(page, slot_page_form(shop, zone, [row(slot, delete=True)]), follow=True)
+
+    assert response.status_code == 200
+    assert "was chosen by 1 open cart: they are asked to choose another one" in (
+        response.content.decode()
+    )
+    assert not zone.slots.exists()
+    choice = CartDelivery.objects.get(cart=cart)
+    assert (choice.slot_id, choice.slot_withdrawn) == (None, True)
