@@ -68,14 +68,19 @@ def cart_complete_queries(api: Api, skus: list[str], key: str) -> int:
     return len(queries)
 
 
-def checkout_queries(api: Api, skus: list[str], key: str) -> int:
+def checkout_payload(skus: list[str], payment: dict | None = PAYMENT) -> dict:
+    """A one-shot checkout of one unit of each SKU, shipped, paid unless `payment` is None."""
     payload = {
         "lines": [{"sku": sku, "quantity": 1} for sku in skus],
         "email": "q@example.com",
         "shipping_address": ADDRESS,
         "shipping_method": "standard",
-        "payment": PAYMENT,
     }
+    return payload if payment is None else {**payload, "payment": payment}
+
+
+def checkout_queries(api: Api, skus: list[str], key: str) -> int:
+    payload = checkout_payload(skus)
     with CaptureQueriesContext(connection) as queries:
         response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY=key)
     assert response.status_code == 201, response.json()
@@ -115,13 +120,7 @@ def test_adding_a_line_to_a_cart_keeps_its_budget(api, skus):
 
 
 def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, skus):
-    payload = {
-        "lines": [{"sku": sku, "quantity": 1} for sku in skus[:3]],
-        "email": "q@example.com",
-        "shipping_address": ADDRESS,
-        "shipping_method": "standard",
-        "payment": PAYMENT,
-    }
+    payload = checkout_payload(skus[:3])
     with CaptureQueriesContext(connection) as queries:
         response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY="hot")
     assert response.status_code == 201, response.json()
@@ -163,12 +162,7 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
 
 
 def test_one_shot_checkout_without_a_payment_keeps_its_budget(api, skus):
-    payload = {
-        "lines": [{"sku": sku, "quantity": 1} for sku in skus[:3]],
-        "email": "q@example.com",
-        "shipping_address": ADDRESS,
-        "shipping_method": "standard",
-    }
+    payload = checkout_payload(skus[:3], payment=None)
     with CaptureQueriesContext(connection) as queries:
         response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY="unpaid")
     assert response.status_code == 201, response.json()
