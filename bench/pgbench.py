@@ -6,8 +6,9 @@
 - **replay**: the statements a checkout runs under the stock lock (docs/performance.md),
   taken from a real checkout's captured SQL (`bench/queries.py`) and replayed on its
   SKU's rows in a copy of the bench database. A checkout with a payment locks the rows
-  twice: its hold before the PSP is asked (the rows `FOR UPDATE`, their active holds, the
-  hold's insert, `COMMIT`) and the hold turned into the allocation (one `WITH`, `COMMIT`);
+  twice: its hold before the PSP is asked (one autocommitted statement: the rows
+  `FOR UPDATE`, their counter raised, the hold's insert) and the hold turned into the
+  allocation (one `WITH`, `COMMIT`);
   one run of the script is both, each run's hold and allocation under holders of its
   own. Its rate is the ceiling of a hot SKU's sales with unlimited API nodes: nothing
   but these statements holds the lock.
@@ -48,13 +49,18 @@ class NoLockedStatements(RuntimeError):
 
 
 def under_the_lock(statements: list[str]) -> list[list[str]]:
-    """Each stretch from a statement locking the stock rows to its COMMIT (both included)."""
+    """Each stretch from a statement locking the stock rows to its COMMIT (both included);
+    a locking statement run outside a transaction (autocommitted) is a stretch alone."""
     stretches: list[list[str]] = []
     index = 0
     while True:
         start = next((i for i in range(index, len(statements)) if LOCK.search(statements[i])), None)
         if start is None:
             break
+        if _autocommitted(statements, start):
+            stretches.append([statements[start]])
+            index = start + 1
+            continue
         if "COMMIT" not in statements[start:]:
             raise NoLockedStatements("a stock lock with no COMMIT after it in the checkout's SQL")
         end = statements.index("COMMIT", start)
@@ -63,6 +69,17 @@ def under_the_lock(statements: list[str]) -> list[list[str]]:
     if not stretches:
         raise NoLockedStatements("no stock lock followed by COMMIT in the checkout's SQL")
     return stretches
+
+
+def _autocommitted(statements: list[str], index: int) -> bool:
+    """Whether statement `index` ran outside any BEGIN ... COMMIT/ROLLBACK."""
+    opened = False
+    for sql in statements[:index]:
+        if sql == "BEGIN":
+            opened = True
+        elif sql in ("COMMIT", "ROLLBACK"):
+            opened = False
+    return not opened
 
 
 def _holders_unique(sql: str) -> str:
@@ -75,10 +92,14 @@ def replay_script(statements: list[str]) -> str:
     """The pgbench script of a checkout's statements under the stock lock.
 
     A random `:run`, then for each locked stretch `BEGIN`, each statement as captured
-    (parameters inlined, the holders made unique to the run) and `COMMIT`.
+    (parameters inlined, the holders made unique to the run) and `COMMIT`; an
+    autocommitted one as it ran, alone.
     """
     lines = [RUN]
     for stretch in under_the_lock(statements):
+        if stretch[-1] != "COMMIT":
+            lines += [_holders_unique(" ".join(stretch[0].split())) + ";"]
+            continue
         body = [_holders_unique(" ".join(sql.split())) + ";" for sql in stretch[:-1]]
         lines += ["BEGIN;", *body, "COMMIT;"]
     return "\n".join(lines) + "\n"

@@ -4,20 +4,37 @@ For one stock level: `on_hand - allocated - active holds`, never below 0 (a hold
 active while `inventory.hold_active` says so). For a variant in a channel: the sum over
 its stock levels in the channel's active warehouses (`channel_levels_sql`).
 
+The units held are counted on the stock row itself: `reserved_units` is the units of
+every reservation row of the level, kept by each statement that writes one
+(`inventory.services.holds`). A hold past its `expires_at` stops counting at once, but
+its row (and its units in `reserved_units`) stays until something deletes it: the purge,
+or the next one-statement hold on that level, which deletes the level's expired holds
+inside its own statement (`inventory.services.holds._hold_in_one_statement`). So the
+active units are `reserved_units - expired units still present`, and the forms below
+subtract the expired ones (an index range on (stock_level, expires_at) that is empty
+once they are purged) instead of adding up the active ones. Why not count only active
+holds on the row: expiry happens with no statement run, so no counter can follow it.
+
 The rule is asked in three forms, kept here side by side, and
 `tests/inventory/test_rule_parity.py` proves they agree on random data:
 
 - Python: `available_units` for numbers in memory, `free_units` for rows locked by a
   workflow (`inventory.locks`) with their holds read by `reserved_by_level`;
-- ORM: `stock_levels_with_availability` annotates `reserved` and `available` on stock
-  levels (the admin's stock list, the books check);
+- ORM: `stock_levels_with_availability` annotates `reserved` (the active units) and
+  `available` on stock levels (the admin's stock list, the books check);
 - SQL: `available_sql` for one level, `channel_availability` for a channel and
   `channel_available_sql` (the same, inside a query over variants), written out because
-  every product page and checkout asks it (docs/performance.md).
+  every product page and checkout asks it (docs/performance.md); `free_after_purge_sql`
+  for the one-statement hold, on a row it has locked and purged of its expired holds.
 
-`reserved_by_level` reads the holds in a statement of its own, after the rows are locked:
-that statement's fresh snapshot (READ COMMITTED) counts the holds committed by whoever
-held the lock before; a subquery inside the locking statement would not.
+Each read form is one statement, so the counter and the expired rows it subtracts come
+from one snapshot and agree. A statement that waits for a row lock is different: it
+re-reads only that row when it gets it, while its subqueries keep the snapshot it
+started with. That is why the one-statement hold decides on the locked row's counter
+alone, after deleting (not reading) the expired holds, and why `reserved_by_level`
+reads the holds in a statement of its own, after the rows are locked: that statement's
+fresh snapshot (READ COMMITTED) counts the holds committed by whoever held the lock
+before; a subquery inside the locking statement would not.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -54,15 +72,16 @@ def free_units(levels: dict, reserved: dict[int, int]) -> dict[int, int]:
 
 
 # --- ORM ----------------------------------------------------------------------------------
-def reserved_expression(now: datetime | None = None) -> Coalesce:
-    """For a StockLevel queryset: the units its active holds keep (0 without any)."""
-    held = (
-        Reservation.objects.filter(hold_active_q(now), stock_level=OuterRef("pk"))
+def reserved_expression(now: datetime | None = None) -> CombinedExpression:
+    """For a StockLevel queryset: the units its active holds keep (0 without any): its
+    counter less the units of its expired holds not yet purged."""
+    expired = (
+        Reservation.objects.filter(~hold_active_q(now), stock_level=OuterRef("pk"))
         .values("stock_level")
         .annotate(total=Sum("quantity"))
         .values("total")
     )
-    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+    return F("reserved_units") - Coalesce(Subquery(expired, output_field=IntegerField()), Value(0))
 
 
 def stock_levels_with_availability(now: datetime | None = None) -> QuerySet[StockLevel]:
@@ -74,13 +93,27 @@ def stock_levels_with_availability(now: datetime | None = None) -> QuerySet[Stoc
 
 # --- SQL ----------------------------------------------------------------------------------
 def reserved_sql(level_alias: str, now: datetime | None = None) -> tuple[str, list]:
-    """SQL: the active held units of stock level alias `level_alias`, and its parameters."""
+    """SQL: the active held units of stock level alias `level_alias`, and its parameters:
+    its counter less its expired holds not yet purged."""
     active, params = hold_active_sql("r", now)
     return (
-        f"COALESCE((SELECT SUM(r.quantity) FROM {table(Reservation)} r "  # noqa: S608
-        f"WHERE r.stock_level_id = {level_alias}.id AND {active}), 0)",
+        f"({level_alias}.reserved_units - COALESCE((SELECT SUM(r.quantity) "  # noqa: S608
+        f"FROM {table(Reservation)} r WHERE r.stock_level_id = {level_alias}.id "
+        f"AND NOT ({active})), 0))",
         params,
     )
+
+
+def free_after_purge_sql(level_alias: str, purged_units: str) -> str:
+    """SQL: what a locked stock row can still promise once `purged_units` (an expression:
+    the units of its expired holds the same statement deleted) are taken off its counter.
+
+    Only the row's own columns: a statement that waited for the row's lock sees them as
+    the previous holder committed them (see the module's note). Not clamped at 0: a hold
+    asks for `>= n`.
+    """
+    a = level_alias
+    return f"{a}.on_hand - {a}.allocated - ({a}.reserved_units - {purged_units})"
 
 
 def available_sql(level_alias: str, now: datetime | None = None) -> tuple[str, list]:

@@ -1,8 +1,10 @@
 """Inventory models.
 
 `available = on_hand - allocated - active reservations`; the database refuses
-any row that would make `on_hand` or `allocated` negative or `allocated` exceed
-`on_hand`, and services lock stock rows before they decide.
+any row that would make `on_hand`, `allocated` or `reserved_units` negative or `allocated`
+exceed `on_hand`, and services lock stock rows before they decide. `reserved_units` is the
+units of every reservation row of the level (expired ones not yet purged included), kept
+by each statement that writes a reservation (`inventory.services.holds`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class StockLevel(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock")
     on_hand = models.IntegerField(default=0)
     allocated = models.IntegerField(default=0)
+    # The units of this level's reservation rows, expired but not yet purged ones included:
+    # what lets a hold be one conditional UPDATE of this row (`inventory.available`).
+    reserved_units = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -85,6 +90,9 @@ class StockLevel(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(allocated__lte=F("on_hand")), name="stock_allocated_within_on_hand"
+            ),
+            models.CheckConstraint(
+                condition=Q(reserved_units__gte=0), name="stock_reserved_not_negative"
             ),
         ]
 

@@ -13,7 +13,14 @@ from django.db.models.functions import Coalesce
 from backoffice.scopes import EVERYTHING, Scope, scope_filter
 from inventory.available import stock_levels_with_availability
 from inventory.codes import code_is
-from inventory.models import Allocation, StockLevel, StockMovement, Warehouse, WarehouseChannel
+from inventory.models import (
+    Allocation,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+    WarehouseChannel,
+)
 
 
 def warehouse_list(*, scope: Scope = EVERYTHING) -> QuerySet[Warehouse]:
@@ -83,8 +90,9 @@ def stock_check() -> list[str]:
     """Every stock level that breaks an invariant, as one readable line each ([] when sound).
 
     Checked: `on_hand` equals the sum of its ledger deltas, `allocated` equals the
-    sum of its allocations, and nothing is promised beyond what is on hand
-    (`on_hand - allocated - active reservations >= 0`). Three subqueries, one scan.
+    sum of its allocations, `reserved_units` the sum of its reservations (expired ones
+    not yet purged included), and nothing is promised beyond what is on hand
+    (`on_hand - allocated - active reservations >= 0`). Four subqueries, one scan.
     """
     ledger = (
         StockMovement.objects.filter(stock_level=OuterRef("pk"))
@@ -98,15 +106,23 @@ def stock_check() -> list[str]:
         .annotate(total=Sum("quantity"))
         .values("total")
     )
+    holds = (
+        Reservation.objects.filter(stock_level=OuterRef("pk"))
+        .values("stock_level")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
     levels = (
         stock_levels_with_availability()
         .annotate(
             ledger=Coalesce(Subquery(ledger, output_field=IntegerField()), Value(0)),
             allocated_total=Coalesce(Subquery(allocations, output_field=IntegerField()), Value(0)),
+            reserved_total=Coalesce(Subquery(holds, output_field=IntegerField()), Value(0)),
         )
         .filter(
             ~Q(on_hand=F("ledger"))
             | ~Q(allocated=F("allocated_total"))
+            | ~Q(reserved_units=F("reserved_total"))
             | Q(on_hand__lt=F("allocated") + F("reserved"))
         )
         .select_related("variant", "warehouse")
@@ -123,6 +139,11 @@ def stock_check() -> list[str]:
             problems.append(
                 f"{where}: allocated is {level.allocated}, "
                 f"its allocations sum to {level.allocated_total}."
+            )
+        if level.reserved_units != level.reserved_total:
+            problems.append(
+                f"{where}: reserved_units is {level.reserved_units}, "
+                f"its reservations sum to {level.reserved_total}."
             )
         available = level.on_hand - level.allocated - level.reserved
         if available < 0:

@@ -25,7 +25,7 @@ from inventory.errors import InsufficientStock
 from inventory.hold_active import hold_active_q, hold_is_active
 from inventory.locks import stock_levels_lock_by_id
 from inventory.models import Reservation
-from inventory.services.holds import stock_reserve
+from inventory.services.holds import reserved_units_add, stock_reserve
 from inventory.services.placement import StockLine, lines_merge
 
 
@@ -108,14 +108,19 @@ def allotment_transfer(
             for hold in Reservation.objects.filter(holder=target, stock_level_id__in=list(moved))
         }
         result = []
+        # Moved units stay on their levels; only an expired target hold started afresh
+        # takes its old units off the level's counter.
+        dropped: dict[int, int] = {}
         for level_id, quantity in moved.items():
             hold = existing.get(level_id)
             if hold is None:
                 hold = Reservation(stock_level_id=level_id, holder=target, quantity=0)
             elif not hold_is_active(hold, now):
+                dropped[level_id] = -hold.quantity
                 hold.quantity = 0  # an expired hold no longer counts: start afresh
             hold.quantity += quantity
             hold.expires_at = expires_at
             hold.save()
             result.append(hold)
+        reserved_units_add(dropped)
     return result

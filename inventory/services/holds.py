@@ -8,19 +8,21 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Min, Sum
+from django.db.models import Min
 from django.utils import timezone
 
-from backoffice.sql import execute, fetch, placeholders, table
+from backoffice.sql import execute, fetch, lock_rows_of, placeholders, table
 from catalog.models import Channel
 from inventory.available import (
+    available_sql,
     channel_availability,
+    free_after_purge_sql,
     free_units,
     reserved_by_level,
     reserved_by_level_and_held_until,
 )
 from inventory.errors import InsufficientStock, StockConflict
-from inventory.hold_active import hold_active_q
+from inventory.hold_active import hold_active_q, hold_active_sql
 from inventory.locks import (
     allocations_lock,
     reservations_lock_expired,
@@ -34,6 +36,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
     Warehouse,
+    WarehouseChannel,
 )
 from inventory.services.placement import (
     Placement,
@@ -100,6 +103,15 @@ def _reserve(
     variants."""
     merged = lines_merge(lines)
     ttl = channel.reservation_ttl_seconds if ttl_seconds is None else ttl_seconds
+    if fresh and ttl > 0 and connection.vendor == "postgresql":
+        reservations = _hold_in_one_statement(
+            channel=channel, holder=holder, lines=merged, ttl=ttl, warehouse_id=warehouse_id
+        )
+        if reservations is not None:
+            return reservations, None
+        # Not held: some line has too few units in any single warehouse, as this
+        # statement's snapshot or the locked rows said. The full path decides under the
+        # locks (splitting a line across warehouses, or InsufficientStock as always).
     # Inside the caller's transaction, no savepoint of our own (as `stock_allocate`): a
     # refusal is raised before anything is written. On its own, a transaction of its own.
     in_transaction = transaction.get_connection().in_atomic_block
@@ -140,62 +152,276 @@ def _reserve(
     return reservations, elsewhere
 
 
+def _hold_in_one_statement(
+    *,
+    channel: Channel,
+    holder: str,
+    lines: dict[int, StockLine],
+    ttl: int,
+    warehouse_id: int | None,
+) -> list[Reservation] | None:
+    """A fresh holder's hold as one autocommitted statement (PostgreSQL), or None when it
+    held nothing (a line lacked the units in every single warehouse).
+
+    Each line comes from the first warehouse in the channel's priority order that has
+    all its units (what `placements_plan` chooses for a holder without holds), picked
+    from the statement's snapshot. Then, in this order inside the one statement:
+
+    1. `locked`: those stock rows `FOR UPDATE`, in id order (the lock order). A row that
+       another buyer held is read again as that buyer committed it;
+    2. `expired`: the expired holds of those rows deleted, `SKIP LOCKED` (a hold another
+       transaction is deleting or converting is left to it: the purge never waits either,
+       so no two of them wait on each other), after the lock (a one-time filter on
+       `locked`): deleted only under the row lock, as every other writer of holds does;
+    3. `decided`: each row's free units, `on_hand - allocated - (reserved_units - purged)`
+       from the locked row's own columns (`inventory.available.free_after_purge_sql`), and
+       `ok` when every line has its units: all lines or none;
+    4. `counted`: `reserved_units` less the purged units, plus the held ones when `ok`;
+       the reservations inserted when `ok`.
+
+    An expired hold not yet purged thus frees its units for this buyer at once, and the
+    counter stays the sum of the level's reservation rows. The rows are locked from step
+    1 to the statement's own commit: no round trip while they are held.
+    """
+    level, reservation, wc, warehouse = (
+        table(StockLevel),
+        table(Reservation),
+        table(WarehouseChannel),
+        table(Warehouse),
+    )
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=ttl)
+    wanted = ", ".join(["(%s::bigint, %s::integer)"] * len(lines))
+    wanted_params = [value for vid, line in lines.items() for value in (vid, line.quantity)]
+    available, available_params = available_sql("s", now)
+    only = " AND s.warehouse_id = %s" if warehouse_id is not None else ""
+    only_params = [warehouse_id] if warehouse_id is not None else []
+    free = free_after_purge_sql("l", "COALESCE(f.units, 0)")
+    active, active_params = hold_active_sql("r", now)
+    rows = fetch(
+        f"WITH wanted (variant_id, quantity) AS (VALUES {wanted}), "  # noqa: S608
+        "candidate AS (SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, "
+        f"s.warehouse_id, n.quantity FROM {level} s "
+        "JOIN wanted n ON n.variant_id = s.variant_id "
+        f"JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id "
+        f"JOIN {warehouse} w ON w.id = s.warehouse_id "
+        f"WHERE wc.channel_id = %s AND w.active{only} AND {available} >= n.quantity "
+        "ORDER BY s.variant_id, wc.priority, s.warehouse_id), "
+        f"locked AS (SELECT s.id, s.on_hand, s.allocated, s.reserved_units FROM {level} s "
+        "WHERE s.id IN (SELECT id FROM candidate) ORDER BY s.id FOR UPDATE), "
+        f"expired AS (DELETE FROM {reservation} WHERE id IN (SELECT r.id FROM {reservation} r "
+        f"WHERE r.stock_level_id IN (SELECT id FROM candidate) AND NOT ({active}) "
+        "AND (SELECT COUNT(*) FROM locked) >= 0 FOR UPDATE SKIP LOCKED) "
+        "RETURNING stock_level_id, quantity), "
+        "freed AS (SELECT stock_level_id, SUM(quantity) AS units FROM expired "
+        "GROUP BY stock_level_id), "
+        f"decided AS (SELECT c.id, c.variant_id, c.warehouse_id, c.quantity, {free} AS free, "
+        "COALESCE(f.units, 0) AS purged FROM candidate c JOIN locked l ON l.id = c.id "
+        "LEFT JOIN freed f ON f.stock_level_id = c.id), "
+        "verdict AS (SELECT COUNT(*) = %s AND COALESCE(BOOL_AND(free >= quantity), FALSE) "
+        "AS ok FROM decided), "
+        f"counted AS (UPDATE {level} s SET reserved_units = s.reserved_units - d.purged "
+        "+ CASE WHEN (SELECT ok FROM verdict) THEN d.quantity ELSE 0 END FROM decided d "
+        "WHERE s.id = d.id AND ((SELECT ok FROM verdict) OR d.purged > 0) RETURNING s.id), "
+        f"held AS (INSERT INTO {reservation} "
+        "(stock_level_id, holder, quantity, expires_at, created_at) "
+        "SELECT id, %s, quantity, %s, %s FROM decided WHERE (SELECT ok FROM verdict) "
+        "RETURNING id, stock_level_id) "
+        "SELECT (SELECT ok FROM verdict), d.id, d.variant_id, d.warehouse_id, d.quantity, "
+        "d.free, h.id FROM decided d LEFT JOIN held h ON h.stock_level_id = d.id",
+        [
+            *wanted_params,
+            channel.pk,
+            *only_params,
+            *available_params,
+            *active_params,
+            len(lines),
+            holder,
+            expires_at,
+            now,
+        ],
+    )
+    if not rows or not rows[0][0]:
+        return None
+    reservations, levels, before, after = [], {}, {}, {}
+    for _, level_id, variant_id, warehouse_id_, quantity, free_units_, pk in rows:
+        stock = StockLevel(id=level_id, variant_id=variant_id, warehouse_id=warehouse_id_)
+        levels[(variant_id, warehouse_id_)] = stock
+        before[level_id], after[level_id] = free_units_, free_units_ - quantity
+        hold = Reservation(
+            id=pk,
+            stock_level_id=level_id,
+            holder=holder,
+            quantity=quantity,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        hold._state.adding, hold._state.db = False, connection.alias
+        reservations.append(hold)
+    # The stock.low event, on the crossing only, after the statement (the rows are free).
+    low_stock_record(levels, lines, before=before, after=after)
+    return reservations
+
+
 def _holds_replace(
     holder: str, variant_ids: list[int], reservations: list[Reservation], *, fresh: bool = False
 ) -> None:
     """Replace the holder's holds on these variants by `reservations` (their ids set); a
-    `fresh` holder has none to replace (one plain insert).
+    `fresh` holder has none to replace (one plain insert). The levels' `reserved_units`
+    follow: the new units added, the replaced ones (expired or not) taken off.
 
-    PostgreSQL: one statement, the holds on other rows deleted in a `WITH` and the new ones
-    written over the holder's row on the same level (`ON CONFLICT`: the unique (level,
-    holder)), so the two never touch the same row. SQLite: a delete, then an insert.
+    PostgreSQL: one statement, the holds on other rows deleted in a `WITH`, the holder's
+    rows on the kept levels read as they were before it (its snapshot: the caller holds
+    the stock rows' locks, under which alone holds change), the counters changed by the
+    difference, and the new holds written over the holder's row on the same level
+    (`ON CONFLICT`: the unique (level, holder)), so no two parts touch the same row.
+    SQLite: the old holds read, deleted, the new inserted, the counters changed.
+    Call with the levels locked.
     """
     if fresh:
         Reservation.objects.bulk_create(reservations)
+        reserved_units_add({r.stock_level_id: r.quantity for r in reservations})
         return
     if connection.vendor != "postgresql" or not reservations:
-        Reservation.objects.filter(holder=holder, stock_level__variant_id__in=variant_ids).delete()
+        replaced = Reservation.objects.filter(
+            holder=holder, stock_level__variant_id__in=variant_ids
+        )
+        deltas: dict[int, int] = defaultdict(int)
+        for level_id, quantity in replaced.values_list("stock_level_id", "quantity"):
+            deltas[level_id] -= quantity
+        replaced.delete()
         Reservation.objects.bulk_create(reservations)
+        for r in reservations:
+            deltas[r.stock_level_id] += r.quantity
+        reserved_units_add(deltas)
         return
     kept = [r.stock_level_id for r in reservations]
-    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(reservations))
+    reservation, level = table(Reservation), table(StockLevel)
+    rows = ", ".join(["(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz)"] * len(kept))
     ids = dict(
         (level_id, pk)
         for pk, level_id in fetch(
-            f"WITH gone AS (DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
-            f"AND stock_level_id IN (SELECT id FROM {table(StockLevel)} "
+            f"WITH new (stock_level_id, quantity, expires_at, created_at) AS (VALUES {rows}), "  # noqa: S608
+            f"gone AS (DELETE FROM {reservation} WHERE holder = %s "
+            f"AND stock_level_id IN (SELECT id FROM {level} "
             f"WHERE variant_id IN ({placeholders(len(variant_ids))})) "
-            f"AND stock_level_id NOT IN ({placeholders(len(kept))})) "
-            f"INSERT INTO {table(Reservation)} "
+            f"AND stock_level_id NOT IN ({placeholders(len(kept))}) "
+            "RETURNING stock_level_id, quantity), "
+            f"old AS (SELECT stock_level_id, quantity FROM {reservation} WHERE holder = %s "
+            f"AND stock_level_id IN ({placeholders(len(kept))})), "
+            "changes AS (SELECT stock_level_id, SUM(quantity) AS delta FROM ("
+            "SELECT stock_level_id, quantity FROM new UNION ALL "
+            "SELECT stock_level_id, -quantity FROM old UNION ALL "
+            "SELECT stock_level_id, -quantity FROM gone) AS d GROUP BY stock_level_id), "
+            f"counted AS (UPDATE {level} s SET reserved_units = s.reserved_units + c.delta "
+            "FROM changes c WHERE s.id = c.stock_level_id AND c.delta <> 0 RETURNING 1) "
+            f"INSERT INTO {reservation} "
             "(stock_level_id, holder, quantity, expires_at, created_at) "
-            f"VALUES {rows} ON CONFLICT (stock_level_id, holder) DO UPDATE SET "
+            "SELECT stock_level_id, %s, quantity, expires_at, created_at FROM new "
+            "ON CONFLICT (stock_level_id, holder) DO UPDATE SET "
             "quantity = EXCLUDED.quantity, expires_at = EXCLUDED.expires_at, "
             "created_at = EXCLUDED.created_at RETURNING id, stock_level_id",
             [
-                holder,
-                *variant_ids,
-                *kept,
                 *(
                     value
                     for r in reservations
-                    for value in (r.stock_level_id, holder, r.quantity, r.expires_at, r.created_at)
+                    for value in (r.stock_level_id, r.quantity, r.expires_at, r.created_at)
                 ),
+                holder,
+                *variant_ids,
+                *kept,
+                holder,
+                *kept,
+                holder,
             ],
         )
     )
-    for reservation in reservations:
-        reservation.pk = ids[reservation.stock_level_id]
-        reservation._state.adding, reservation._state.db = False, connection.alias
+    for reservation_ in reservations:
+        reservation_.pk = ids[reservation_.stock_level_id]
+        reservation_._state.adding, reservation_._state.db = False, connection.alias
+
+
+def reserved_units_add(deltas: dict[int, int]) -> None:
+    """Add units (or take them off, negative) to the levels' `reserved_units`, locked by
+    the caller: one statement. For a workflow that writes holds with the ORM."""
+    deltas = {level_id: delta for level_id, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    cases = " ".join(["WHEN %s THEN %s"] * len(deltas))
+    execute(
+        f"UPDATE {table(StockLevel)} SET reserved_units = reserved_units + "  # noqa: S608
+        f"CASE id {cases} ELSE 0 END WHERE id IN ({placeholders(len(deltas))})",
+        [*(value for pair in deltas.items() for value in pair), *deltas],
+    )
+
+
+def _holds_delete(where: str, params: list) -> tuple[int, int]:
+    """Delete the reservations `where` says (a condition on the reservation table's own
+    columns) and take their units off their levels' `reserved_units`; returns (rows, units).
+
+    PostgreSQL: one statement (the delete in a `WITH`); SQLite: the delete `RETURNING`,
+    then the counters. Call with the levels locked (or `where` skipping rows locked by
+    others), so the two never disagree.
+    """
+    reservation, level = table(Reservation), table(StockLevel)
+    delete = f"DELETE FROM {reservation} WHERE {where} RETURNING stock_level_id, quantity"  # noqa: S608
+    if connection.vendor == "postgresql":
+        return fetch(
+            f"WITH gone AS ({delete}), "  # noqa: S608
+            "freed AS (SELECT stock_level_id, SUM(quantity) AS units FROM gone "
+            "GROUP BY stock_level_id), "
+            f"counted AS (UPDATE {level} s SET reserved_units = s.reserved_units - f.units "
+            "FROM freed f WHERE s.id = f.stock_level_id RETURNING 1) "
+            "SELECT (SELECT COUNT(*) FROM gone), COALESCE(SUM(units), 0) FROM freed",
+            params,
+        )[0]
+    freed: dict[int, int] = defaultdict(int)
+    rows = fetch(delete, params)
+    for level_id, quantity in rows:
+        freed[level_id] -= quantity
+    reserved_units_add(freed)
+    return len(rows), -sum(freed.values())
+
+
+def _holds_levels_lock(where: str, params: list, *, skip_locked: bool = False) -> list[int]:
+    """Lock, in id order, the stock rows of the reservations `where` says; returns their ids.
+    With `skip_locked`, rows another transaction holds are left out (the purge)."""
+    lock = lock_rows_of("s")
+    if lock and skip_locked:
+        lock += " SKIP LOCKED"
+    return [
+        row[0]
+        for row in fetch(
+            f"SELECT s.id FROM {table(StockLevel)} s WHERE s.id IN "  # noqa: S608
+            f"(SELECT stock_level_id FROM {table(Reservation)} WHERE {where}) "
+            f"ORDER BY s.id{lock}",
+            params,
+        )
+    ]
 
 
 def stock_release(*, holder: str, variant_ids: Iterable[int] | None = None) -> int:
-    """Drop a holder's reservations (all, or for some variants) at once; returns units freed."""
-    reservations = Reservation.objects.filter(holder=holder)
+    """Drop a holder's reservations (all, or for some variants) at once; returns units freed
+    (expired ones included: their units leave `reserved_units` too).
+
+    The levels are locked first, in id order, then the holds deleted with their counters
+    (`_holds_delete`): holds change only under their level's lock (docs/architecture.md).
+    """
+    where, params = "holder = %s", [holder]
     if variant_ids is not None:
-        reservations = reservations.filter(stock_level__variant_id__in=list(variant_ids))
-    units = reservations.aggregate(total=Sum("quantity"))["total"] or 0
-    reservations.delete()
-    return units
+        variant_ids = list(variant_ids)
+        if not variant_ids:
+            return 0
+        where += (
+            f" AND stock_level_id IN (SELECT id FROM {table(StockLevel)} "  # noqa: S608
+            f"WHERE variant_id IN ({placeholders(len(variant_ids))}))"
+        )
+        params += variant_ids
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
+        if not _holds_levels_lock(where, params):
+            return 0
+        return _holds_delete(where, params)[1]
 
 
 def stock_held_until(*, holder: str) -> datetime | None:
@@ -261,7 +487,8 @@ def stock_allocate(
             placements_plan(merged, warehouse_ids, levels, free, preferred)
         )
         if reservation_holder:
-            execute(f"DELETE FROM {table(Reservation)} WHERE holder = %s", [reservation_holder])  # noqa: S608
+            # The cart's holds become the allocations: deleted with their counters.
+            _holds_delete("holder = %s", [reservation_holder])
         _allocations_write(holder, placements)
         low_stock_record(levels, merged, before=before, after=free)
     return placements
@@ -311,27 +538,33 @@ def stock_allocate_held(
 
 
 def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tuple[int | None, int]:
-    """One statement: (levels held, levels raised), or (None, 0) for a hold not usable."""
+    """One statement: (levels held, levels raised), or (None, 0) for a hold not usable.
+
+    The hold's rows are deleted whatever they are, and their units taken off the levels'
+    `reserved_units`; only a usable hold raises `allocated` and writes the allocations.
+    """
     reservation, level, allocation = table(Reservation), table(StockLevel), table(Allocation)
     rows = fetch(
         f"WITH gone AS (DELETE FROM {reservation} WHERE holder = %s "  # noqa: S608
         "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
         # The levels locked in id order before any is updated (the lock order: an UPDATE
-        # joined to `wanted` would lock them in whatever order its join yields them).
-        "usable AS (SELECT COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s "
-        f"AND (SELECT COUNT(*) FROM (SELECT s.id FROM {level} s WHERE s.id IN "
-        "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE) AS locked) >= 0 AS ok "
-        "FROM gone), "
-        "wanted AS (SELECT stock_level_id, SUM(quantity) AS quantity FROM gone "
-        "WHERE (SELECT ok FROM usable) GROUP BY stock_level_id), "
-        f"raised AS (UPDATE {level} SET allocated = {level}.allocated + wanted.quantity, "
-        "updated_at = %s FROM wanted WHERE "
-        f"{level}.id = wanted.stock_level_id "
-        f"AND {level}.allocated + wanted.quantity <= {level}.on_hand "
-        f"RETURNING {level}.id, wanted.quantity), "
+        # joined to `held` would lock them in whatever order its join yields them), and
+        # read as locked: as the previous holder of the lock committed them.
+        f"locked AS (SELECT s.id, s.on_hand, s.allocated FROM {level} s WHERE s.id IN "
+        "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE), "
+        "usable AS (SELECT (SELECT COUNT(*) FROM locked) >= 0 "
+        "AND COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s AS ok FROM gone), "
+        "held AS (SELECT g.stock_level_id, SUM(g.quantity) AS quantity FROM gone g "
+        "GROUP BY g.stock_level_id), "
+        "plan AS (SELECT h.stock_level_id, h.quantity, (SELECT ok FROM usable) "
+        "AND l.allocated + h.quantity <= l.on_hand AS fits FROM held h "
+        "JOIN locked l ON l.id = h.stock_level_id), "
+        f"raised AS (UPDATE {level} s SET allocated = s.allocated + CASE WHEN p.fits "
+        "THEN p.quantity ELSE 0 END, reserved_units = s.reserved_units - p.quantity, "
+        "updated_at = %s FROM plan p WHERE s.id = p.stock_level_id RETURNING s.id), "
         f"inserted AS (INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at) "
-        "SELECT id, %s, quantity, %s FROM raised RETURNING 1) "
-        "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM wanted), "
+        "SELECT stock_level_id, %s, quantity, %s FROM plan WHERE fits RETURNING 1) "
+        "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM held), "
         "(SELECT COUNT(*) FROM inserted)",
         [hold, now, wanted, now, holder, now],
     )
@@ -348,11 +581,12 @@ def _held_allocate_in_steps(
         "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
         [hold, now],
     )
-    if not rows or not all(row[2] for row in rows) or sum(row[1] for row in rows) != wanted:
-        return None, 0
     placed: dict[int, int] = defaultdict(int)
     for level_id, quantity, _ in rows:
         placed[level_id] += quantity
+    reserved_units_add({level_id: -units for level_id, units in placed.items()})
+    if not rows or not all(row[2] for row in rows) or sum(row[1] for row in rows) != wanted:
+        return None, 0
     level = table(StockLevel)
     cases = " ".join(["WHEN %s THEN %s"] * len(placed))
     added = [value for pair in placed.items() for value in pair]
@@ -502,9 +736,12 @@ def stock_ship(
 def reservations_purge_expired(*, before: datetime | None = None, batch_size: int = 1000) -> int:
     """Delete reservations that have expired (they already stopped counting); returns rows.
 
-    In short transactions of at most `batch_size` rows, each skipping the rows another
-    transaction holds (a checkout deleting its cart's holds): the purge never waits, so
-    it never deadlocks and never holds up a checkout; what it skipped goes next time.
+    In short transactions of at most `batch_size` rows: the levels of expired holds locked
+    in id order, skipping those another transaction holds (a checkout selling from them),
+    then their expired holds deleted with their units taken off `reserved_units`,
+    skipping holds another transaction holds (a checkout converting its own). The purge
+    never waits, so it never deadlocks and never holds up a checkout; what it skipped
+    goes next time (or with the next hold taken on that level, which purges it itself).
     """
     before = before or timezone.now()
     deleted = 0
@@ -512,7 +749,15 @@ def reservations_purge_expired(*, before: datetime | None = None, batch_size: in
         with transaction.atomic():
             ids = reservations_lock_expired(before=before, limit=batch_size)
             if ids:
-                Reservation.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
-        if len(ids) < batch_size:
+                where = f"id IN ({placeholders(len(ids))})"
+                levels = _holds_levels_lock(where, ids, skip_locked=True)
+                gone = 0
+                if levels:
+                    gone = _holds_delete(
+                        f"{where} AND stock_level_id IN ({placeholders(len(levels))})",
+                        [*ids, *levels],
+                    )[0]
+                deleted += gone
+        # A full batch of which nothing could go (its levels busy): the rest goes next time.
+        if len(ids) < batch_size or not gone:
             return deleted

@@ -5,7 +5,8 @@ Placing an order is five steps, the same for both doors:
 1. `_draft_*`: everything decided before anything is written (SKUs sold in the channel,
    prices and totals, shipping, voucher, the payment provider); reads only;
 2. `_stock_hold`: with a payment, its stock held before the PSP is asked: a reservation
-   in a transaction of its own (a cart's own holds are extended instead);
+   taken by one autocommitted statement on the stock rows' counter (a cart's own holds
+   are extended instead);
 3. `_session_open`: the PSP's answer (`orders.payments.checkout`), with no transaction
    open and no row locked;
 4. `_order_write`: the voucher use, the shop link's order counter, the order with its
@@ -17,7 +18,7 @@ Placing an order is five steps, the same for both doors:
    the order's allocation.
 
 Each door owns its transactions (`backoffice.transactions`): steps 2 and 3 run before
-the order's transaction, step 2 in one of its own, step 3 in none; steps 4 and 5 are the
+the order's transaction, step 2 as one statement committed by itself, step 3 in none; steps 4 and 5 are the
 order's transaction, which `commit_with` (the HTTP layer's stored answer) begins first
 and finishes inside step 4's last statement, before the stock is locked. Without a
 payment, steps 2 and 3 are skipped and step 5 takes the units from what is free.
@@ -179,9 +180,9 @@ def checkout_direct(
     InsufficientStock, VoucherUnavailable, PaymentDeclined, PaymentProviderUnavailable, and
     for an on-demand delivery the delivery planner's refusals (`orders.delivery_hook`).
 
-    With a payment, its stock is held (a transaction of its own) and the PSP asked (none
-    open) before the order's transaction; that one converts the hold into the order's
-    allocation without reading the stock rows again.
+    With a payment, its stock is held (one autocommitted statement) and the PSP asked (no
+    transaction open) before the order's transaction; that one converts the hold into the
+    order's allocation without reading the stock rows again.
     """
     draft = _draft_checkout(channel=channel, data=data, actor=actor)
     with _Prepared(draft) as prepared:
@@ -379,7 +380,16 @@ def _draft(
 # --- 2. The stock held, 3. the PSP asked ------------------------------------------------
 def _stock_hold(draft: OrderDraft) -> str:
     """Hold a one-shot checkout's units while the PSP answers: a reservation of its own,
-    committed before the call (InsufficientStock before anything is asked)."""
+    committed before the call (InsufficientStock before anything is asked).
+
+    Under the stock lock runs one statement and nothing else (PostgreSQL): it locks the
+    lines' stock rows in id order, deletes their expired holds, raises `reserved_units`
+    where `on_hand - allocated - reserved_units` still covers each line (all lines or
+    none) and inserts the reservations, then commits by itself
+    (`inventory.services.holds._hold_in_one_statement`). The rows are held for that one
+    statement: no round trip, no Python, no other table's write. A line that no single
+    warehouse covers takes the locked path (lock, holds read, insert, commit).
+    """
     holder = f"checkout:{uuid.uuid4().hex}"
     stock_reserve(
         channel=draft.channel,
@@ -612,17 +622,22 @@ def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None)
 
     Raises InsufficientStock, which rolls the whole order back.
 
-    A one-shot checkout's own `hold` (taken in step 2, under the same locks) becomes the
-    allocation in one statement (`stock_allocate_held`): the hold's rows deleted, the
-    levels' `allocated` raised where still on hand (the row locks taken here, held to the
-    commit) and the allocations inserted; then the commit. Otherwise:
+    A one-shot checkout's own `hold` (taken in step 2) becomes the allocation in one
+    statement (`stock_allocate_held`): the hold's rows deleted, the levels locked in id
+    order, their `reserved_units` lowered and `allocated` raised by the held units where
+    still on hand, the allocations inserted; then the commit. Under the stock lock run
+    these two statements only: the row locks are taken by the first and held to the
+    commit, which the allocation shares with the order and its stored answer (both
+    written before the lock).
+    Otherwise:
 
     What runs under the stock lock, from the locking statement to the commit, and why each:
     - `SELECT ... FOR UPDATE` of the lines' stock rows in the channel, by ascending id:
       takes the lock (`inventory.locks`);
     - the active holds of those rows, in a statement of its own: its fresh snapshot sees
       the holds committed by whoever held the lock before (`inventory.available`);
-    - a completed cart's own holds deleted (cart only): they become the allocations;
+    - a completed cart's own holds deleted with their units off `reserved_units` (cart
+      only, one statement): they become the allocations;
     - `allocated` raised and the allocations inserted: the promise itself;
     - a low-stock event only when a row crosses its threshold (`low_stock_record`);
     - the commit. Nothing else: the order, its lines, payment, timeline, events and the

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from delivery.setup import slots_create
 from tests.delivery.conftest import ADDRESS, NEAR, PAYMENT
+from tests.orders.test_query_counts import CHECKOUT_BUDGET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,6 +46,7 @@ def test_delivery_adds_three_statements_to_a_checkout_and_four_with_a_slot(shop)
     asap = statements(shop, "asap", shipping_method="express")
     scheduled = statements(shop, "slot", shipping_method="express", delivery_slot=str(slot.pk))
 
+    assert len(plain) <= CHECKOUT_BUDGET
     # The zones serving the channel, the courier queue, the delivery row; its estimate goes
     # on the timeline in the same insert as the order's own rows.
     assert len(asap) - len(plain) == 3

@@ -94,6 +94,9 @@ def _build(shop, data) -> dict[int, tuple[StockLevel, list[Reservation]]]:
             )
             for holder, quantity, seconds in raw_holds
         ]
+        # The counter the hold services keep: every reservation row of the level.
+        row.reserved_units = sum(hold.quantity for hold in reservations)
+        StockLevel.objects.filter(pk=row.pk).update(reserved_units=row.reserved_units)
         built[row.pk] = (row, reservations)
     return built
 
