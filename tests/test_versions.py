@@ -48,11 +48,16 @@ def test_stamping_a_key_is_no_change_and_revoking_it_is():
     assert data_versions_read()["keys"] != before
 
 
-def test_a_statement_that_changes_no_row_is_no_change_and_a_real_change_is():
+def _stocked_channel() -> tuple[Channel, StockLevel]:
+    """A channel with one product of one SKU, 5 units in a warehouse serving it."""
     web = make_channel("web")
     warehouse = make_warehouse("main", channels=[web])
     receive(make_product(skus={"A": "1.00"}, channels=[web]).variants.get(), warehouse, 5)
-    level = StockLevel.objects.get()
+    return web, StockLevel.objects.get()
+
+
+def test_a_statement_that_changes_no_row_is_no_change_and_a_real_change_is():
+    web, level = _stocked_channel()
     before = data_versions_read()
 
     StockLevel.objects.filter(pk=level.pk, on_hand=999).update(on_hand=1)  # matches no row
@@ -68,10 +73,7 @@ def test_a_statement_that_changes_no_row_is_no_change_and_a_real_change_is():
 
 
 def test_a_transaction_counts_each_kind_once_and_a_rolled_back_savepoint_not_at_all():
-    web = make_channel("web")
-    warehouse = make_warehouse("main", channels=[web])
-    receive(make_product(skus={"A": "1.00"}, channels=[web]).variants.get(), warehouse, 5)
-    level = StockLevel.objects.get()
+    level = _stocked_channel()[1]
     slot = _my_pid()
 
     def counter() -> int:
