@@ -6,12 +6,14 @@ statement-level `AFTER TRUNCATE` one. They cost nothing for a statement that cha
 row (an `UPDATE ... WHERE` that matched nothing, a `DELETE` of no row, an
 `INSERT ... ON CONFLICT DO NOTHING` that inserted nothing, an `UPDATE` that sets the
 values already there or only ignored fields): no row, no event. The first changed row of
-a kind in a transaction adds a random weight to the counter of (kind, this session)
-(`DataVersion`, inserted on the session's first change) and marks the kind done for the
-transaction (`set_config('versions.<kind>', ..., is_local)`, undone with a rolled-back
-savepoint, as the counter's write is): every later row of that kind in the same
-transaction skips the upsert. One bump a transaction is enough, since a reader sees the
-counter and every change of the transaction at the same commit.
+a kind in a statement adds a random weight to the counter of (kind, this session)
+(`DataVersion`, inserted on the session's first change) and marks the kind done for that
+statement (`set_config('versions.<kind>', statement_timestamp(), is_local)`, undone
+with a rolled-back savepoint, as the counter's write is): the statement's other rows of
+that kind skip the upsert, so a statement that changes many rows, or a `WITH` that
+changes two tables of a kind, writes the counter once. Every statement that changes a
+row still counts, as before: a transaction that reads the versions (and caches what it
+read) between two of its changes sees the second one change them too.
 
 SQLite (`make run`, one writer at a time): row-level triggers, one counter per kind
 (slot 0), a bump per row. Installing is idempotent and follows the models and the table
@@ -64,12 +66,13 @@ def _postgresql(connection, items: list[Watched], counters: str) -> list[str]:
     quote = connection.ops.quote_name
     upsert = _upsert(quote, counters, "TG_ARGV[0]", "pg_backend_pid()", WEIGHT_POSTGRESQL)
     done = "'versions.' || TG_ARGV[0]"
+    statement = "statement_timestamp()::text"
     statements = [
-        # Once per kind and transaction; a TRUNCATE (statement-level) always counts.
+        # Once per kind and statement; a TRUNCATE (statement-level) always counts.
         f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN IF TG_LEVEL = 'STATEMENT' OR "
-        f"coalesce(current_setting({done}, true), '') = '' THEN {upsert}; "
-        f"PERFORM set_config({done}, '1', true); END IF; RETURN NULL; END $$"
+        f"current_setting({done}, true) IS DISTINCT FROM {statement} THEN {upsert}; "
+        f"PERFORM set_config({done}, {statement}, true); END IF; RETURN NULL; END $$"
     ]
     with connection.cursor() as cursor:
         for item in items:

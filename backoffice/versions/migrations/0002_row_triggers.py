@@ -1,4 +1,4 @@
-"""The versions' triggers count a kind once a transaction, and only for rows that changed.
+"""The versions' triggers count a kind once a statement, and only for rows that changed.
 
 The statement-level triggers of 0001's time counted every writing statement, also one
 that changed no row; `triggers.triggers_install` now drops them and creates the
