@@ -119,6 +119,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # fails at once on "database is locked" while another writes (a webhook and a request).
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_SERVER_SIDE_BINDING", True
+):
+    # PostgreSQL: parameters bound by the server and each statement prepared on its
+    # connection once it ran DATABASE_PREPARE_THRESHOLD times there, so a persistent
+    # connection parses and plans a checkout's statements once instead of every time
+    # (docs/performance.md, "Planning"). Off (0) behind a pooler that cannot keep
+    # prepared statements (PgBouncer in transaction mode before 1.21, or without
+    # max_prepared_statements): then Django binds on the client and prepares nothing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True,
+        prepare_threshold=env_int("DATABASE_PREPARE_THRESHOLD", 5),
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, the store's product pages) ---------------------------

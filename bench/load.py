@@ -42,6 +42,8 @@ NEARBY = {**ADDRESS, "postal_code": "62701", "latitude": 39.727, "longitude": -8
 # Answers that are the expected outcome of an operation, not errors.
 EXPECTED = {
     "flash-sale": {(201, ""), (409, "insufficient_stock")},
+    # A returning viewer's If-None-Match is answered 304 while its copy is current.
+    "browse": {(200, ""), (304, "")},
 }
 DEFAULT_EXPECTED = {(200, ""), (201, "")}
 
@@ -92,6 +94,7 @@ class Context:
     recorder: Recorder
     deadline: float
     max_ops: int
+    etags: dict[int, dict[tuple[str, str], str]] = field(default_factory=dict)
 
     def claim(self) -> int | None:
         """The next operation's number, or None when the time or the count is used up."""
@@ -110,12 +113,18 @@ class Context:
         key: str | None = None,
         body: Any = None,
         idempotent: bool = False,
+        etag: str | None = None,
+        etags: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
+        """One request. `etag`: sent as If-None-Match; `etags`: where the answer's ETag
+        is kept, by path (a viewer's copy)."""
         headers = {"Accept": "application/json"}
         if key:
             headers["Authorization"] = f"Bearer {key}"
         if idempotent:
             headers["Idempotency-Key"] = str(uuid.uuid4())
+        if etag:
+            headers["If-None-Match"] = etag
         start = time.perf_counter()
         try:
             async with self.session.request(
@@ -123,6 +132,8 @@ class Context:
             ) as response:
                 raw = await response.read()
                 status = response.status
+                if etags is not None and response.headers.get("ETag"):
+                    etags[path] = response.headers["ETag"]
         except (aiohttp.ClientError, TimeoutError) as error:
             self.recorder.record(kind, time.perf_counter() - start, 0, type(error).__name__)
             raise OperationFailed(kind) from error
@@ -151,8 +162,9 @@ async def op_baseline(context: Context, rng: random.Random, number: int) -> None
         raise OperationFailed("baseline")
 
 
-async def op_browse(context: Context, rng: random.Random, number: int) -> None:
-    """Half product list pages (20 a page, anywhere in the catalog), half product pages."""
+async def op_browse_cold(context: Context, rng: random.Random, number: int) -> None:
+    """Half product list pages (20 a page, anywhere in the catalog), half product pages:
+    about 1,500 distinct pages at random, so most reads are a cache's first (`browse-cold`)."""
     key = _key(context, rng)
     if rng.random() < 0.5:
         offset = rng.randrange(0, max(1, len(context.data["slugs"]) - 20))
@@ -162,6 +174,62 @@ async def op_browse(context: Context, rng: random.Random, number: int) -> None:
         slug = rng.choice(context.data["slugs"])
         status, _ = await context.call("detail", "GET", f"{API}/store/products/{slug}", key=key)
     if status != 200:
+        raise OperationFailed("browse")
+
+
+@dataclass(frozen=True)
+class ViralMix:
+    """The views a viral post sends (`browse`): most on the posted products and the first
+    list page, seen from the post's channel, a share of them by returning viewers who
+    revalidate their copy (`If-None-Match`), and a long tail of cold pages anywhere."""
+
+    hot_products: int = 3  # the posted products: the catalog's first slugs
+    hot_share: float = 0.50  # views of one of the posted products' pages
+    first_page_share: float = 0.25  # views of the first list page
+    # The rest (0.25) is the long tail: half a list page anywhere, half any product page.
+    revalidate_share: float = 0.40  # hot views that send the ETag they got before
+    channel: str = "instagram"  # the post's channel
+    channel_share: float = 0.80  # the rest come through the other channels' keys
+
+
+VIRAL = ViralMix()
+FIRST_PAGE = f"{API}/store/products?limit=20"
+
+
+def viral_request(
+    data: dict[str, Any], rng: random.Random, etags: dict[tuple[str, str], str], mix: ViralMix
+) -> tuple[str, str, str, str | None]:
+    """The next view: (kind, path, key, If-None-Match or None). `etags` are the ETags this
+    viewer holds, by (key, path); only hot views revalidate, cold ones are first reads."""
+    keys = data["keys"]
+    if mix.channel in keys and rng.random() < mix.channel_share:
+        key = keys[mix.channel]
+    else:
+        key = rng.choice(list(keys.values()))
+    slugs = data["slugs"]
+    draw = rng.random()
+    if draw < mix.hot_share:
+        kind, path = "hot_detail", f"{API}/store/products/{rng.choice(slugs[: mix.hot_products])}"
+    elif draw < mix.hot_share + mix.first_page_share:
+        kind, path = "first_page", FIRST_PAGE
+    elif rng.random() < 0.5:
+        offset = rng.randrange(20, max(21, len(slugs) - 20))
+        return "tail_list", f"{API}/store/products?limit=20&offset={offset}", key, None
+    else:
+        return "tail_detail", f"{API}/store/products/{rng.choice(slugs)}", key, None
+    etag = etags.get((key, path)) if rng.random() < mix.revalidate_share else None
+    return (f"{kind}_304" if etag else kind), path, key, etag
+
+
+async def op_browse(context: Context, rng: random.Random, number: int) -> None:
+    """One view of the viral mix (`ViralMix`); a revalidation is answered 200 or 304."""
+    etags = context.etags.setdefault(id(rng), {})  # one viewer per client
+    kind, path, key, etag = viral_request(context.data, rng, etags, VIRAL)
+    held: dict[str, str] = {}
+    status, _ = await context.call(kind, "GET", path, key=key, etag=etag, etags=held)
+    if path in held:
+        etags[(key, path)] = held[path]
+    if status not in (200, 304) or (status == 304 and not etag):
         raise OperationFailed("browse")
 
 
@@ -261,6 +329,7 @@ OPERATIONS: dict[str, Callable[[Context, random.Random, int], Awaitable[None]]] 
     "readyz": op_readyz,
     "baseline": op_baseline,
     "browse": op_browse,
+    "browse-cold": op_browse_cold,
     "cart": op_cart,
     "checkout": op_checkout,
     "checkout-delivery": op_checkout_delivery,

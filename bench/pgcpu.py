@@ -8,10 +8,10 @@ counted too: the postmaster reaps them, and their time moves into its own `cutim
 `cstime` (fields 16 and 17). The bench's cluster is its own (`scripts/with-services.sh`),
 so no other work is in the sum but the bench's once-a-second `pg_stat_activity` sample.
 
-Chosen over `pg_stat_statements`: that extension needs `shared_preload_libraries` and a
-restart, counts only the time inside statements' execution (not parsing, the protocol,
-commits, WAL flushing), and adds its own cost to every statement; /proc counts all of the
-database's CPU, which is what does not scale out with more API nodes.
+This is the total; `bench/pgstat.py` (`pg_stat_statements`) says where it goes. That
+extension counts only the time inside statements' planning and execution (not parsing,
+the protocol, commits, WAL flushing); /proc counts all of the database's CPU, which is
+what does not scale out with more API nodes.
 """
 
 from __future__ import annotations

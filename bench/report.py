@@ -8,11 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import pgstat
+
 # (label, scenario) in table order; the baselines frame the ratios.
 ROWS = (
     ("GET /readyz", "readyz"),
     ("POST /bench/baseline (baseline)", "baseline"),
-    ("browse", "browse"),
+    ("browse (a viral post's views)", "browse"),
+    ("browse-cold (pages at random, not a target)", "browse-cold"),
     ("cart", "cart"),
     ("checkout", "checkout"),
     ("checkout, on-demand delivery ⁴", "checkout-delivery"),
@@ -22,6 +25,7 @@ SQL_BY_SCENARIO = {
     "readyz": ("readyz",),
     "baseline": ("baseline",),
     "browse": ("product_list_5", "product_list_20", "product_list_100", "product_detail"),
+    "browse-cold": ("product_list_5", "product_list_20", "product_list_100", "product_detail"),
     "cart": ("cart_create", "cart_add_line", "cart_update", "cart_complete"),
     "checkout": ("checkout_1_line", "checkout_20_line"),
     "checkout-delivery": ("checkout_delivery", "checkout_delivery_slot"),
@@ -277,6 +281,7 @@ def build(
     flash: list[dict[str, Any]] | None,
     pg_version: str,
     load_average: dict[str, str],
+    pg_statements: str = "off",
 ) -> dict[str, Any]:
     document: dict[str, Any] = {
         "date": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -291,6 +296,8 @@ def build(
         "query_statements": queries["statements"],
         "memory": memory,
         "flash_sale_checks": flash or [],
+        # Each scenario's `pg_statements` breakdown is there when this is "on" (bench/pgstat.py).
+        "pg_stat_statements": pg_statements,
     }
     document["ratios"] = ratios(document)
     document["targets"] = targets(document)
@@ -401,6 +408,8 @@ def markdown(document: dict[str, Any]) -> str:
     for row in document["targets"]:
         verdict = "not measured" if row["ok"] is None else "met" if row["ok"] else "**MISSED**"
         out.append(f"| {row['target']} | {row['goal']} | {row['measured']} | {verdict} |")
+    if document.get("pg_stat_statements") == "on":
+        out += ["", *pgstat.markdown(document["scenarios"])]
     if document["flash_sale_checks"]:
         verdict = "PASSED" if all(c["ok"] for c in document["flash_sale_checks"]) else "FAILED"
         out += ["", f"Flash-sale correctness: {verdict}", ""]

@@ -61,6 +61,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS") or 0))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("THREADS") or 0))
     parser.add_argument("--only", default="", help="comma-separated scenarios (for profiling)")
+    parser.add_argument(
+        "--no-pg-statements",
+        action="store_true",
+        help="leave pg_stat_statements off (no per-statement breakdown, no cluster restart)",
+    )
     args = parser.parse_args(argv)
     if args.worker_class == "gthread":
         args.workers = args.workers or cores
@@ -90,7 +95,24 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     log(f"{mode} run on {os.cpu_count()} cores, PostgreSQL on :{os.environ['TEST_PG_PORT']}")
     create_database(os.environ["TEST_PG_PORT"])
-    return execute(plan=plan, args=args, started=started)
+    statements = None if args.no_pg_statements else _pg_statements()
+    return execute(plan=plan, args=args, started=started, statements=statements)
+
+
+def _pg_statements():
+    """pg_stat_statements in the bench's cluster (`bench/pgstat.py`), or None, said why."""
+    from pathlib import Path
+
+    from bench.pgstat import Statements, enable
+
+    url = os.environ["DATABASE_URL"]
+    log_path = Path(os.environ.get("TEST_PG_SOCKET_DIR", str(OUT))) / "pg.log"
+    why_not = enable(url, data_dir=os.environ["TEST_PG_DATA"], log_path=log_path)
+    if why_not:
+        log(f"no statement breakdown: {why_not}")
+        return None
+    log("pg_stat_statements on (track all, planning times): a breakdown per scenario")
+    return Statements(url)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import django
 
 from bench import report, tracking
 from bench.common import OUT, ROOT, Phase, Plan, free_port, log
+from bench.pgstat import Statements, breakdown
 from bench.server import GunicornConfig, MemorySampler, Server, start, stop
 
 PROGRESS_EVERY = 5.0
@@ -62,8 +63,14 @@ def run_load(
     return json.loads(out.read_text())
 
 
-def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
-    """Run the plan; returns the exit status (1 when a correctness check failed)."""
+def execute(
+    *, plan: Plan, args: argparse.Namespace, started: datetime, statements: Statements | None
+) -> int:
+    """Run the plan; returns the exit status (1 when a correctness check failed).
+
+    `statements`: pg_stat_statements in the cluster (`bench/pgstat.py`), reset before each
+    scenario and read after it; None runs without the per-statement breakdown.
+    """
     django.setup()
     from django.core.management import call_command
     from django.db import connections
@@ -123,6 +130,8 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
                 f"at most {phase.duration:.0f} s{limit}"
             )
             sampler.phase = phase.name
+            if statements is not None:
+                statements.reset()
             cpu_before = database_cpu.reading()
             result = run_load(
                 phase,
@@ -139,6 +148,8 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
             result["pg_cpu_ms_per_order"] = per_operation_ms(pg_cpu_s, result["orders"])
             result["peak_rss_mb"] = sampler.peak_mb(phase.name)
             result["database"] = sampler.database_activity(phase.name)
+            if statements is not None:
+                result["pg_statements"] = breakdown(statements.read(), result["operations"])
             results[phase.name] = result
             log(f"[{number}/{len(plan.phases)}] {phase.name} done: {report.one_line(result)}")
 
@@ -203,6 +214,7 @@ def execute(*, plan: Plan, args: argparse.Namespace, started: datetime) -> int:
         flash=flash,
         pg_version=pg_version,
         load_average={"start": load_at_start, "end": report.load_average()},
+        pg_statements="on" if statements is not None else "off",
     )
     markdown = report.markdown(document)
     if tracked is not None:

@@ -48,6 +48,58 @@ def test_stamping_a_key_is_no_change_and_revoking_it_is():
     assert data_versions_read()["keys"] != before
 
 
+def _stocked_channel() -> tuple[Channel, StockLevel]:
+    """A channel with one product of one SKU, 5 units in a warehouse serving it."""
+    web = make_channel("web")
+    warehouse = make_warehouse("main", channels=[web])
+    receive(make_product(skus={"A": "1.00"}, channels=[web]).variants.get(), warehouse, 5)
+    return web, StockLevel.objects.get()
+
+
+def test_a_statement_that_changes_no_row_is_no_change_and_a_real_change_is():
+    web, level = _stocked_channel()
+    before = data_versions_read()
+
+    StockLevel.objects.filter(pk=level.pk, on_hand=999).update(on_hand=1)  # matches no row
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=level.on_hand)  # the same value
+    StockLevel.objects.filter(pk=-1).delete()
+    Channel.objects.filter(pk=web.pk).update(tax_rate=web.tax_rate)
+    assert data_versions_read() == before
+
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=level.on_hand + 1)
+    after = data_versions_read()
+    assert after["stock"] != before["stock"]
+    assert after["channels"] == before["channels"]
+
+
+def test_each_changing_statement_counts_in_a_transaction_and_a_rolled_back_savepoint_not():
+    """A page cached between two changes of one transaction is not served after the second."""
+    level = _stocked_channel()[1]
+    slot = _my_pid()
+
+    def counter() -> int:
+        row = DataVersion.objects.filter(name="stock", slot=slot).first()
+        return row.value if row else 0
+
+    start = counter()
+    with transaction.atomic():
+        StockLevel.objects.filter(pk=level.pk).update(on_hand=6)
+        first = counter()
+        seen = data_versions_read()["stock"]  # what a cache would stamp its page with
+        StockLevel.objects.filter(pk=level.pk).update(on_hand=7)
+        assert start != first != counter()
+        assert data_versions_read()["stock"] != seen
+    before = counter()
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            StockLevel.objects.filter(pk=level.pk).update(on_hand=8)
+            raise RuntimeError("savepoint rolled back")
+        assert counter() == before
+        StockLevel.objects.filter(pk=level.pk).update(on_hand=9)
+    assert counter() != before
+    assert StockLevel.objects.get().on_hand == 9
+
+
 def test_two_transactions_changing_stock_never_wait_for_each_other():
     """One counter row per kind would queue every sale behind the last one's commit."""
     web = make_channel("web")
