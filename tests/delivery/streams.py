@@ -18,6 +18,7 @@ import pytest
 
 from tests.faults.conftest import database_url
 from tests.outbox.conftest import free_port
+from tests.processes import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +67,7 @@ def asgi_server(transactional_db, tmp_path) -> Iterator[AsgiServer]:
             stderr=subprocess.STDOUT,
         )
     server = AsgiServer(process, port, log)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
