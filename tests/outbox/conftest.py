@@ -231,8 +231,8 @@ def _pings(client: redis.Redis) -> bool:
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
-    server.start()
-    try:
+    try:  # stopped also when it never answered
+        server.start()
         yield server
     finally:
         server.stop()
