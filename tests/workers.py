@@ -69,6 +69,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if phase == "all":
         return
     wanted = phase == "serial"
+    if phase == "parallel":
+        # pytest-xdist hands out work by node id: items sharing one would run only once.
+        seen: set[str] = set()
+        shared = {item.nodeid for item in items if item.nodeid in seen or seen.add(item.nodeid)}
+        shared -= {item.nodeid for item in items if item.get_closest_marker("serial")}
+        if shared:
+            raise pytest.UsageError(
+                "tests sharing a node id would run only once on workers; mark them serial: "
+                + ", ".join(sorted(shared))
+            )
     kept, dropped = [], []
     for item in items:
         mark = item.get_closest_marker("serial")
