@@ -31,11 +31,15 @@ run: $(STAMP)
 
 ## make test: throwaway PostgreSQL, Redis and localstripe on loopback, the whole suite on them (and the
 ## pinned TypeScript client tools in var/typescript-client, for the schema's tests; the
-## admin's browser tests drive Debian's Chromium, installed with apt-get when missing)
+## admin's browser tests drive Debian's Chromium, installed with apt-get when missing).
+## PYTEST_WORKERS processes run it side by side (pytest-xdist), each with a Redis of its own,
+## then the tests marked `serial` run alone (scripts/run-tests.sh); PYTEST_WORKERS=0: one
+## process, in order (for -s or --pdb)
+PYTEST_WORKERS ?= 3
 test: $(STAMP)
 	scripts/install-typescript-tools.sh
 	scripts/ensure-chromium.sh
-	DEBUG=0 scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
+	DEBUG=0 TEST_WORKERS=$(PYTEST_WORKERS) scripts/with-services.sh scripts/run-tests.sh $(PYTEST_ARGS)
 
 ## make bench: throwaway PostgreSQL and Redis, gunicorn, each scenario; QUICK=1 for a short run
 QUICK ?=

@@ -3,6 +3,8 @@
 # them (DATABASE_URL, CELERY_BROKER_URL, CACHE_URL exported), then stop them.
 # When localstripe (a local Stripe server, a dev extra) is installed, it is started on
 # loopback too and STRIPE_API_BASE points at it, for the Stripe provider's tests.
+# TEST_WORKERS=N (`make test`'s PYTEST_WORKERS) starts N more Redis servers, one per test
+# worker, listed in TEST_WORKER_REDIS as `port:directory` (tests/workers.py).
 # Exit status: the command's. Used by `make test` (and `make bench`).
 set -euo pipefail
 
@@ -57,6 +59,30 @@ elif command -v localstripe >/dev/null 2>&1; then
 fi
 localstripe_pid=""
 
+redis_dirs=("$redis_dir")
+
+start_redis() {  # port directory
+  mkdir -p "$2"
+  redis-server --port "$1" --bind 127.0.0.1 --daemonize yes --dir "$2" \
+    --pidfile "$2/redis.pid" --logfile "$2/redis.log" --save "" --appendonly no
+}
+
+wait_redis() {  # port
+  for _ in $(seq 50); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+}
+
+stop_redis() {  # directory
+  if [ -f "$1/redis.pid" ]; then
+    redis_pid="$(cat "$1/redis.pid")"
+    kill "$redis_pid" 2>/dev/null
+    # Redis writes its log and removes its pid file on the way out: let it finish first.
+    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+}
+
 cleanup() {
   set +e
   if [ -n "$localstripe_pid" ]; then
@@ -64,12 +90,7 @@ cleanup() {
     wait "$localstripe_pid" 2>/dev/null
   fi
   as_postgres pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1
-  if [ -f "$redis_dir/redis.pid" ]; then
-    redis_pid="$(cat "$redis_dir/redis.pid")"
-    kill "$redis_pid" 2>/dev/null
-    # Redis writes its log and removes its pid file on the way out: let it finish first.
-    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  for dir in "${redis_dirs[@]}"; do stop_redis "$dir"; done
   rm -rf "$run_dir"
 }
 trap cleanup EXIT INT TERM
@@ -78,15 +99,20 @@ if [ "$(id -u)" = "0" ]; then chown -R postgres "$run_dir"; chmod 755 "$run_dir"
 as_postgres initdb -D "$pg_data" -U postgres -A trust --no-sync >"$run_dir/initdb.log" 2>&1 \
   || { cat "$run_dir/initdb.log"; exit 1; }
 as_postgres pg_ctl -D "$pg_data" -l "$run_dir/pg.log" -w -t 60 start -o \
-  "-p $pg_port -k $run_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  "-p $pg_port -k $run_dir -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   >/dev/null || { cat "$run_dir/pg.log"; exit 1; }
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --dir "$redis_dir" \
-  --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" --save "" --appendonly no
-for _ in $(seq 50); do
-  redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
-  sleep 0.1
+start_redis "$redis_port" "$redis_dir"
+worker_redis=()
+for worker in $(seq 0 $(("${TEST_WORKERS:-0}" - 1))); do
+  port="$(free_port)"
+  dir="$run_dir/redis-gw$worker"
+  redis_dirs+=("$dir")
+  start_redis "$port" "$dir"
+  worker_redis+=("$port:$dir")
 done
+wait_redis "$redis_port"
+for item in "${worker_redis[@]}"; do wait_redis "${item%%:*}"; done
 
 if [ -n "$localstripe_bin" ]; then
   stripe_port="$(free_port)"
@@ -108,6 +134,7 @@ export CACHE_URL="redis://127.0.0.1:$redis_port/1"
 export SECRET_KEY="${SECRET_KEY:-throwaway-test-secret-key-not-for-production-use-0123456789}"
 export TEST_PG_DATA="$pg_data" TEST_PG_PORT="$pg_port" TEST_PG_SOCKET_DIR="$run_dir"
 export TEST_REDIS_PORT="$redis_port" TEST_REDIS_DIR="$redis_dir"
+export TEST_WORKER_REDIS="${worker_redis[*]}"
 export WEBHOOK_ALLOW_PRIVATE_URLS=1
 
 cd "$here"

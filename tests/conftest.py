@@ -15,8 +15,9 @@ from channels_api.models import ApiKey
 from tests.factories import make_channel, make_key
 from tests.problem_guard import _record_answers, answers_match_the_schema  # noqa: F401
 
-# The shop with stores, orders and a staff member per role (`shop`, `staff`).
-pytest_plugins = ["tests.shop_world"]
+# The shop with stores, orders and a staff member per role (`shop`, `staff`); what each
+# worker of a parallel run has of its own, and the `serial` phase (tests/workers.py).
+pytest_plugins = ["tests.shop_world", "tests.workers"]
 
 # The live test server must accept a burst of 100 simultaneous connections, as gunicorn would.
 ThreadedWSGIServer.request_queue_size = 256

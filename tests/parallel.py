@@ -106,8 +106,13 @@ def while_held(hold: Callable[[], Any], other: Callable[[], Any], timeout: float
         started.set()
         deadline = time.monotonic() + timeout
         while not waited and thread.is_alive() and time.monotonic() < deadline:
-            with connection.cursor() as cursor:  # pg_locks: pg_stat_activity is a snapshot
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            # pg_locks (pg_stat_activity is a snapshot), and only waits on this connection's
+            # locks: other tests (other workers) wait on theirs in the same cluster.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks"
+                    " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                )
                 waited = bool(cursor.fetchone()[0])
             time.sleep(0.02)
     thread.join(timeout)

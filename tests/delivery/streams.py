@@ -18,6 +18,7 @@ import pytest
 
 from tests.faults.conftest import database_url
 from tests.outbox.conftest import free_port
+from tests.processes import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,24 +67,27 @@ def asgi_server(transactional_db, tmp_path) -> Iterator[AsgiServer]:
             stderr=subprocess.STDOUT,
         )
     server = AsgiServer(process, port, log)
-    deadline = time.monotonic() + 30
-    while True:
+    try:  # stopped however the test ends, also when it never came up
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(f"uvicorn did not start:\n{server.output()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise AssertionError(f"uvicorn did not start:\n{server.output()}")
-        time.sleep(0.2)
-    yield server
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from django.db import connections
 
 # Real Celery workers, a private Redis and a webhook receiver, as the outbox tests use them.
 from tests.outbox.conftest import make_receiver, private_redis, start_celery  # noqa: F401
-from tests.processes import free_port, running_database_url, wait_healthy
+from tests.processes import STARTUP_SECONDS, free_port, running_database_url, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ class AppServer:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = STARTUP_SECONDS) -> None:
         wait_healthy(self.url, log=self.log, timeout=timeout)
 
 
@@ -97,8 +97,12 @@ def run_as_postgres(*command: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def restart_postgres():
-    """Restart the throwaway PostgreSQL cluster that `make test` started (fast shutdown)."""
+def restart_postgres(request):
+    """Restart the throwaway PostgreSQL cluster that `make test` started (fast shutdown).
+
+    Every worker's database is in that cluster: the test runs alone (marked `serial`)."""
+    if request.node.get_closest_marker("serial") is None:
+        pytest.fail("a test that restarts PostgreSQL must be marked serial (tests/workers.py)")
     data = os.environ.get("TEST_PG_DATA")
     if not data:
         pytest.fail("TEST_PG_DATA is not set: run the suite with `make test`.")

@@ -138,6 +138,7 @@ class Clients:
         return self.results
 
 
+@pytest.mark.serial(reason="restarts the PostgreSQL cluster every worker's database lives in")
 def test_database_restart_during_checkouts_leaves_exactly_one_order_per_client(
     app_server, restart_postgres, shop
 ):

@@ -25,7 +25,7 @@ from backoffice.jobs import BrokerBreaker
 from backoffice.outbox.models import OutboxEvent, WebhookEndpoint
 from backoffice.outbox.services import event_record
 from backoffice.outbox.webhook_services import webhook_endpoint_create
-from tests.processes import free_port
+from tests.processes import STARTUP_SECONDS, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_SECONDS = 30
@@ -212,7 +212,7 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-        wait_until(lambda: _pings(client), timeout=10)
+        wait_until(lambda: _pings(client), timeout=STARTUP_SECONDS)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -231,8 +231,8 @@ def _pings(client: redis.Redis) -> bool:
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
-    server.start()
-    try:
+    try:  # stopped also when it never answered
+        server.start()
         yield server
     finally:
         server.stop()
@@ -356,7 +356,10 @@ def start_celery(transactional_db, tmp_path) -> Iterator[Callable[..., CeleryPro
         celery = CeleryProcess(process, log)
         started.append(celery)
         try:
-            wait_until(lambda: ready in celery.output() or process.poll() is not None)
+            wait_until(
+                lambda: ready in celery.output() or process.poll() is not None,
+                timeout=STARTUP_SECONDS,
+            )
         except AssertionError:
             raise AssertionError(f"celery {kind} did not start:\n{celery.output()}") from None
         assert process.poll() is None, celery.output()

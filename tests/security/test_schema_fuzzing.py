@@ -76,6 +76,10 @@ def keys(db, in_process_requests):
     }
 
 
+@pytest.mark.serial(
+    reason="schemathesis gives its 113 operations one node id, and pytest-xdist keys the work "
+    "it hands out by node id: on workers only one operation would run"
+)
 @pytest.mark.django_db(transaction=True)  # each request commits on its own, as in production
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
