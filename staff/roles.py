@@ -84,7 +84,7 @@ ROLES: dict[str, tuple[str, list[str] | None]] = {
 
 def roles_sync() -> None:
     """Create the role groups and give each exactly its permissions (safe to run again)."""
-    everything = list(Permission.objects.all())
+    everything = list(Permission.objects.select_related("content_type"))
     by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in everything}
     for name, (_, names) in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)

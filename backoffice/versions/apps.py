@@ -14,5 +14,6 @@ class VersionsConfig(AppConfig):
         from backoffice.versions.triggers import triggers_install
 
         # After every `migrate` (a test database built, a flush): the triggers follow the
-        # watched models' columns as they are now.
-        post_migrate.connect(triggers_install, dispatch_uid="versions-triggers")
+        # watched models' columns as they are now. Once per migrate (this app's signal,
+        # sent after every app is migrated), not once per installed app.
+        post_migrate.connect(triggers_install, sender=self, dispatch_uid="versions-triggers")

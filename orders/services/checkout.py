@@ -18,10 +18,11 @@ Placing an order is five steps, the same for both doors:
    the order's allocation.
 
 Each door owns its transactions (`backoffice.transactions`): steps 2 and 3 run before
-the order's transaction, step 2 as one statement committed by itself, step 3 in none; steps 4 and 5 are the
-order's transaction, which `commit_with` (the HTTP layer's stored answer) begins first
-and finishes inside step 4's last statement, before the stock is locked. Without a
-payment, steps 2 and 3 are skipped and step 5 takes the units from what is free.
+the order's transaction, step 2 as one statement committed by itself, step 3 in none;
+steps 4 and 5 are the order's transaction, which `commit_with` (the HTTP layer's
+stored answer) begins first and finishes inside step 4's last statement, before the
+stock is locked. Without a payment, steps 2 and 3 are skipped and step 5 takes the
+units from what is free.
 Any refusal (unknown SKU, no stock, voucher used up, card declined) leaves no order, no
 held stock, no voucher use; a hold and a session that led to no order are given back
 after the rollback (`_Prepared`). Each door returns a `PlacedOrder`: the order with the
