@@ -155,9 +155,18 @@ class VoucherAdmin(RefusedSaveMessage, ScopedAdmin):
     def save_model(self, request, obj: Voucher, form, change: bool) -> None:
         """The form checked the code ignoring case; one taken by a save committed meanwhile
         meets the database's index instead, and is refused with the same message."""
+        # An edit writes what the form edits, never `used_count`: a checkout that used the
+        # voucher after the page was read counts its use meanwhile (a full save wrote the
+        # count read back over it).
+        edited = None
+        if change:
+            edited = [f.name for f in obj._meta.concrete_fields if f.name in form.changed_data]
         try:
             with transaction.atomic():
-                obj.save()
+                if edited is None:
+                    obj.save()
+                elif edited:
+                    obj.save(update_fields=edited)
         except IntegrityError as error:
             raise ValidationFailed({"code": [VOUCHER_CODE_TAKEN]}) from error
 

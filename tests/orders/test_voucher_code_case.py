@@ -4,11 +4,14 @@ that checkout could not tell apart."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.urls import reverse
 
 from backoffice.exceptions import ValidationFailed
+from orders.locks import voucher_use_count
 from orders.models import Voucher
 from orders.services.setup import voucher_create
 from tests.parallel import while_held
@@ -93,3 +96,21 @@ def test_the_admin_form_refuses_a_code_in_another_case(admin_client):
         response.content.decode()
     )
     assert Voucher.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_edit_keeps_a_use_counted_while_it_saved(admin_client):
+    voucher = voucher_create(code="SUMMER", kind="fixed", value="1.00", usage_limit=10)
+    change = reverse("admin:orders_voucher_change", args=[voucher.pk])
+    form = {"code": "SUMMER", "kind": "fixed", "value": "3.00", "usage_limit": "10"}
+    form["active"] = "on"
+
+    response = while_held(
+        lambda: voucher_use_count(voucher),
+        lambda: admin_client.post(change, form),
+    )
+
+    assert response.status_code == 302
+    voucher.refresh_from_db()
+    assert voucher.value == Decimal("3.00")
+    assert voucher.used_count == 1
