@@ -15,17 +15,26 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from backoffice.sql import lock_rows_of
+from backoffice.sql import lock_rows_of, table
 from catalog.models import Channel, ProductVariant
 from inventory.available import channel_levels_sql
 from inventory.models import Allocation, Reservation, StockLevel, Warehouse
 
 
 def stock_levels_lock_in_channel(
-    *, channel: Channel, variant_ids: Iterable[int], warehouse_id: int | None = None
+    *,
+    channel: Channel,
+    variant_ids: Iterable[int],
+    warehouse_id: int | None = None,
+    holds_of: str | None = None,
 ) -> tuple[dict, list[int]]:
     """Lock (in id order) the variants' stock rows in the channel's active warehouses (or
     in the one `warehouse_id`: an on-demand delivery leaves from its zone's store).
+
+    With `holds_of`, the stock rows of that holder's holds are locked too, in the same
+    statement and the same id order, wherever they are (a cart completed for a zone's
+    store drops its holds in other warehouses: their counters change under their locks,
+    never after a higher id was taken). They are not in the rows returned.
 
     Returns the rows by (variant_id, warehouse_id) and the warehouse ids in routing
     priority order, from one query: the hot path of every checkout, so written out.
@@ -36,13 +45,18 @@ def stock_levels_lock_in_channel(
     tables, params = channel_levels_sql(
         channel=channel, variant_ids=variant_ids, warehouse_id=warehouse_id
     )
-    levels = list(
-        StockLevel.objects.raw(
-            "SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at, "
-            f"wc.priority {tables} ORDER BY s.id{lock_rows_of('s')}",
-            params,
+    columns = "s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated, s.updated_at"
+    if holds_of is None:
+        sql = f"SELECT {columns}, wc.priority {tables} ORDER BY s.id{lock_rows_of('s')}"
+    else:
+        sql = (
+            f"SELECT {columns}, c.priority FROM {table(StockLevel)} s "  # noqa: S608
+            f"LEFT JOIN (SELECT s.id, wc.priority {tables}) c ON c.id = s.id "
+            f"WHERE c.id IS NOT NULL OR s.id IN (SELECT stock_level_id FROM "
+            f"{table(Reservation)} WHERE holder = %s) ORDER BY s.id{lock_rows_of('s')}"
         )
-    )
+        params = [*params, holds_of]
+    levels = [level for level in StockLevel.objects.raw(sql, params) if level.priority is not None]
     warehouse_ids = sorted(
         {level.warehouse_id: level.priority for level in levels}.items(),
         key=lambda item: (item[1], item[0]),

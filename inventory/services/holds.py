@@ -466,8 +466,13 @@ def stock_allocate(
     # the rows are locked. On its own, it is a transaction of its own.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
+        # The cart's holds elsewhere (another warehouse than `warehouse_id`'s, or one the
+        # channel no longer ships from) are deleted below: their rows locked with the rest.
         levels, warehouse_ids = stock_levels_lock_in_channel(
-            channel=channel, variant_ids=merged, warehouse_id=warehouse_id
+            channel=channel,
+            variant_ids=merged,
+            warehouse_id=warehouse_id,
+            holds_of=reservation_holder or None,
         )
         # From here to the commit, concurrent checkouts of these SKUs wait: few statements,
         # little Python, each written out (docs/performance.md).
@@ -515,12 +520,12 @@ def stock_allocate_held(
     levels updated here too). Call inside the order's transaction.
     """
     merged = lines_merge(lines)
-    wanted = sum(line.quantity for line in merged.values())
+    wanted = {variant_id: line.quantity for variant_id, line in merged.items()}
     now = timezone.now()
     if connection.vendor == "postgresql":
-        held, raised = _held_allocate(holder, hold, wanted, now=now)
+        held, raised = _held_allocate(holder, hold, wanted, warehouse_id, now=now)
     else:
-        held, raised = _held_allocate_in_steps(holder, hold, wanted, now=now)
+        held, raised = _held_allocate_in_steps(holder, hold, wanted, warehouse_id, now=now)
     if held is None:
         stock_allocate(
             channel=channel, holder=holder, lines=merged.values(), warehouse_id=warehouse_id
@@ -537,25 +542,39 @@ def stock_allocate_held(
         )
 
 
-def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tuple[int | None, int]:
+def _held_allocate(
+    holder: str, hold: str, wanted: dict[int, int], warehouse_id: int | None, *, now: datetime
+) -> tuple[int | None, int]:
     """One statement: (levels held, levels raised), or (None, 0) for a hold not usable.
 
     The hold's rows are deleted whatever they are, and their units taken off the levels'
     `reserved_units`; only a usable hold raises `allocated` and writes the allocations.
+    Usable: every hold still active, and its units per SKU exactly the lines' (`wanted`,
+    units by variant id; with `warehouse_id`, all of them in that warehouse): a hold of
+    2 x A + 1 x B is no allocation for 1 x A + 2 x B, though both are three units.
     """
     reservation, level, allocation = table(Reservation), table(StockLevel), table(Allocation)
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(wanted))
+    only = " AND l.warehouse_id = %s" if warehouse_id is not None else ""
     rows = fetch(
-        f"WITH gone AS (DELETE FROM {reservation} WHERE holder = %s "  # noqa: S608
+        f"WITH wanted (variant_id, quantity) AS (VALUES {values}), "  # noqa: S608
+        f"gone AS (DELETE FROM {reservation} WHERE holder = %s "
         "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
         # The levels locked in id order before any is updated (the lock order: an UPDATE
         # joined to `held` would lock them in whatever order its join yields them), and
         # read as locked: as the previous holder of the lock committed them.
-        f"locked AS (SELECT s.id, s.on_hand, s.allocated FROM {level} s WHERE s.id IN "
+        f"locked AS (SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated "
+        f"FROM {level} s WHERE s.id IN "
         "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE), "
-        "usable AS (SELECT (SELECT COUNT(*) FROM locked) >= 0 "
-        "AND COALESCE(BOOL_AND(active), FALSE) AND SUM(quantity) = %s AS ok FROM gone), "
         "held AS (SELECT g.stock_level_id, SUM(g.quantity) AS quantity FROM gone g "
         "GROUP BY g.stock_level_id), "
+        # The held units per SKU (those in the wrong warehouse left out), against the lines.
+        "per_sku AS (SELECT l.variant_id, SUM(h.quantity) AS quantity FROM held h "
+        f"JOIN locked l ON l.id = h.stock_level_id{only} GROUP BY l.variant_id), "
+        "usable AS (SELECT (SELECT COUNT(*) FROM locked) >= 0 "
+        "AND COALESCE((SELECT BOOL_AND(active) FROM gone), FALSE) AND NOT EXISTS "
+        "(SELECT 1 FROM per_sku p FULL JOIN wanted w ON w.variant_id = p.variant_id "
+        "WHERE p.quantity IS DISTINCT FROM w.quantity) AS ok), "
         "plan AS (SELECT h.stock_level_id, h.quantity, (SELECT ok FROM usable) "
         "AND l.allocated + h.quantity <= l.on_hand AS fits FROM held h "
         "JOIN locked l ON l.id = h.stock_level_id), "
@@ -566,16 +585,24 @@ def _held_allocate(holder: str, hold: str, wanted: int, *, now: datetime) -> tup
         "SELECT stock_level_id, %s, quantity, %s FROM plan WHERE fits RETURNING 1) "
         "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM held), "
         "(SELECT COUNT(*) FROM inserted)",
-        [hold, now, wanted, now, holder, now],
+        [
+            *(value for pair in wanted.items() for value in pair),
+            hold,
+            now,
+            *([warehouse_id] if warehouse_id is not None else []),
+            now,
+            holder,
+            now,
+        ],
     )
     ok, held, raised = rows[0]
     return (held, raised) if ok else (None, 0)
 
 
 def _held_allocate_in_steps(
-    holder: str, hold: str, wanted: int, *, now: datetime
+    holder: str, hold: str, wanted: dict[int, int], warehouse_id: int | None, *, now: datetime
 ) -> tuple[int | None, int]:
-    """`_held_allocate` as three statements (SQLite has no data-modifying WITH)."""
+    """`_held_allocate` in steps (SQLite has no data-modifying WITH)."""
     rows = fetch(
         f"DELETE FROM {table(Reservation)} WHERE holder = %s "  # noqa: S608
         "RETURNING stock_level_id, quantity, CASE WHEN expires_at > %s THEN 1 ELSE 0 END",
@@ -585,7 +612,13 @@ def _held_allocate_in_steps(
     for level_id, quantity, _ in rows:
         placed[level_id] += quantity
     reserved_units_add({level_id: -units for level_id, units in placed.items()})
-    if not rows or not all(row[2] for row in rows) or sum(row[1] for row in rows) != wanted:
+    per_sku: dict[int, int] = defaultdict(int)
+    for level_id, variant_id, warehouse_id_ in StockLevel.objects.filter(pk__in=placed).values_list(
+        "pk", "variant_id", "warehouse_id"
+    ):
+        if warehouse_id is None or warehouse_id_ == warehouse_id:
+            per_sku[variant_id] += placed[level_id]
+    if not rows or not all(row[2] for row in rows) or dict(per_sku) != wanted:
         return None, 0
     level = table(StockLevel)
     cases = " ".join(["WHEN %s THEN %s"] * len(placed))

@@ -74,7 +74,8 @@ def test_pgbench_replays_the_real_statements_under_the_stock_lock(bench_site):
     assert len(lines) == 1 + 1 + 1 + len(allocation)  # each statement once
     assert "FOR UPDATE" in lines[1] and '"inventory_stocklevel"' in lines[1]
     assert 'INSERT INTO "inventory_reservation"' in lines[1]
-    assert lines[-2].startswith("WITH gone AS (DELETE") and "'order:" not in lines[-2]
+    assert lines[-2].startswith("WITH wanted ") and "'order:" not in lines[-2]
+    assert 'gone AS (DELETE FROM "inventory_reservation"' in lines[-2]
     assert "'checkout:" not in script
     # The statements run as they stand, each run under holders of its own.
     for run in range(2):

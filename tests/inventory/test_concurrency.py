@@ -10,7 +10,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -217,3 +217,75 @@ def test_the_purge_skips_a_hold_another_transaction_is_deleting_and_never_waits(
     assert list(Reservation.objects.values_list("holder", flat=True)) == ["cart:busy"]
     # And the next run takes it
     assert reservations_purge_expired() == 1
+
+
+def test_a_cart_completed_from_a_zone_store_locks_its_holds_elsewhere_in_id_order(
+    web, main, backup, tee
+):
+    # Given a cart holding 1 TEE in the main warehouse (the lower stock row id), and an
+    # order for it that must leave from the backup store (an on-demand delivery's zone)
+    receive(tee, main, 5)
+    receive(tee, backup, 5)
+    stock_reserve(channel=web, holder="cart:zone", lines=[StockLine(tee, 1)])
+    low, high = StockLevel.objects.order_by("id").values_list("id", flat=True)
+    assert StockLevel.objects.get(pk=low).warehouse_id == main.pk
+    locked, release = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_checkout_holding_the_main_row():
+        with transaction.atomic():
+            list(StockLevel.objects.select_for_update().filter(pk=low))
+            locked.set()
+            release.wait(timeout=30)
+
+    def cart_complete_from_the_zone_store():
+        locked.wait(timeout=30)
+        with transaction.atomic():
+            return stock_allocate(
+                channel=web,
+                holder="order:zone",
+                lines=[StockLine(tee, 1)],
+                reservation_holder="cart:zone",
+                warehouse_id=backup.pk,
+            )
+
+    def probe_the_backup_row_once_the_cart_waits():
+        try:
+            locked.wait(timeout=30)
+            for _ in range(600):  # until the completion waits for the main row's lock
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND wait_event_type = 'Lock'"
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                time.sleep(0.05)
+            # A completion that took the backup row (higher id) before it waits for the
+            # main row (lower id) would deadlock with a checkout locking both in id order.
+            try:
+                with transaction.atomic():
+                    list(StockLevel.objects.select_for_update(nowait=True).filter(pk=high))
+                seen["backup row free"] = True
+            except DatabaseError:
+                seen["backup row free"] = False
+        finally:
+            release.set()
+
+    # When the cart completes while another checkout holds the main row
+    outcomes = run_in_threads(
+        [
+            other_checkout_holding_the_main_row,
+            cart_complete_from_the_zone_store,
+            probe_the_backup_row_once_the_cart_waits,
+        ]
+    )
+
+    # Then it waited for the main row before it took the backup one (the lock order)
+    assert [error for _, error in outcomes] == [None, None, None]
+    assert seen == {"backup row free": True}
+    # And the order took the backup store's unit, the cart's hold in main is gone
+    allocation = Allocation.objects.get(holder="order:zone")
+    assert (allocation.stock_level_id, allocation.quantity) == (high, 1)
+    assert not Reservation.objects.exists()
+    assert stock_check() == []

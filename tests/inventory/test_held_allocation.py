@@ -87,3 +87,54 @@ def test_a_lapsed_hold_whose_units_went_to_another_cart_is_refused(web, main, te
         stock_allocate_held(channel=web, holder="order:1", hold=HOLD, lines=lines)
 
     assert not Allocation.objects.exists()
+
+
+def test_a_hold_of_other_units_per_sku_is_not_the_allocation_though_as_many(web, main, tee, mug):
+    # Given a hold of 2 x TEE + 1 x MUG (three units)
+    receive(tee, main, 5)
+    receive(mug, main, 5)
+    held(web, [StockLine(tee, 2), StockLine(mug, 1)])
+
+    # When it is turned into the allocation of 1 x TEE + 2 x MUG (three units too)
+    with transaction.atomic():
+        stock_allocate_held(
+            channel=web, holder="order:1", hold=HOLD, lines=[StockLine(tee, 1), StockLine(mug, 2)]
+        )
+
+    # Then the order gets what its lines say (the full path), not what the hold held
+    allocated = dict(
+        Allocation.objects.filter(holder="order:1").values_list(
+            "stock_level__variant__sku", "quantity"
+        )
+    )
+    assert allocated == {"TEE": 1, "MUG": 2}
+    assert not Reservation.objects.filter(holder=HOLD).exists()
+    assert dict(StockLevel.objects.values_list("variant__sku", "allocated")) == {"TEE": 1, "MUG": 2}
+    assert dict(StockLevel.objects.values_list("variant__sku", "reserved_units")) == {
+        "TEE": 0,
+        "MUG": 0,
+    }
+    assert stock_check() == []
+
+
+def test_a_hold_in_another_warehouse_is_not_the_allocation_of_a_zone_store(web, main, backup, tee):
+    # Given a hold of 2 x TEE in the main warehouse, and 5 in the backup store
+    receive(tee, main, 5)
+    receive(tee, backup, 5)
+    held(web, [StockLine(tee, 2)])
+
+    # When an order that must leave from the backup store turns it into its allocation
+    with transaction.atomic():
+        stock_allocate_held(
+            channel=web,
+            holder="order:1",
+            hold=HOLD,
+            lines=[StockLine(tee, 2)],
+            warehouse_id=backup.pk,
+        )
+
+    # Then its units come from the backup store, and the main warehouse's hold is gone
+    allocation = Allocation.objects.get(holder="order:1")
+    assert (allocation.stock_level.warehouse_id, allocation.quantity) == (backup.pk, 2)
+    assert not Reservation.objects.exists()
+    assert stock_check() == []
