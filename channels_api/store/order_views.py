@@ -29,6 +29,7 @@ from channels_api.store.checkout_serializers import (
     CartUpdateInput,
     CheckoutRequest,
     OrderLineInput,
+    checkout_input_plain,
     to_lines,
 )
 from channels_api.store.views import StoreView
@@ -356,14 +357,17 @@ class CheckoutView(StoreView):
         `delivery_slot`, `delivery_slot_full`; the order carries the promised arrival window and
         its delivery is offered to couriers.
         """
-        payload = CheckoutRequest(data=request.data)
-        payload.is_valid(raise_exception=True)
+        data = checkout_input_plain(request.data)
+        if data is None:  # anything but a plainly valid body: the serializer judges it
+            payload = CheckoutRequest(data=request.data)
+            payload.is_valid(raise_exception=True)
+            data = payload.to_checkout_input()
         answer = service_answer(
             request, lambda placed: placed_response(placed, status.HTTP_201_CREATED, new=True)
         )
         services.checkout_direct(
             channel=self.channel,
-            data=payload.to_checkout_input(),
+            data=data,
             actor=request.auth.actor,
             commit_with=answer,
         )

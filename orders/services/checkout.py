@@ -484,7 +484,7 @@ def _order_write(
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
     order = _order_new(draft, session)
-    order.save(force_insert=True)
+    rows_insert([order])  # the INSERT that `save()` sends, without building it in the ORM
     # A shop link's order counter (and usage limit): refused here, nothing is kept.
     link_order_record(attribution=draft.attribution, channel=draft.channel)
     lines = [
