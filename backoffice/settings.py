@@ -429,6 +429,14 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
+# An API key coming within this many days of its `expires_at` is announced once by an
+# `api_key.expiring` webhook event (channels_api/key_expiry.py); 0 turns the reminder off.
+API_KEY_EXPIRY_WARNING_DAYS = env_int("API_KEY_EXPIRY_WARNING_DAYS", 14)
+CELERY_BEAT_SCHEDULE["api-keys-warn-expiring"] = {
+    "task": task_names.API_KEYS_WARN_EXPIRING,
+    "schedule": 3600.0,
+    "options": {"expires": 3000},
+}
 CELERY_BEAT_SCHEDULE["retention-purge"] = {
     "task": task_names.RETENTION_PURGE,
     "schedule": 3600.0,

@@ -17,6 +17,7 @@ OUTBOX_DISPATCH = "outbox.dispatch"
 WEBHOOK_DELIVER = "outbox.webhook_deliver"
 # channels_api.tasks
 RETENTION_PURGE = "retention.purge"
+API_KEYS_WARN_EXPIRING = "api_keys.warn_expiring"
 # inventory.tasks
 RESERVATIONS_PURGE_EXPIRED = "inventory.reservations_purge_expired"
 # orders.tasks

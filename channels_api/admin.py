@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from backoffice.admin_scope import ScopedAdmin
+from channels_api.key_expiry import days_until_expiry
 from channels_api.models import ApiKey
 from channels_api.services import api_key_assign_secret
 
@@ -18,6 +19,7 @@ class ApiKeyAdmin(ScopedAdmin):
         "rate_limit",
         "last_used_at",
         "expires_at",
+        "expiry",
         "revoked_at",
     ]
     list_filter = ["kind", "channel", ("revoked_at", admin.EmptyFieldListFilter)]
@@ -39,6 +41,16 @@ class ApiKeyAdmin(ScopedAdmin):
             "last_used_at",
             "revoked_at",
         ]
+
+    @admin.display(description="expiry", ordering="expires_at")
+    def expiry(self, api_key: ApiKey) -> str:
+        """'expires in N days' (N rounded up), 'expired', or '-' for a key without expiry."""
+        days = days_until_expiry(api_key, timezone.now())
+        if days is None:
+            return "-"
+        if api_key.expired(timezone.now()):
+            return "expired"
+        return "expires in 1 day" if days == 1 else f"expires in {days} days"
 
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "kind", "channel"] if obj else []

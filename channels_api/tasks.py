@@ -1,4 +1,5 @@
-"""Periodic housekeeping: the retention purge of every table that only grows.
+"""Periodic housekeeping: the retention purge of every table that only grows, and the
+API keys' rotation reminders (`channels_api.key_expiry`).
 
 It lives here, in the top layer, because it sees every app's tables: the outbox and the
 audit trail (`backoffice.retention`) and the API's stored idempotent answers.
@@ -20,6 +21,7 @@ from backoffice.retention import (
     run_deadline,
     webhook_deliveries_purge,
 )
+from channels_api.key_expiry import api_keys_warn_expiring
 from channels_api.models import IdempotencyRecord
 
 
@@ -54,3 +56,12 @@ def retention_purge_task() -> dict[str, int]:
             days=settings.AUDIT_RETENTION_DAYS, batch_size=size, deadline=deadline
         ),
     }
+
+
+@shared_task(name=task_names.API_KEYS_WARN_EXPIRING, acks_late=True, ignore_result=True)
+def api_keys_warn_expiring_task() -> int:
+    """Record `api_key.expiring` for keys entering the warning window; returns how many.
+
+    Safe to run twice or concurrently: what was warned is read from the outbox.
+    """
+    return api_keys_warn_expiring()

@@ -121,6 +121,7 @@ admin_patterns = [
     path("admin/fulfillments/<str:pk>/deliver", fulfillment_views.FulfillmentDeliverView.as_view()),
     path("admin/fulfillments/<str:pk>/cancel", fulfillment_views.FulfillmentCancelView.as_view()),
     path("admin/vouchers", admin_order_views.VoucherListView.as_view()),
+    path("admin/vouchers/<str:code>", admin_order_views.VoucherDetailView.as_view()),
     path("admin/shipping-methods", admin_order_views.ShippingMethodListView.as_view()),
     path("admin/orders/<str:pk>/messages", admin_message_views.OrderMessagesView.as_view()),
     path("admin/fulfillers", admin_message_views.FulfillerListView.as_view()),

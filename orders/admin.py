@@ -5,19 +5,19 @@ from __future__ import annotations
 import csv
 import io
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 
 from backoffice.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
-from backoffice.admin_refusal import RefusedSaveMessage
 from backoffice.admin_scope import ScopedAdmin
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import money_format, money_plain
 from orders.models import Cart, CartLine, Order, ShippingMethod, Voucher
-from orders.models.checkout import VOUCHER_CODE_TAKEN
 from orders.selectors import order_search
+from orders.services.setup import voucher_create, voucher_update
 from orders.services.validation import ADDRESS_FIELDS
 
 
@@ -144,31 +144,65 @@ class CartAdmin(ReadOnlyAdmin):
         return ", ".join(str(address[key]) for key in ADDRESS_FIELDS if address.get(key)) or "-"
 
 
+class VoucherForm(forms.ModelForm):
+    """The voucher page's form: it checks the fields, then saves through the services
+    (`voucher_create`, `voucher_update`), whose refusals become the form's errors."""
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "code", "kind", "value", "min_subtotal", "starts_at", "ends_at",
+            "channels", "usage_limit", "active",
+        ]  # fmt: skip
+
+    def _post_clean(self) -> None:
+        # The fields' own checks, as a ModelForm makes them; the table's constraints and the
+        # code's uniqueness are the service's to check (under the row lock, ignoring case).
+        try:
+            self.instance = forms.models.construct_instance(self, self.instance)
+            self.instance.full_clean(
+                exclude=self._get_validation_exclusions(),
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            self._update_errors(error)
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            if self.instance.pk is None:
+                self.instance = voucher_create(actor=self.actor, **data)
+            else:
+                edited = {name: data[name] for name in self.changed_data if name in data}
+                self.instance = voucher_update(voucher=self.instance, actor=self.actor, **edited)
+        except ValidationFailed as refused:
+            for field, messages_ in refused.errors.items():
+                for message in messages_:
+                    self.add_error(field if field in self.fields else None, message)
+
+
 @admin.register(Voucher)
-class VoucherAdmin(RefusedSaveMessage, ScopedAdmin):
+class VoucherAdmin(ScopedAdmin):
+    """Vouchers: the add and change pages save through the set-up services, as the admin
+    API does, so both keep one set of rules (an edit never writes `used_count`)."""
+
+    form = VoucherForm
     list_display = ["code", "discount", "used_count", "usage_limit", "active", "ends_at"]
     list_filter = ["kind", "active", "channels"]
     search_fields = ["code"]
     readonly_fields = ["used_count", "created_at"]
     filter_horizontal = ["channels"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"actor": f"staff:{request.user.get_username()}"})
+
     def save_model(self, request, obj: Voucher, form, change: bool) -> None:
-        """The form checked the code ignoring case; one taken by a save committed meanwhile
-        meets the database's index instead, and is refused with the same message."""
-        # An edit writes what the form edits, never `used_count`: a checkout that used the
-        # voucher after the page was read counts its use meanwhile (a full save wrote the
-        # count read back over it).
-        edited = None
-        if change:
-            edited = [f.name for f in obj._meta.concrete_fields if f.name in form.changed_data]
-        try:
-            with transaction.atomic():
-                if edited is None:
-                    obj.save()
-                elif edited:
-                    obj.save(update_fields=edited)
-        except IntegrityError as error:
-            raise ValidationFailed({"code": [VOUCHER_CODE_TAKEN]}) from error
+        """Saved already, by the service, when the form was checked."""
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        """The service set the channels; there are no inlines."""
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("channels")

@@ -39,6 +39,12 @@ def order_lines_lock(order: Order) -> list[OrderLine]:
     return list(order.lines.select_for_update().order_by("id"))
 
 
+def voucher_lock(voucher_id: int) -> Voucher:
+    """Lock a voucher row for an edit (FOR NO KEY UPDATE: what a use's UPDATE takes, so a
+    checkout counting a use waits for the edit, and the edit for it); returns it fresh."""
+    return Voucher.objects.select_for_update(no_key=True).get(pk=voucher_id)
+
+
 def voucher_use_count(voucher: Voucher) -> None:
     """Count one use, atomically: the conditional update cannot pass the limit under
     concurrency. It locks the voucher row until commit. Raises VoucherUnavailable."""

@@ -50,6 +50,7 @@ EVENT_TYPES = (
     "refund.created",
     "stock.low",
     "message.created",
+    "api_key.expiring",
 )
 ALL_EVENTS = "*"
 

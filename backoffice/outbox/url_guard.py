@@ -1,4 +1,10 @@
-"""SSRF guard: webhook URLs are http(s) and resolve only to public internet addresses."""
+"""SSRF guard: webhook URLs are http(s) and resolve only to public internet addresses.
+
+`allow_private` (WEBHOOK_ALLOW_PRIVATE_URLS, for development) lets a URL reach loopback
+and private networks, nothing more: the host is still resolved (an unresolvable host,
+a bad scheme or credentials in the URL are refused all the same), and link-local
+(cloud metadata), multicast, reserved and unspecified addresses stay refused.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
 
 
 class UnsafeUrl(ValueError):
@@ -42,6 +49,23 @@ def address_is_public(address: str) -> bool:
     )
 
 
+def address_allowed(address: str, *, allow_private: bool) -> bool:
+    """Whether a webhook may connect to `address`: a public one, or (when allowed) a
+    loopback or private one; link-local, multicast, reserved and unspecified never."""
+    if address_is_public(address):
+        return True
+    if not allow_private:
+        return False
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return True
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return False
+    return ip.is_private or ip in SHARED_ADDRESS_SPACE
+
+
 def url_parse(url: str) -> tuple[str, str, int, str]:
     """Scheme, host, port and path with query of a webhook URL; raises UnsafeUrl."""
     try:
@@ -60,7 +84,8 @@ def url_parse(url: str) -> tuple[str, str, int, str]:
 
 
 def url_resolve(url: str, *, allow_private: bool) -> WebhookTarget:
-    """Resolve the URL's host now and refuse it if any address is not public (unless allowed).
+    """Resolve the URL's host now and refuse it if any address may not be reached
+    (`address_allowed`: public only, or also loopback and private when allowed).
 
     Every address is checked, since the connection could go to any of them; the
     caller connects to the returned `address`, so a later DNS answer cannot swap it.
@@ -73,16 +98,15 @@ def url_resolve(url: str, *, allow_private: bool) -> WebhookTarget:
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
         raise UnsafeUrl(f"The host {host} does not resolve.")
-    if not allow_private:
-        for address in addresses:
-            if not address_is_public(address):
-                raise UnsafeUrl(f"The host {host} resolves to a non-public address ({address}).")
+    for address in addresses:
+        if not address_allowed(address, allow_private=allow_private):
+            if allow_private:
+                raise UnsafeUrl(f"The host {host} resolves to a refused address ({address}).")
+            raise UnsafeUrl(f"The host {host} resolves to a non-public address ({address}).")
     return WebhookTarget(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
 
 
 def url_check(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL for a new or changed endpoint; without the private check, DNS is not asked."""
-    if allow_private:
-        url_parse(url)
-    else:
-        url_resolve(url, allow_private=False)
+    """Refuse a URL for a new or changed endpoint by the same rule the delivery applies at
+    every send (`url_resolve`): the host is resolved whether or not private URLs are allowed."""
+    url_resolve(url, allow_private=allow_private)

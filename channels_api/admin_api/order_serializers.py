@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
-from backoffice.money import money_dict
+from backoffice.money import money_dict, quantize
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
@@ -176,10 +177,18 @@ class NoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=5000)
 
 
+class VoucherAmount(serializers.CharField):
+    """A voucher's amount as the create took it: to the default currency's minor unit
+    ("2.50", not the column's "2.500")."""
+
+    def to_representation(self, value) -> str:
+        return str(quantize(value, settings.DEFAULT_CURRENCY))
+
+
 class VoucherOutput(serializers.ModelSerializer):
     channels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    value = serializers.CharField()
-    min_subtotal = serializers.CharField(allow_null=True)
+    value = VoucherAmount()
+    min_subtotal = VoucherAmount(allow_null=True)
 
     class Meta:
         model = Voucher
@@ -212,6 +221,25 @@ class VoucherInput(serializers.Serializer):
         min_value=1, max_value=COUNT_MAX, required=False, allow_null=True
     )
     active = serializers.BooleanField(default=True)
+
+
+class VoucherPatchInput(VoucherInput):
+    """A voucher edit: any of the create's fields; what is not sent stays as it is. The
+    uses counted (`used_count`) are the checkouts' alone: sending it is refused."""
+
+    SERVER_OWNED = ("used_count", "created_at")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, partial=True, **kwargs)  # partial: no defaults either
+
+    def validate(self, attrs: dict) -> dict:
+        sent = self.initial_data if isinstance(self.initial_data, dict) else {}
+        owned = {
+            name: ["Set by the server; not accepted."] for name in self.SERVER_OWNED if name in sent
+        }
+        if owned:
+            raise serializers.ValidationError(owned)
+        return attrs
 
 
 class ShippingMethodAdminOutput(serializers.ModelSerializer):

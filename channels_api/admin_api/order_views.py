@@ -22,6 +22,7 @@ from channels_api.admin_api.order_serializers import (
     ShippingMethodInput,
     VoucherInput,
     VoucherOutput,
+    VoucherPatchInput,
     admin_order_data,
 )
 from channels_api.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -32,7 +33,7 @@ from orders import services
 from orders.errors import PaymentProviderUnavailable, RefundExceedsCaptured
 from orders.models import Order, ShippingMethod
 from orders.selectors import order_detail_queryset, order_list, order_search, voucher_list
-from orders.services.setup import shipping_method_create, voucher_create
+from orders.services.setup import shipping_method_create, voucher_create, voucher_update
 
 TAGS = ["admin: orders"]
 
@@ -241,8 +242,50 @@ class VoucherListView(AdminView):
         self.require_unrestricted()
         payload = VoucherInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        voucher = voucher_create(**payload.validated_data)
+        voucher = voucher_create(**payload.validated_data, actor=request.auth.actor)
         return Response(VoucherOutput(voucher).data, status=status.HTTP_201_CREATED)
+
+
+class VoucherDetailView(AdminView):
+    serializer_class = VoucherOutput
+
+    def get_queryset(self):
+        return voucher_list(scope=self.scope)
+
+    def get_object(self, code: str):
+        """The voucher by its code, ignoring case, among those the key reaches."""
+        voucher = self.get_queryset().filter(code__iexact=code).first()
+        if voucher is None:
+            raise Http404
+        return voucher
+
+    @extend_schema(operation_id="admin_vouchers_retrieve", tags=TAGS)
+    def get(self, request: Request, code: str) -> Response:
+        """Get a voucher by its code (ignoring case).
+
+        Reads only.
+        """
+        return Response(VoucherOutput(self.get_object(code)).data)
+
+    @extend_schema(
+        operation_id="admin_vouchers_update",
+        tags=TAGS,
+        request=VoucherPatchInput,
+        responses={200: VoucherOutput},
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        """Change a voucher.
+
+        Only the fields sent change, checked as on a create; `used_count` is never written (a
+        checkout counting a use meanwhile keeps it) and a `usage_limit` below it is refused.
+        Needs a key not limited to one channel.
+        """
+        self.require_unrestricted()
+        voucher = self.get_object(code)
+        payload = VoucherPatchInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        voucher_update(voucher=voucher, actor=request.auth.actor, **payload.validated_data)
+        return Response(VoucherOutput(self.get_object(code)).data)
 
 
 class ShippingMethodListView(AdminView):

@@ -1,9 +1,11 @@
 """Sales reports: what a merchant reads as sales, per channel or per UTC day, and link conversion.
 
-Which orders count: placed in the period (the UTC day of `created_at`), paid (money was
-captured: `payment_status` paid, partially refunded or refunded) and not cancelled.
-Unpaid orders (cash on delivery not yet collected) and orders only authorized count
-once they are paid, on the day they were placed.
+Which orders count (the API contract: "the total of orders placed in the period and not
+cancelled"): placed in the period (the UTC day of `created_at`), whatever their payment
+stands at, and neither cancelled (an expired card checkout is cancelled too) nor still
+waiting for the customer to confirm a card payment (`pending_payment`: no sale yet; it
+counts once confirmed, on the day it was placed). An unpaid order (cash on delivery) or
+one only authorized counts; refunds are subtracted in `net`, not excluded.
 
 The figures per group, in its currency (each identity holds exactly):
 - `orders`: how many orders count;
@@ -40,12 +42,9 @@ from orders.models import Order, Payment, ShopLinkClick
 
 GROUPS = ("channel", "day")
 MAX_DAYS = 366
-# Money was captured: the order is a sale (refunds are subtracted, not excluded).
-PAID = (
-    Order.PaymentStatus.PAID,
-    Order.PaymentStatus.PARTIALLY_REFUNDED,
-    Order.PaymentStatus.REFUNDED,
-)
+# Placed and standing: a sale whatever its payment (refunds are subtracted, not excluded).
+# Not `cancelled` (nor expired, which cancels) and not `pending_payment` (no sale yet).
+PLACED = (Order.Status.PENDING, Order.Status.CONFIRMED, Order.Status.COMPLETED)
 CSV_COLUMNS = [
     "currency",
     "orders",
@@ -115,10 +114,8 @@ def report_period(*, date_from: str | None, date_to: str | None) -> tuple[date, 
 
 
 def counted_orders(*, start: datetime, end: datetime, channel: Channel | None) -> QuerySet[Order]:
-    """The orders a sales report counts: placed in [start, end), paid, not cancelled."""
-    orders = Order.objects.filter(
-        created_at__gte=start, created_at__lt=end, payment_status__in=PAID
-    ).exclude(status=Order.Status.CANCELLED)
+    """The orders a sales report counts: placed in [start, end) and standing (`PLACED`)."""
+    orders = Order.objects.filter(created_at__gte=start, created_at__lt=end, status__in=PLACED)
     return orders if channel is None else orders.filter(channel=channel)
 
 

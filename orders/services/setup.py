@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -9,12 +10,23 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import parse_amount
 from catalog.models import Channel
 from inventory.codes import code_is
 from inventory.models import Warehouse
+from orders.locks import voucher_lock
 from orders.models import ShippingMethod, Voucher
+
+# What a voucher edit may change (`used_count` is the checkouts' and cancels' alone).
+VOUCHER_EDITABLE = (
+    "code", "kind", "value", "min_subtotal", "starts_at", "ends_at", "usage_limit", "active"
+)  # fmt: skip
+VOUCHER_CODE = re.compile(r"[A-Za-z0-9_-]{2,50}")
+COUNT_MAX = 2_147_483_647  # a PositiveIntegerField's largest
+VOUCHER_CODE_INDEX = "voucher_code_unique_ignoring_case"
+UNCHANGED: object = object()  # an argument not given to `voucher_update`
 
 
 def _kind(kind: str, choices: type[Voucher.Kind] | type[ShippingMethod.Kind]) -> str:
@@ -30,6 +42,71 @@ def _amount(value: object, currency: str, field: str) -> Decimal:
         raise ValidationFailed({field: [str(error)]}) from error
 
 
+def _voucher_code(code: str, *, other_than: int | None = None) -> str:
+    """A code no other voucher has, ignoring case (the database's index says so too)."""
+    if not isinstance(code, str) or not VOUCHER_CODE.fullmatch(code):
+        raise ValidationFailed({"code": ["Use 2 to 50 letters, digits, '-' or '_'."]})
+    taken = Voucher.objects.filter(code__iexact=code)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than)
+    if taken.exists():
+        raise _code_taken(code)
+    return code
+
+
+def _code_collision(error: IntegrityError) -> bool:
+    """Whether the database refused a voucher's code (its index ignoring case), and nothing else."""
+    diagnostics = getattr(error.__cause__, "diag", None)
+    return getattr(diagnostics, "constraint_name", None) == VOUCHER_CODE_INDEX
+
+
+def _code_taken(code: str) -> ValidationFailed:
+    return ValidationFailed({"code": [f"A voucher '{code}' exists."]})
+
+
+def _voucher_terms(
+    *,
+    kind: str,
+    value: object,
+    min_subtotal: object,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    usage_limit: int | None,
+    used_count: int = 0,
+) -> dict[str, object]:
+    """The checked terms of a voucher, as its columns; raises ValidationFailed naming the field.
+
+    A percentage is 0 to 100; amounts use the default currency's precision; the window
+    ends after it starts; a usage limit is a whole number, never below the uses counted.
+    """
+    currency = settings.DEFAULT_CURRENCY
+    kind = _kind(kind, Voucher.Kind)
+    amount = _amount(value, currency, "value")
+    if kind == Voucher.Kind.PERCENTAGE and amount > 100:
+        raise ValidationFailed({"value": ["A percentage is at most 100."]})
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
+    if usage_limit is not None:
+        if isinstance(usage_limit, bool) or not isinstance(usage_limit, int) or usage_limit < 0:
+            raise ValidationFailed({"usage_limit": ["A whole number, 0 or more."]})
+        if usage_limit > COUNT_MAX:
+            raise ValidationFailed({"usage_limit": [f"At most {COUNT_MAX}."]})
+        if usage_limit < used_count:
+            raise ValidationFailed(
+                {"usage_limit": [f"Used {used_count} times already: the limit cannot be lower."]}
+            )
+    return {
+        "kind": kind,
+        "value": amount,
+        "min_subtotal": None
+        if min_subtotal is None
+        else _amount(min_subtotal, currency, "min_subtotal"),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "usage_limit": usage_limit,
+    }
+
+
 def voucher_create(
     *,
     code: str,
@@ -41,40 +118,140 @@ def voucher_create(
     channels: Iterable[Channel] = (),
     usage_limit: int | None = None,
     active: bool = True,
+    actor: str = "",
 ) -> Voucher:
-    """Create a voucher. A percentage is 0 to 100; amounts use the default currency's precision.
+    """Create a voucher (`_voucher_terms` says what is accepted) and record who did.
 
-    Raises ValidationFailed for an unknown kind, a bad amount or window, or a code in use
-    (also when a concurrent create took it first).
+    Raises ValidationFailed for an unknown kind, a bad amount, window or limit, or a code
+    in use ignoring case (also when a concurrent create took it first).
     """
-    currency = settings.DEFAULT_CURRENCY
-    kind = _kind(kind, Voucher.Kind)
-    amount = _amount(value, currency, "value")
-    if kind == Voucher.Kind.PERCENTAGE and amount > 100:
-        raise ValidationFailed({"value": ["A percentage is at most 100."]})
-    if starts_at and ends_at and ends_at <= starts_at:
-        raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
-    taken = ValidationFailed({"code": [f"A voucher '{code}' exists."]})
-    if Voucher.objects.filter(code__iexact=code).exists():
-        raise taken
+    terms = _voucher_terms(
+        kind=kind,
+        value=value,
+        min_subtotal=min_subtotal,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        usage_limit=usage_limit,
+    )
+    code = _voucher_code(code)
+    channels = list(channels)
     try:
         with transaction.atomic():
-            voucher = Voucher.objects.create(
-                code=code,
-                kind=kind,
-                value=amount,
-                min_subtotal=None
-                if min_subtotal is None
-                else _amount(min_subtotal, currency, "min_subtotal"),
-                starts_at=starts_at,
-                ends_at=ends_at,
-                usage_limit=usage_limit,
-                active=active,
+            voucher = Voucher.objects.create(code=code, active=bool(active), **terms)
+            voucher.channels.set(channels)
+            audit_record(
+                actor=actor or "system",
+                action="voucher.created",
+                target_type="voucher",
+                target_id=voucher.pk,
+                changes=_audit_changes({"code": code, "active": bool(active), **terms}, channels),
             )
-            voucher.channels.set(list(channels))
-    except IntegrityError as error:  # the same code, created meanwhile
-        raise taken from error
+    except IntegrityError as error:
+        if not _code_collision(error):
+            raise
+        raise _code_taken(code) from error  # the same code, created meanwhile
     return voucher
+
+
+def voucher_update(
+    *,
+    voucher: Voucher,
+    actor: str = "",
+    code: str | object = UNCHANGED,
+    kind: str | object = UNCHANGED,
+    value: object = UNCHANGED,
+    min_subtotal: object = UNCHANGED,
+    starts_at: datetime | object | None = UNCHANGED,
+    ends_at: datetime | object | None = UNCHANGED,
+    channels: Iterable[Channel] | object = UNCHANGED,
+    usage_limit: int | object | None = UNCHANGED,
+    active: bool | object = UNCHANGED,
+) -> Voucher:
+    """Change what is given of a voucher (the rest stays as it is now); returns it fresh.
+
+    The voucher row is locked (FOR NO KEY UPDATE, docs/architecture.md "Lock order" 6)
+    and the terms checked against it as it stands, like a create (`_voucher_terms`), and
+    the usage limit never below `used_count`. Only the columns that change are written,
+    never `used_count`: a checkout counting a use waits for this edit and counts it on
+    the edited row. An audit row records what changed (nothing changed: no write, no row).
+
+    Raises ValidationFailed naming the field: an unknown kind, a bad amount, window or
+    limit, or a code another voucher has ignoring case (also one committed meanwhile).
+    """
+    given = {
+        name: given_value
+        for name, given_value in (
+            ("code", code),
+            ("kind", kind),
+            ("value", value),
+            ("min_subtotal", min_subtotal),
+            ("starts_at", starts_at),
+            ("ends_at", ends_at),
+            ("usage_limit", usage_limit),
+            ("active", active),
+        )
+        if given_value is not UNCHANGED
+    }
+    try:
+        with transaction.atomic():
+            locked = voucher_lock(voucher.pk)
+            current = {name: getattr(locked, name) for name in VOUCHER_EDITABLE}
+            wanted = {**current, **given}
+            terms = _voucher_terms(
+                kind=wanted["kind"],
+                value=wanted["value"],
+                min_subtotal=wanted["min_subtotal"],
+                starts_at=wanted["starts_at"],
+                ends_at=wanted["ends_at"],
+                usage_limit=wanted["usage_limit"],
+                used_count=locked.used_count,
+            )
+            new = {**terms, "code": wanted["code"], "active": bool(wanted["active"])}
+            changed = {name: new[name] for name in VOUCHER_EDITABLE if new[name] != current[name]}
+            if "code" in changed:
+                _voucher_code(changed["code"], other_than=locked.pk)
+            for name, new_value in changed.items():
+                setattr(locked, name, new_value)
+            if changed:
+                locked.save(update_fields=list(changed))
+            channel_change = None
+            if channels is not UNCHANGED:
+                before = set(locked.channels.values_list("pk", flat=True))
+                chosen = list(channels)  # type: ignore[call-overload]
+                if {channel.pk for channel in chosen} != before:
+                    locked.channels.set(chosen)
+                    channel_change = chosen
+            if changed or channel_change is not None:
+                audit_record(
+                    actor=actor or "system",
+                    action="voucher.updated",
+                    target_type="voucher",
+                    target_id=locked.pk,
+                    changes=_audit_changes(changed, channel_change),
+                )
+    except IntegrityError as error:
+        if not _code_collision(error):
+            raise
+        # The same code in another case, committed meanwhile.
+        raise _code_taken(str(given.get("code", voucher.code))) from error
+    return locked
+
+
+def _audit_value(field_value: object) -> object:
+    if field_value is None or isinstance(field_value, bool | int | str):
+        return field_value
+    if isinstance(field_value, datetime):
+        return field_value.isoformat()
+    return str(field_value)  # a Decimal
+
+
+def _audit_changes(
+    fields: dict[str, object], channels: Iterable[Channel] | None
+) -> dict[str, object]:
+    changes = {name: _audit_value(field_value) for name, field_value in fields.items()}
+    if channels is not None:
+        changes["channels"] = sorted(channel.code for channel in channels)
+    return changes
 
 
 def shipping_method_create(

@@ -54,8 +54,9 @@ def sales(keys):
 
     May 1, counted: web 2 TEE (39.98); web 3 MUG with 10 % off (25.50 - 2.55 = 22.95);
     chatbot 1 MUG (8.50), 3.00 of it refunded today (it counts on May 1).
-    May 1, not counted: a web MUG order left unpaid, a web TEE order only authorized,
-    a paid web MUG order then cancelled (and so refunded).
+    May 1, also counted: a web MUG order left unpaid (8.50), a web TEE order only
+    authorized (19.99). May 1, not counted: a paid web MUG order then cancelled (and so
+    refunded), a web MUG order still waiting for its card payment (`pending_payment`).
     May 2, counted: web 1 TEE (19.99) refunded in full; an Instagram link order 1 TEE
     (19.99) from 4 clicks. May 3: a web TEE order outside the period."""
     voucher_create(code="TENOFF", kind=Voucher.Kind.PERCENTAGE, value="10")
@@ -68,6 +69,8 @@ def sales(keys):
     )
     cancelled = place(keys, "web", "MUG", 2, "2024-05-01", **PAID)
     assert keys["admin"].post(f"/api/v1/admin/orders/{cancelled.pk}/cancel").status_code == 200
+    waiting = place(keys, "web", "MUG", 1, "2024-05-01")
+    Order.objects.filter(pk=waiting.pk).update(status=Order.Status.PENDING_PAYMENT)
     refund(keys, place(keys, "web", "TEE", 1, "2024-05-02", **PAID))
     link = (
         keys["admin"]
@@ -91,7 +94,7 @@ def figures(row: dict) -> tuple:
     return (row["group"], row["orders"], *(row[name]["amount"] for name in money))
 
 
-def test_sales_by_channel_count_orders_placed_paid_and_not_cancelled(keys, sales):
+def test_sales_by_channel_count_orders_placed_and_not_cancelled_paid_or_not(keys, sales):
     response = keys["admin"].get(f"{REPORT}?group_by=channel&from=2024-05-01&to=2024-05-02")
 
     assert response.status_code == 200
@@ -101,9 +104,9 @@ def test_sales_by_channel_count_orders_placed_paid_and_not_cancelled(keys, sales
     assert [figures(row) for row in body["results"]] == [
         ("chatbot", 1, "8.50", "0.00", "8.50", "3.00", "5.50", "8.50"),
         ("instagram", 1, "19.99", "0.00", "19.99", "0.00", "19.99", "19.99"),
-        ("web", 3, "85.47", "2.55", "82.92", "19.99", "62.93", "27.64"),
+        ("web", 5, "113.96", "2.55", "111.41", "19.99", "91.42", "22.28"),
     ]
-    assert body["results"][2]["revenue"] == usd("82.92")
+    assert body["results"][2]["revenue"] == usd("111.41")
     links = [(r["link_clicks"], r["link_orders"], r["link_conversion"]) for r in body["results"]]
     assert links == [(0, 0, None), (4, 1, "0.2500"), (0, 0, None)]
 
@@ -114,22 +117,35 @@ def test_sales_by_day_include_every_day_of_the_period_with_to_inclusive(keys, sa
     # A refund counts on its order's day, whenever it was made (these were made today).
     assert [figures(row) for row in response.json()["results"]] == [
         ("2024-04-30", 0, "0.00", "0.00", "0.00", "0.00", "0.00", "0.00"),
-        ("2024-05-01", 3, "73.98", "2.55", "71.43", "3.00", "68.43", "23.81"),
+        ("2024-05-01", 5, "102.47", "2.55", "99.92", "3.00", "96.92", "19.98"),
         ("2024-05-02", 2, "39.98", "0.00", "39.98", "19.99", "19.99", "19.99"),
     ]
     assert response.json()["results"][2]["link_conversion"] == "0.2500"
 
 
-def test_a_later_payment_and_a_later_refund_change_the_figures_at_once(keys, sales):
-    unpaid = Order.objects.get(channel__code="web", payment_status="unpaid")
+def test_a_later_payment_keeps_revenue_and_a_later_refund_lowers_net_at_once(keys, sales):
+    unpaid = Order.objects.get(channel__code="web", payment_status="unpaid", status="pending")
     url = f"{REPORT}?group_by=day&from=2024-05-01&to=2024-05-01"
 
-    # Cash collected on delivery today, for an order placed on May 1.
+    # Cash collected on delivery today, for an order placed (and counted) on May 1.
     assert keys["admin"].post(f"/api/v1/admin/orders/{unpaid.pk}/capture").status_code == 200
     refund(keys, Order.objects.get(channel__code="web", total="39.98"), "10.00")
 
     [row] = keys["admin"].get(url).json()["results"]
-    assert figures(row) == ("2024-05-01", 4, "82.48", "2.55", "79.93", "13.00", "66.93", "19.98")
+    assert figures(row) == ("2024-05-01", 5, "102.47", "2.55", "99.92", "13.00", "86.92", "19.98")
+
+
+def test_a_card_checkout_counts_once_confirmed_and_not_once_expired(keys, sales):
+    waiting = Order.objects.get(status=Order.Status.PENDING_PAYMENT)
+    url = f"{REPORT}?group_by=day&from=2024-05-01&to=2024-05-01"
+
+    Order.objects.filter(pk=waiting.pk).update(status=Order.Status.CONFIRMED)
+    [confirmed] = keys["admin"].get(url).json()["results"]
+    Order.objects.filter(pk=waiting.pk).update(status=Order.Status.CANCELLED)
+    [expired] = keys["admin"].get(url).json()["results"]
+
+    assert (confirmed["orders"], confirmed["revenue"]) == (6, usd("108.42"))
+    assert (expired["orders"], expired["revenue"]) == (5, usd("99.92"))
 
 
 def test_the_csv_answer_has_the_same_figures(keys, sales):
@@ -165,7 +181,7 @@ CSV_BY_CHANNEL = [
     "link_clicks,link_orders,link_conversion",
     "chatbot,USD,1,8.50,0.00,8.50,3.00,5.50,8.50,0,0,",
     "instagram,USD,1,19.99,0.00,19.99,0.00,19.99,19.99,4,1,0.2500",
-    "web,USD,3,85.47,2.55,82.92,19.99,62.93,27.64,0,0,",
+    "web,USD,5,113.96,2.55,111.41,19.99,91.42,22.28,0,0,",
 ]
 
 
@@ -174,7 +190,7 @@ def test_a_channel_limited_key_sees_only_its_channel(keys, sales, channels):
 
     rows = limited.get(f"{REPORT}?from=2024-05-01&to=2024-05-03").json()["results"]
 
-    assert [(row["group"], row["orders"]) for row in rows] == [("web", 4)]
+    assert [(row["group"], row["orders"]) for row in rows] == [("web", 6)]
     assert_problem(limited.get(f"{REPORT}?channel=chatbot"), 403, "permission_denied")
 
 
@@ -217,8 +233,8 @@ def test_the_admin_page_shows_the_same_figures_and_exports_the_same_csv(staff_cl
     table = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     cells = [cell.split(">", 1)[1].split("</td>", 1)[0] for cell in table.split("<td")[1:]]
     assert cells[-11:] == [
-        "web", "3", "$85.47", "$2.55", "$82.92", "$19.99", "$62.93",
-        "$27.64", "0", "0", "&ndash;",
+        "web", "5", "$113.96", "$2.55", "$111.41", "$19.99", "$91.42",
+        "$22.28", "0", "0", "&ndash;",
     ]  # fmt: skip
     assert "25 %" in html
     assert csv["Content-Type"] == "text/csv; charset=utf-8"

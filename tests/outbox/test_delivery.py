@@ -20,10 +20,10 @@ from backoffice.outbox.deliveries import (
     delivery_replay,
     delivery_retry_delay,
 )
-from backoffice.outbox.models import WebhookDelivery
+from backoffice.outbox.models import WebhookDelivery, WebhookEndpoint
 from backoffice.outbox.services import event_fan_out
 from backoffice.outbox.signing import signature_verify
-from backoffice.outbox.url_guard import address_is_public
+from backoffice.outbox.url_guard import UnsafeUrl, address_is_public, url_check, url_resolve
 from backoffice.outbox.webhook_services import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
@@ -273,6 +273,50 @@ def test_endpoint_with_a_public_address_is_accepted():
 )
 def test_address_is_public(address, public):
     assert address_is_public(address) is public
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://no-such-host.invalid/hooks",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/hooks",
+        "http://0.0.0.0/hooks",
+        "http://224.0.0.1/hooks",
+        "http://[::ffff:169.254.169.254]/hooks",
+        "ftp://127.0.0.1/hooks",
+    ],
+)
+@override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True)
+def test_allowing_private_urls_still_resolves_and_refuses_what_is_not_private(url):
+    with pytest.raises(ValidationFailed) as refused:
+        webhook_endpoint_create(url=url, event_types=["*"])
+    assert list(refused.value.errors) == ["url"]
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("allow_private", [True, False])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost:9/hooks",
+        "http://10.1.2.3/hooks",
+        "http://[::1]/hooks",
+        "http://no-such-host.invalid/hooks",
+        "http://169.254.169.254/",
+        "http://93.184.215.14/hooks",
+    ],
+)
+def test_the_endpoint_check_and_the_delivery_check_agree(url, allow_private):
+    def refused(check) -> bool:
+        try:
+            check(url, allow_private=allow_private)
+        except UnsafeUrl:
+            return True
+        return False
+
+    assert refused(url_check) is refused(url_resolve)
 
 
 def test_delivery_to_a_private_address_is_refused_unless_allowed(receiver):

@@ -27,7 +27,7 @@ from inventory.models import StockLevel, StockMovement
 from orders.courier_access.services import fulfiller_access_create
 from orders.links.services import LinkLineInput, link_create
 from orders.models import Cart, FulfillerAccess, Order, ShopLink
-from orders.services.setup import shipping_method_create
+from orders.services.setup import shipping_method_create, voucher_create
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive
 
@@ -75,6 +75,7 @@ def world():
     home_order = Order.objects.get(pk=int(order["id"]))
     [fulfillment] = fulfillment_create(order=home_order)
     link = link_create(channel=home, lines=[LinkLineInput(sku="HOME-SKU")])
+    voucher = voucher_create(code="HOME-ONLY", kind="fixed", value="1.00", channels=[home])
     access, _ = fulfiller_access_create(name="Home courier", orders=[home_order])
     with override_settings(WEBHOOK_ALLOW_PRIVATE_URLS=True):
         endpoint = webhook_endpoint_create(
@@ -108,6 +109,7 @@ def world():
             "line": cart["lines"][0]["id"],
             "slug": "home-only",
             "link": link.code,
+            "voucher": voucher.code,
             "fulfillment": str(fulfillment.pk),
             "warehouse": "home-wh",
             "sku": "HOME-SKU",
@@ -170,6 +172,7 @@ PARAMETERS = [
     (r"/admin/webhooks/deliveries/\{id\}", {"id": "delivery"}),
     (r"/admin/webhooks/\{id\}", {"id": "webhook"}),
     (r"/admin/links/\{code\}", {"code": "link"}),
+    (r"/admin/vouchers/\{code\}", {"code": "voucher"}),
     (r"/admin/warehouses/\{code\}", {"code": "warehouse"}),
     (r"/admin/stock/\{warehouse_code\}/\{sku\}", {"warehouse_code": "warehouse", "sku": "sku"}),
     (r"/fulfiller/orders/\{id\}", {"id": "order"}),
@@ -193,6 +196,7 @@ BODIES = [
     (r"/webhooks/\{id\}$", {"description": "mine now"}),
     (r"/warehouses/\{code\}$", {"name": "mine now"}),
     (r"/products/\{id\}$", {"name": "mine now"}),
+    (r"/vouchers/\{code\}$", {"active": False}),
     (r"/carts/\{cart_id\}$", {"email": "thief@example.com"}),
     (r"/location$", {"latitude": 48.86, "longitude": 2.35}),
     (r"/assign$", {"courier": "1"}),
