@@ -43,23 +43,34 @@ def cluster_cpu(postmaster: int) -> dict[str, float]:
     """CPU seconds used so far by the cluster, by kind of process: `backends` (sessions),
     `background` (WAL writer, checkpointer, autovacuum...) and `exited` (the postmaster
     itself with the time of the children it reaped: backends and autovacuum workers that
-    ended)."""
+    ended).
+
+    A consistent reading: a child reaped while /proc is walked would be counted nowhere
+    (walked after it was reaped, the postmaster read before) or twice, so the walk is
+    taken again until the postmaster's own figures are the same before and after it.
+    """
+    for _ in range(20):
+        before = _fields(postmaster)
+        ticks = _children_ticks(postmaster)
+        after = _fields(postmaster)
+        if before is not None and before[11:15] == (after or [])[11:15]:
+            break
+    ticks["exited"] = sum(int(value) for value in (after or before or [0] * 15)[11:15])
+    return {kind: value / TICKS for kind, value in ticks.items()}
+
+
+def _children_ticks(postmaster: int) -> dict[str, int]:
     ticks = {"backends": 0, "background": 0, "exited": 0}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) == postmaster:
             continue
-        pid = int(entry.name)
-        fields = _fields(pid)
-        if fields is None:
-            continue
+        fields = _fields(int(entry.name))
         # After the command name: state (0), ppid (1), ...; utime is field 14 of the whole
-        # line, so index 11 here; stime 12, cutime 13, cstime 14.
-        if pid == postmaster:
-            ticks["exited"] += sum(int(value) for value in fields[11:15])
-        elif int(fields[1]) == postmaster:
-            kind = "backends" if _is_backend(pid) else "background"
+        # line, so index 11 here; stime 12 (cutime 13, cstime 14: the postmaster's).
+        if fields is not None and int(fields[1]) == postmaster:
+            kind = "backends" if _is_backend(int(entry.name)) else "background"
             ticks[kind] += int(fields[11]) + int(fields[12])
-    return {kind: value / TICKS for kind, value in ticks.items()}
+    return ticks
 
 
 def _is_backend(pid: int) -> bool:

@@ -102,7 +102,10 @@ def test_postgres_cpu_is_read_from_the_clusters_processes(db):
     assert pgcpu._is_backend(backend)
     assert set(first) == {"backends", "background", "exited"}
     spent = pgcpu.ClusterCpu.spent(first, second)
-    assert all(value >= 0 for value in spent.values())
+    # A process that exits between the readings moves its time from its kind to `exited`,
+    # so a kind may fall; the total never does.
+    assert spent["total"] >= 0
+    assert spent["exited"] >= 0
     assert spent["total"] == pytest.approx(sum(v for k, v in spent.items() if k != "total"))
     assert pgcpu.per_operation_ms(1.5, 1000) == 1.5
     assert pgcpu.per_operation_ms(1.5, 0) is None
