@@ -32,6 +32,7 @@ class WatchedItems:
     item: str
     columns: tuple[str, ...]
     ignore: frozenset[str] = frozenset()
+    updates_only: bool = False  # inserts and deletes are counted through another table
 
 
 WATCHED: dict[str, Watched] = {}
@@ -49,12 +50,24 @@ def watched() -> list[Watched]:
 
 
 def watch_items(
-    kind: str, model: str, *, item: str, columns: tuple[str, ...], ignore: tuple[str, ...] = ()
+    kind: str,
+    model: str,
+    *,
+    item: str,
+    columns: tuple[str, ...],
+    ignore: tuple[str, ...] = (),
+    updates_only: bool = False,
 ) -> None:
-    """Count every insert, delete and update of `model` as a change of `kind` for the item
-    the row belongs to (`WatchedItems`), not for every item of the kind."""
+    """Count every insert, delete and update of `model` (with `updates_only`, its updates)
+    as a change of `kind` for the item the row belongs to (`WatchedItems`), not for every
+    item of the kind."""
     WATCHED_ITEMS[f"{kind}:{model}"] = WatchedItems(
-        kind=kind, model=model, item=item, columns=tuple(columns), ignore=frozenset(ignore)
+        kind=kind,
+        model=model,
+        item=item,
+        columns=tuple(columns),
+        ignore=frozenset(ignore),
+        updates_only=updates_only,
     )
 
 

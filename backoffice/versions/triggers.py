@@ -195,6 +195,8 @@ def _postgresql_items(connection, items: list[WatchedItems], counters: str) -> l
                 "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT "
                 f"EXECUTE FUNCTION {FUNCTION}('{watch.kind}')",
             }
+            if watch.updates_only:
+                del triggers["rows"]
             for event, definition in triggers.items():
                 trigger = quote(f"{name[:54]}_{event}")
                 statements += [
@@ -219,6 +221,8 @@ def _sqlite_items(connection, items: list[WatchedItems], counters: str) -> list[
             ("delete", "DELETE", f"{upsert_old};"),
             ("update", f"UPDATE OF {columns}", f"{upsert_new}; {moved};"),
         ):
+            if watch.updates_only and event != "update":
+                continue
             name = quote(f"{_name(watch, table)[:50]}_items_{event}")
             statements += [
                 f"DROP TRIGGER IF EXISTS {name}",
