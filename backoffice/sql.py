@@ -54,11 +54,14 @@ def execute(sql: str, params: Sequence[object]) -> int:
 def rows_insert(
     *groups: Sequence[models.Model],
     also: Callable[[], tuple[str, list] | None] | None = None,
-) -> None:
+    counted: tuple[str, list] | None = None,
+) -> int | None:
     """Insert new rows of several models (each group one model) together, and set their ids.
 
     `also`, called once the rows' fields are prepared (their `created_at` set), may give one
-    more writing statement (an UPDATE, without RETURNING) to run with them.
+    more writing statement (an UPDATE, without RETURNING) to run with them. `counted` is
+    another writing statement, with `RETURNING`, run with them too: the number of rows it
+    returned is returned (None without one), e.g. whether a conditional UPDATE matched.
 
     PostgreSQL: one statement, each group an `INSERT` in a `WITH` (they all run, referenced
     or not), the generated ids read back from their `RETURNING`. SQLite: `bulk_create` per
@@ -73,7 +76,7 @@ def rows_insert(
         statement = also() if also is not None else None
         if statement is not None:
             execute(*statement)
-        return
+        return len(fetch(*counted)) if counted is not None else None
     quote = connection.ops.quote_name
     parts, reads, params, generated = [], [], [], []
     for index, group in enumerate(groups):
@@ -100,12 +103,19 @@ def rows_insert(
     if statement is not None:
         parts.append(f"also AS ({statement[0]})")
         params += statement[1]
+    if counted is not None:
+        parts.append(f"counted AS ({counted[0]})")
+        params += counted[1]
+        reads.append("SELECT -1, COUNT(*) FROM counted")
     if not parts:
-        return
+        return None
     select = " UNION ALL ".join(reads) if reads else "SELECT NULL, NULL"
     ids: dict[int, list] = {index: [] for index in generated}
+    count = None
     for index, pk_value in fetch(f"WITH {', '.join(parts)} {select}", params):
-        if index is not None:
+        if index == -1:
+            count = int(pk_value)
+        elif index is not None:
             ids[index].append(pk_value)
     for index, group in enumerate(groups):
         # Ids come from the sequence in the order the rows were listed.
@@ -113,6 +123,7 @@ def rows_insert(
             setattr(obj, obj._meta.pk.attname, pk_value)
         for obj in group:
             obj._state.adding, obj._state.db = False, connection.alias
+    return count
 
 
 def writes_run(*statements: tuple[str, list] | None) -> None:

@@ -44,6 +44,7 @@ EXPECTED = {
     "flash-sale": {(201, ""), (409, "insufficient_stock")},
     # A returning viewer's If-None-Match is answered 304 while its copy is current.
     "browse": {(200, ""), (304, "")},
+    "browse-during-sale": {(200, ""), (304, ""), (201, "")},
 }
 DEFAULT_EXPECTED = {(200, ""), (201, "")}
 
@@ -233,6 +234,27 @@ async def op_browse(context: Context, rng: random.Random, number: int) -> None:
         raise OperationFailed("browse")
 
 
+# One operation in this many of `browse-during-sale` is a checkout.
+SALE_EVERY = 8
+
+
+async def op_browse_during_sale(context: Context, rng: random.Random, number: int) -> None:
+    """The viral mix's views (`op_browse`) while the shop sells: one operation in
+    `SALE_EVERY` is a one-shot checkout of one unit of a SKU of the catalog at random
+    (request kind `sale_checkout`), which changes that product's stock as it commits."""
+    if number % SALE_EVERY:
+        await op_browse(context, rng, number)
+        return
+    body = _checkout_body(rng.choice(context.data["skus"]))
+    status, _ = await context.call(
+        "sale_checkout", "POST", f"{API}/store/checkout", key=_key(context, rng), body=body,
+        idempotent=True,
+    )  # fmt: skip
+    if status != 201:
+        raise OperationFailed("checkout")
+    context.recorder.order_placed()
+
+
 async def op_cart(context: Context, rng: random.Random, number: int) -> None:
     """Create a cart with a line, add a line, set contact and address, complete it."""
     key = _key(context, rng)
@@ -330,6 +352,7 @@ OPERATIONS: dict[str, Callable[[Context, random.Random, int], Awaitable[None]]] 
     "baseline": op_baseline,
     "browse": op_browse,
     "browse-cold": op_browse_cold,
+    "browse-during-sale": op_browse_during_sale,
     "cart": op_cart,
     "checkout": op_checkout,
     "checkout-delivery": op_checkout_delivery,

@@ -17,3 +17,8 @@ class CatalogConfig(AppConfig):
             watch("catalog", f"catalog.{model}", ignore=("updated_at",))
         watch("catalog", "catalog.ProductListing")
         watch("catalog", "catalog.ChannelPrice")
+        # A product's stock, per product (`catalog.stock_versions`): a sale of one product
+        # leaves the others' cached pages valid.
+        from catalog.stock_versions import stock_versions_watch
+
+        stock_versions_watch()

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from backoffice import task_names
+from backoffice import jobs, task_names
 from backoffice.crypto import encrypt
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
@@ -32,7 +33,7 @@ from delivery.errors import (
     OutsideDeliveryArea,
 )
 from delivery.events import delivery_announce, estimate_event_data
-from delivery.locks import slot_book, slot_release, slot_share
+from delivery.locks import slot_booked, slot_booking, slot_release, slot_share
 from delivery.models import CartDelivery, Delivery, DeliveryOffer, DeliverySlot, DeliveryZone
 from delivery.promise import Estimate, promise_new, travel
 from delivery.providers import OwnCouriers
@@ -165,17 +166,16 @@ class CheckoutPlanner:
         )
         return DeliveryQuote(fee=fee, warehouse_id=promise.match.zone.warehouse_id, details=promise)
 
-    def hold(self, *, quote: DeliveryQuote) -> None:
-        if quote.details.slot is not None:
-            slot_book(quote.details.slot.pk)
-
     def record(self, *, order: Order, quote: DeliveryQuote, actor: str) -> DeliveryRecord:
+        """The delivery row, its first estimate and a slot's booking, for the checkout to
+        write in the same statement as the order's own rows (`rows_insert`); nothing runs
+        here. The booking is then confirmed by `booked` (the rows its `UPDATE` returned)."""
         promise: Promise = quote.details
         zone: DeliveryZone = promise.match.zone
         now = timezone.now()
         point = coordinates_of(promise.address) or (None, None)
         scheduled = promise.slot is not None and promise.dispatch_at > now
-        delivery = Delivery.objects.create(
+        delivery = Delivery(
             order=order,
             zone=zone,
             slot=promise.slot,
@@ -197,8 +197,15 @@ class CheckoutPlanner:
             data=estimate_event_data(promise.estimate, "placed"),
         )
         if order.status != Order.Status.PENDING_PAYMENT:  # else once paid (`order_paid`)
-            _dispatch_enqueue(delivery)
-        return DeliveryRecord(delivery=delivery, events=[estimate])
+            _dispatch_enqueue(delivery)  # its id is read at commit, once it has one
+        slot_id = promise.slot.pk if promise.slot is not None else None
+        return DeliveryRecord(
+            delivery=delivery,
+            events=[estimate],
+            rows=[delivery],
+            booking=slot_booking(slot_id) if slot_id is not None else None,
+            booked=(lambda count: slot_booked(slot_id, count)) if slot_id is not None else None,
+        )
 
     def order_paid(self, *, order: Order) -> None:
         """An order that waited for its payment is paid: its delivery goes out now (or at
@@ -206,6 +213,15 @@ class CheckoutPlanner:
         delivery = Delivery.objects.filter(order=order).first()
         if delivery is not None and delivery.active:
             _dispatch_enqueue(delivery)
+
+    def order_cancelled(self, *, order: Order) -> None:
+        """Late in a cancel, after the voucher's use is given back and before the stock:
+        the slot's unit of a delivery `order_cancelling` cancelled (Lock order: slots come
+        after vouchers and links)."""
+        slot_id = getattr(order, "delivery_slot_release", None)
+        if slot_id:
+            slot_release(slot_id)
+            order.delivery_slot_release = None
 
     def order_cancelling(self, *, order: Order, actor: str) -> None:
         from delivery.locks import delivery_lock
@@ -219,8 +235,8 @@ class CheckoutPlanner:
         DeliveryOffer.objects.filter(delivery=delivery, status=DeliveryOffer.Status.PENDING).update(
             status=DeliveryOffer.Status.WITHDRAWN, answered_at=timezone.now()
         )
-        if delivery.slot_id:
-            slot_release(delivery.slot_id)
+        # Its slot's unit goes back later in the cancel, after the voucher's (`order_cancelled`).
+        order.delivery_slot_release = delivery.slot_id
         delivery.status = Delivery.Status.CANCELLED
         delivery.cancelled_at = delivery.ended_at = timezone.now()
         delivery.save(update_fields=["status", "cancelled_at", "ended_at"])
@@ -231,12 +247,17 @@ class CheckoutPlanner:
 
 def _dispatch_enqueue(delivery: Delivery) -> None:
     """Offer the delivery to the shop's couriers at its dispatch time, or have the
-    third-party fleet book it (a network call: never inside this transaction)."""
+    third-party fleet book it (a network call: never inside this transaction): one task,
+    queued after commit. The delivery's id is read then (a checkout's row gets it from
+    the statement that inserts it, after this is called)."""
     if delivery.provider == OWN_COURIERS:
         countdown = max(0.0, (delivery.dispatch_at - timezone.now()).total_seconds())
-        enqueue_after_commit(task_names.DELIVERY_DISPATCH, delivery.pk, countdown=countdown)
+        name = task_names.DELIVERY_DISPATCH
     else:
-        enqueue_after_commit(task_names.DELIVERY_PROVIDER_CREATE, delivery.pk)
+        countdown, name = 0.0, task_names.DELIVERY_PROVIDER_CREATE
+    transaction.on_commit(
+        lambda: jobs.send_now(name, delivery.pk, countdown=countdown), robust=True
+    )
 
 
 def cart_delivery_update(*, cart: Cart, slot_id: str | object | None, slot_given: bool) -> None:

@@ -2,8 +2,9 @@
 
 docs/architecture.md ("Lock order") places them: an order's delivery comes right after
 the order row (a workflow that holds both takes the order first); then couriers (in id
-order), then the delivery's offers; a slot's capacity is a counter taken after those and
-before payments, vouchers, links and stock (checkout books it before the voucher).
+order), then the delivery's offers; a slot's capacity is a counter taken after payments,
+vouchers and links and before the stock (checkout books it in the statement that writes
+the order's rows, a cancel gives it back after the voucher's use).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models import F
 
-from backoffice.sql import lock_rows_of, table
+from backoffice.sql import fetch, lock_rows_of, table
 from catalog.models import Channel
-from delivery.errors import DeliverySlotFull
+from delivery.errors import DeliverySlotFull, DeliverySlotUnavailable
 from delivery.models import Courier, Delivery, DeliverySlot, DeliveryZone
-from delivery.slot_room import SLOT_HAS_ROOM
+from delivery.slot_room import SLOT_HAS_ROOM_SQL
 from orders.models import Order
 
 
@@ -78,12 +79,43 @@ def slot_share(slot_id: int) -> DeliverySlot | None:
     return next(iter(DeliverySlot.objects.raw(sql, [slot_id])), None)
 
 
-def slot_book(slot_id: int) -> None:
-    """Take one unit of the slot's capacity: a conditional update, so concurrent checkouts
-    can never book past it (the row stays locked until commit). Raises DeliverySlotFull."""
-    booked = DeliverySlot.objects.filter(SLOT_HAS_ROOM, pk=slot_id).update(booked=F("booked") + 1)
-    if not booked:
+def slot_booking(slot_id: int) -> tuple[str, list]:
+    """The statement that takes one unit of the slot's capacity: `UPDATE ... SET booked =
+    booked + 1 WHERE` it has room (`SLOT_HAS_ROOM_SQL`) `RETURNING id`, so concurrent checkouts
+    can never book past it (one that waited for the row re-checks the condition on the
+    row as its holder committed it). The row stays locked until commit.
+
+    Checkout runs it inside the statement that writes the order's rows (`rows_insert`,
+    right before the stock), not on its own: one statement less, and the slot's row, hot
+    in a scheduled-delivery rush, is held only from there to the commit, for what runs
+    under it and nothing else: the rest of that statement (the order's lines, payment,
+    timeline, events, the delivery row and the stored answer: all inserts of new rows,
+    which nobody else waits for), then the stock statement (the stock rows' lock, last in
+    the lock order) and the commit. The order row, the voucher and the shop link are
+    written before it; nothing reads the network while it is held.
+    `slot_booked` reads what it returned."""
+    t = table(DeliverySlot)
+    sql = f"UPDATE {t} SET booked = booked + 1 WHERE id = %s AND {SLOT_HAS_ROOM_SQL} RETURNING id"  # noqa: S608
+    return sql, [slot_id]
+
+
+def slot_booked(slot_id: int, rows: int) -> None:
+    """After `slot_booking` ran and returned `rows`: nothing if it booked; else the slot is
+    full (DeliverySlotFull), or gone, deleted meanwhile (DeliverySlotUnavailable, as a
+    withdrawn slot): one more statement, on a refusal only."""
+    if rows:
+        return
+    if DeliverySlot.objects.filter(pk=slot_id).exists():
         raise DeliverySlotFull()
+    raise DeliverySlotUnavailable(
+        "The delivery slot was withdrawn by the shop: choose another one."
+    )
+
+
+def slot_book(slot_id: int) -> None:
+    """Take one unit of the slot's capacity now, in a statement of its own (`slot_booking`,
+    `slot_booked`). Raises DeliverySlotFull, or DeliverySlotUnavailable for a slot gone."""
+    slot_booked(slot_id, len(fetch(*slot_booking(slot_id))))
 
 
 def slot_release(slot_id: int) -> None:

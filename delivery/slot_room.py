@@ -2,8 +2,11 @@
 below `capacity`.
 
 - `SLOT_HAS_ROOM`, a condition for the database: the store's slot listing filters with
-  it, and checkout's booking is the conditional `UPDATE ... WHERE` it (`slot_book`), so
-  concurrent checkouts can never book past the capacity;
+  it;
+- `SLOT_HAS_ROOM_SQL`, the same written out: checkout's booking is the conditional
+  `UPDATE ... WHERE` it (`delivery.locks.slot_booking`, run inside the statement that
+  writes the order's rows; `slot_book` alone), so concurrent checkouts can never book
+  past the capacity;
 - `slot_has_room`, the same on a slot already read: checkout's quote refuses a full slot
   before anything is locked.
 
@@ -17,6 +20,7 @@ from django.db.models import F, Q
 from delivery.models import DeliverySlot
 
 SLOT_HAS_ROOM = Q(booked__lt=F("capacity"))
+SLOT_HAS_ROOM_SQL = "booked < capacity"  # on the slot's own table, unqualified
 
 
 def slot_has_room(slot: DeliverySlot) -> bool:

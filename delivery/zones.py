@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
+from backoffice.versions.current import VersionedCache
 from catalog.models import Channel
 from delivery.models import DeliveryZone
 
@@ -98,9 +99,21 @@ def channel_zones(channel: Channel) -> QuerySet[DeliveryZone]:
     ).select_related("warehouse")
 
 
+# Per process: the zones serving each channel, valid while the "zones" version (the zones,
+# warehouses and their channel routes: `delivery.apps`) and the channels' stand still.
+# Read on every on-demand checkout and cart read, changed by staff only: no statement on a hit.
+_CHANNEL_ZONES: VersionedCache[tuple[DeliveryZone, ...]] = VersionedCache("zones", "channels")
+
+
+def channel_zones_cached(channel: Channel) -> tuple[DeliveryZone, ...]:
+    """`channel_zones` from the process's cache (shared, read-only: never save them)."""
+    return _CHANNEL_ZONES.get(channel.pk, lambda: tuple(channel_zones(channel)))
+
+
 def zones_for_address(*, channel: Channel, address: dict | None) -> list[ZoneMatch]:
     """Every zone that serves the address, best first (nearest store, then lowest fee)."""
-    matches = [m for m in map(lambda z: zone_serves(z, address), channel_zones(channel)) if m]
+    zones = channel_zones_cached(channel)
+    matches = [m for m in map(lambda z: zone_serves(z, address), zones) if m]
     return sorted(
         matches,
         key=lambda m: (m.distance if m.distance is not None else math.inf, m.zone.fee, m.zone.pk),

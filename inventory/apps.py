@@ -10,6 +10,7 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from backoffice.versions.registry import watch
 
-        # What a channel can sell: the store's cached product pages depend on it.
-        for model in ("StockLevel", "Reservation", "Warehouse", "WarehouseChannel"):
+        # What a channel can sell: the store's cached product pages depend on it. The stock
+        # rows and the holds are counted per product instead (`catalog.stock_versions`).
+        for model in ("Warehouse", "WarehouseChannel"):
             watch("stock", f"inventory.{model}")

@@ -9,8 +9,8 @@ import time
 import pytest
 from django.db import connection, connections, transaction
 
-from backoffice.versions.current import data_versions_compact, data_versions_read
-from backoffice.versions.models import DataVersion
+from backoffice.versions.current import data_versions_compact, data_versions_read, item_versions
+from backoffice.versions.models import DataVersion, ItemVersion
 from catalog.models import Channel
 from channels_api.models import ApiKey
 from inventory.models import StockLevel
@@ -56,20 +56,43 @@ def _stocked_channel() -> tuple[Channel, StockLevel]:
     return web, StockLevel.objects.get()
 
 
+def _stock_versions(level: StockLevel) -> tuple[dict[str, int], int]:
+    """The kinds' versions and the level's product's stock version."""
+    product = level.variant.product_id
+    return data_versions_read(), item_versions("stock", [product])[product]
+
+
 def test_a_statement_that_changes_no_row_is_no_change_and_a_real_change_is():
     web, level = _stocked_channel()
-    before = data_versions_read()
+    before, product_before = _stock_versions(level)
 
     StockLevel.objects.filter(pk=level.pk, on_hand=999).update(on_hand=1)  # matches no row
     StockLevel.objects.filter(pk=level.pk).update(on_hand=level.on_hand)  # the same value
     StockLevel.objects.filter(pk=-1).delete()
     Channel.objects.filter(pk=web.pk).update(tax_rate=web.tax_rate)
-    assert data_versions_read() == before
+    assert _stock_versions(level) == (before, product_before)
 
     StockLevel.objects.filter(pk=level.pk).update(on_hand=level.on_hand + 1)
-    after = data_versions_read()
-    assert after["stock"] != before["stock"]
-    assert after["channels"] == before["channels"]
+    after, product_after = _stock_versions(level)
+    # Counted for its product only: no kind changes (every other product's pages stand).
+    assert product_after != product_before
+    assert after == before
+
+
+def test_a_stock_change_counts_for_its_product_only():
+    web = make_channel("web")
+    warehouse = make_warehouse("main", channels=[web])
+    products = [make_product(skus={sku: "1.00"}, channels=[web]) for sku in ("A", "B")]
+    for product in products:
+        receive(product.variants.get(), warehouse, 5)
+    ids = [product.pk for product in products]
+    before = item_versions("stock", ids)
+
+    StockLevel.objects.filter(variant__product=products[0]).update(allocated=1)
+
+    after = item_versions("stock", ids)
+    assert after[ids[0]] != before[ids[0]]
+    assert after[ids[1]] == before[ids[1]]
 
 
 def test_each_changing_statement_counts_in_a_transaction_and_a_rolled_back_savepoint_not():
@@ -77,18 +100,20 @@ def test_each_changing_statement_counts_in_a_transaction_and_a_rolled_back_savep
     level = _stocked_channel()[1]
     slot = _my_pid()
 
+    product = level.variant.product_id
+
     def counter() -> int:
-        row = DataVersion.objects.filter(name="stock", slot=slot).first()
+        row = ItemVersion.objects.filter(name="stock", item=product, slot=slot).first()
         return row.value if row else 0
 
     start = counter()
     with transaction.atomic():
         StockLevel.objects.filter(pk=level.pk).update(on_hand=6)
         first = counter()
-        seen = data_versions_read()["stock"]  # what a cache would stamp its page with
+        seen = item_versions("stock", [product])  # what a cache would stamp its page with
         StockLevel.objects.filter(pk=level.pk).update(on_hand=7)
         assert start != first != counter()
-        assert data_versions_read()["stock"] != seen
+        assert item_versions("stock", [product]) != seen
     before = counter()
     with transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
@@ -164,6 +189,28 @@ def test_compaction_folds_ended_sessions_and_keeps_every_sum():
     assert not DataVersion.objects.filter(slot__in=pids).exists()
     Channel.objects.filter(pk=web.pk).update(tax_rate="0.0300")
     assert data_versions_read()["channels"] != before["channels"]
+
+
+def test_compaction_folds_the_per_item_counters_of_ended_sessions_too():
+    level = _stocked_channel()[1]
+    product = level.variant.product_id
+    output = django_elsewhere(
+        "from django.db import connection\n"
+        "from inventory.models import StockLevel\n"
+        f"StockLevel.objects.filter(pk={level.pk}).update(on_hand=8)\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('SELECT pg_backend_pid()')\n"
+        "    print('PID', cursor.fetchone()[0])\n"
+    )
+    pid = int(output.split("PID ")[1].split()[0])
+    assert ItemVersion.objects.filter(slot=pid, item=product).exists()
+    _wait_ended([pid])
+    before = item_versions("stock", [product])
+
+    assert data_versions_compact() >= 1
+
+    assert item_versions("stock", [product]) == before
+    assert not ItemVersion.objects.filter(slot=pid).exists()
 
 
 def _wait_ended(pids: list[int]) -> None:

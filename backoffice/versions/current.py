@@ -13,7 +13,7 @@ request that starts after a change committed reads a version no cached value car
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Generic, TypeVar
@@ -22,21 +22,29 @@ from asgiref.sync import iscoroutinefunction
 from django.db import connection
 from django.utils.decorators import sync_and_async_middleware
 
-from backoffice.sql import table
-from backoffice.versions.models import DataVersion
+from backoffice.sql import placeholders, table
+from backoffice.versions.models import DataVersion, ItemVersion
 
 T = TypeVar("T")
 _request_versions: ContextVar[dict[str, int] | None] = ContextVar("data_versions", default=None)
+# Versions a request asked for before its versions were read (`versions_also`).
+_request_also: ContextVar[list[tuple[str, str, list]] | None] = ContextVar(
+    "data_versions_also", default=None
+)
 _MISSING = object()
 
 
-def data_versions_read() -> dict[str, int]:
-    """Every kind's version now: one statement (a kind never changed has version 0)."""
+def data_versions_read(also: Sequence[tuple[str, str, list]] = ()) -> dict[str, int]:
+    """Every kind's version now: one statement (a kind never changed has version 0), with
+    the versions `also` names (name, a scalar SQL expression, its parameters) in it."""
+    sql = f"SELECT name, SUM(value) FROM {table(DataVersion)} GROUP BY name"  # noqa: S608
+    params: list = []
+    for name, expression, expression_params in also:
+        sql += f" UNION ALL SELECT %s, {expression}"
+        params += [name, *expression_params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT name, SUM(value) FROM {table(DataVersion)} GROUP BY name"  # noqa: S608
-        )
-        return {name: int(total) for name, total in cursor.fetchall()}
+        cursor.execute(sql, params or None)
+        return {name: int(total or 0) for name, total in cursor.fetchall()}
 
 
 def data_versions() -> dict[str, int]:
@@ -45,9 +53,62 @@ def data_versions() -> dict[str, int]:
     if memo is None:
         return data_versions_read()
     if not memo:
-        memo.update(data_versions_read())
+        also = _request_also.get() or []
+        memo.update(data_versions_read(also))
+        for name, _, _ in also:
+            memo.setdefault(name, 0)
         memo.setdefault("", 0)  # read: no counter yet is a version too
     return memo
+
+
+def versions_also(name: str, expression: str, params: list) -> None:
+    """Have this request's versions statement read one more version, `name`: the value of
+    the scalar SQL `expression` (e.g. one product's stock version, `item_version_sql`),
+    in the same statement and snapshot; `versions_of(name)` gives it. Asked after the
+    versions were read (or outside a request), it is read now, in a statement of its own."""
+    memo = _request_versions.get()
+    if memo is None:
+        return
+    if memo:
+        memo.update(data_versions_read_only([(name, expression, params)]))
+        return
+    also = _request_also.get()
+    if also is not None:
+        also.append((name, expression, params))
+
+
+def data_versions_read_only(also: list[tuple[str, str, list]]) -> dict[str, int]:
+    """Only the versions `also` names, in one statement."""
+    sql = " UNION ALL ".join(f"SELECT %s, {expression}" for _, expression, _ in also)
+    params = [value for name, _, expression_params in also for value in (name, *expression_params)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {name: int(total or 0) for name, total in cursor.fetchall()}
+
+
+def item_version_sql(kind: str, item: str) -> str:
+    """A scalar SQL expression: the version of `kind` for the item that the SQL `item` (an
+    expression, e.g. a subquery) names; 0 for an item never changed."""
+    counters = table(ItemVersion)
+    return (
+        f"(SELECT COALESCE(SUM(v.value), 0) FROM {counters} v "  # noqa: S608
+        f"WHERE v.name = '{kind}' AND v.item = {item})"
+    )
+
+
+def item_versions(kind: str, items: list[int]) -> dict[int, int]:
+    """The versions of `kind` for these items now, in one statement (0: never changed)."""
+    items = sorted(set(items))
+    if not items:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT item, SUM(value) FROM {table(ItemVersion)} "  # noqa: S608
+            f"WHERE name = %s AND item IN ({placeholders(len(items))}) GROUP BY item",
+            [kind, *items],
+        )
+        found = {int(item): int(total) for item, total in cursor.fetchall()}
+    return {item: found.get(item, 0) for item in items}
 
 
 def versions_of(*kinds: str) -> tuple[int, ...]:
@@ -59,11 +120,12 @@ def versions_of(*kinds: str) -> tuple[int, ...]:
 @contextmanager
 def request_scope() -> Iterator[None]:
     """Keep the versions read during the block for the rest of it (one request)."""
-    token = _request_versions.set({})
+    token, also = _request_versions.set({}), _request_also.set([])
     try:
         yield
     finally:
         _request_versions.reset(token)
+        _request_also.reset(also)
 
 
 @sync_and_async_middleware
@@ -125,14 +187,18 @@ def data_versions_compact() -> int:
     """
     if connection.vendor != "postgresql":
         return 0
-    counters = table(DataVersion)
+    counters, items = table(DataVersion), table(ItemVersion)
+    ended = "slot <> 0 AND slot NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH gone AS (DELETE FROM {counters} WHERE slot <> 0 AND slot NOT IN "  # noqa: S608
-            "(SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL) RETURNING name, value), "
+            f"WITH gone AS (DELETE FROM {counters} WHERE {ended} RETURNING name, value), "  # noqa: S608
             f"folded AS (INSERT INTO {counters} (name, slot, value) "
             "SELECT name, 0, SUM(value) FROM gone GROUP BY name "
-            f"ON CONFLICT (name, slot) DO UPDATE SET value = {counters}.value + excluded.value) "
-            "SELECT COUNT(*) FROM gone"
+            f"ON CONFLICT (name, slot) DO UPDATE SET value = {counters}.value + excluded.value), "
+            f"gone_items AS (DELETE FROM {items} WHERE {ended} RETURNING name, item, value), "
+            f"folded_items AS (INSERT INTO {items} (name, item, slot, value) "
+            "SELECT name, item, 0, SUM(value) FROM gone_items GROUP BY name, item "
+            f"ON CONFLICT (name, item, slot) DO UPDATE SET value = {items}.value + excluded.value) "
+            "SELECT (SELECT COUNT(*) FROM gone) + (SELECT COUNT(*) FROM gone_items)"
         )
         return cursor.fetchone()[0]

@@ -17,7 +17,26 @@ class Watched:
     ignore: frozenset[str] = frozenset()  # fields whose changes alone are no change
 
 
+@dataclass(frozen=True)
+class WatchedItems:
+    """Changes to `model`'s rows counted per item (`ItemVersion`), not for the whole kind.
+
+    `item` is an SQL expression of the item a row belongs to, with `{row}` for the row
+    (`NEW` or `OLD`), e.g. `(SELECT product_id FROM catalog_productvariant WHERE id =
+    {row}.variant_id)`; `columns` are the row's columns it reads (a row moved to another
+    item counts for both).
+    """
+
+    kind: str
+    model: str
+    item: str
+    columns: tuple[str, ...]
+    ignore: frozenset[str] = frozenset()
+    updates_only: bool = False  # inserts and deletes are counted through another table
+
+
 WATCHED: dict[str, Watched] = {}
+WATCHED_ITEMS: dict[str, WatchedItems] = {}
 
 
 def watch(kind: str, model: str, *, ignore: tuple[str, ...] = ()) -> None:
@@ -28,3 +47,29 @@ def watch(kind: str, model: str, *, ignore: tuple[str, ...] = ()) -> None:
 
 def watched() -> list[Watched]:
     return sorted(WATCHED.values(), key=lambda item: (item.model, item.kind))
+
+
+def watch_items(
+    kind: str,
+    model: str,
+    *,
+    item: str,
+    columns: tuple[str, ...],
+    ignore: tuple[str, ...] = (),
+    updates_only: bool = False,
+) -> None:
+    """Count every insert, delete and update of `model` (with `updates_only`, its updates)
+    as a change of `kind` for the item the row belongs to (`WatchedItems`), not for every
+    item of the kind."""
+    WATCHED_ITEMS[f"{kind}:{model}"] = WatchedItems(
+        kind=kind,
+        model=model,
+        item=item,
+        columns=tuple(columns),
+        ignore=frozenset(ignore),
+        updates_only=updates_only,
+    )
+
+
+def watched_items() -> list[WatchedItems]:
+    return sorted(WATCHED_ITEMS.values(), key=lambda item: (item.model, item.kind))

@@ -15,6 +15,15 @@ changes two tables of a kind, writes the counter once. Every statement that chan
 row still counts, as before: a transaction that reads the versions (and caches what it
 read) between two of its changes sees the second one change them too.
 
+Per item (`registry.watch_items`, e.g. the stock of each product): row-level triggers
+of the same events call a function of the table's own, which finds the row's item (its
+expression, e.g. the variant's product: one index lookup) and adds a random weight to the
+counter of (kind, item, this session) (`ItemVersion`), once per changed row and, for a row
+moved to another item, for both. Under a hot row's lock (a stock level in a flash sale)
+that is the trigger's whole work: one lookup and one upsert of this session's own counter
+row, which no other session writes, so nothing queues on it. A `TRUNCATE` of such a table
+counts as a change of the whole kind (`DataVersion`).
+
 SQLite (`make run`, one writer at a time): row-level triggers, one counter per kind
 (slot 0), a bump per row. Installing is idempotent and follows the models and the table
 as they are (a column added later is watched from the next `migrate` on; a column the
@@ -27,8 +36,8 @@ from __future__ import annotations
 from django.apps import apps
 from django.db import connections
 
-from backoffice.versions.models import DataVersion
-from backoffice.versions.registry import Watched, watched
+from backoffice.versions.models import DataVersion, ItemVersion
+from backoffice.versions.registry import Watched, WatchedItems, watched, watched_items
 
 FUNCTION = "versions_data_changed"
 # Weights from 1 to 2^30: after a test database is flushed, a sum repeats one seen
@@ -37,7 +46,7 @@ WEIGHT_POSTGRESQL = "1 + floor(random() * 1073741823)::bigint"
 WEIGHT_SQLITE = "(abs(random()) % 1073741823) + 1"
 
 
-def _columns(item: Watched, present: set[str] | None = None) -> list[str]:
+def _columns(item: Watched | WatchedItems, present: set[str] | None = None) -> list[str]:
     """The watched columns: the model's, less `ignore`, and only those in `present` if given."""
     model = apps.get_model(item.model)
     return [
@@ -49,7 +58,7 @@ def _columns(item: Watched, present: set[str] | None = None) -> list[str]:
     ]
 
 
-def _name(item: Watched, table: str) -> str:
+def _name(item: Watched | WatchedItems, table: str) -> str:
     return f"versions_{item.kind}_{table}"[:63]
 
 
@@ -132,6 +141,97 @@ def _sqlite(connection, items: list[Watched], counters: str) -> list[str]:
     return statements
 
 
+def _item_upsert(quote, counters: str, kind: str, item: str, slot: str, weight: str) -> str:
+    # Names and expressions of this module and of the registry only.
+    return (
+        f"INSERT INTO {quote(counters)} (name, item, slot, value) "
+        f"SELECT '{kind}', {item}, {slot}, {weight} WHERE {item} IS NOT NULL "
+        f"ON CONFLICT (name, item, slot) DO UPDATE SET value = {quote(counters)}.value + "
+        "excluded.value"
+    )
+
+
+def _postgresql_items(connection, items: list[WatchedItems], counters: str) -> list[str]:
+    quote = connection.ops.quote_name
+    statements = []
+    with connection.cursor() as cursor:
+        for watch in items:
+            table = apps.get_model(watch.model)._meta.db_table
+            present = {
+                column.name
+                for column in connection.introspection.get_table_description(cursor, table)
+            }
+            name = f"{_name(watch, table)[:50]}_items"
+            function = quote(name)
+            new, old = watch.item.format(row="NEW"), watch.item.format(row="OLD")
+            moved = " OR ".join(
+                f"OLD.{quote(column)} IS DISTINCT FROM NEW.{quote(column)}"
+                for column in watch.columns
+            )
+
+            def upsert(item: str, kind: str = watch.kind) -> str:
+                return _item_upsert(
+                    quote, counters, kind, item, "pg_backend_pid()", WEIGHT_POSTGRESQL
+                )
+
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "DECLARE new_item bigint; old_item bigint; BEGIN "
+                f"IF TG_OP = 'DELETE' THEN old_item := {old}; ELSE new_item := {new}; "
+                f"IF TG_OP = 'UPDATE' AND ({moved}) THEN old_item := {old}; END IF; END IF; "
+                f"IF new_item IS NOT NULL THEN {upsert('new_item')}; END IF; "
+                "IF old_item IS NOT NULL AND old_item IS DISTINCT FROM new_item THEN "
+                f"{upsert('old_item')}; END IF; RETURN NULL; END $$"
+            )
+            columns = _columns(watch, present)
+            olds = ", ".join(f"OLD.{quote(column)}" for column in columns)
+            news = ", ".join(f"NEW.{quote(column)}" for column in columns)
+            triggers = {
+                "rows": f"AFTER INSERT OR DELETE ON {quote(table)} FOR EACH ROW "
+                f"EXECUTE FUNCTION {function}()",
+                "update": f"AFTER UPDATE ON {quote(table)} FOR EACH ROW "
+                f"WHEN (ROW({olds}) IS DISTINCT FROM ROW({news})) EXECUTE FUNCTION {function}()",
+                # No item to name: the whole kind changes.
+                "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION {FUNCTION}('{watch.kind}')",
+            }
+            if watch.updates_only:
+                del triggers["rows"]
+            for event, definition in triggers.items():
+                trigger = quote(f"{name[:54]}_{event}")
+                statements += [
+                    f"DROP TRIGGER IF EXISTS {trigger} ON {quote(table)}",
+                    f"CREATE TRIGGER {trigger} {definition}",
+                ]
+    return statements
+
+
+def _sqlite_items(connection, items: list[WatchedItems], counters: str) -> list[str]:
+    quote = connection.ops.quote_name
+    statements = []
+    for watch in items:
+        table = apps.get_model(watch.model)._meta.db_table
+        new, old = watch.item.format(row="NEW"), watch.item.format(row="OLD")
+        upsert_new = _item_upsert(quote, counters, watch.kind, new, "0", WEIGHT_SQLITE)
+        upsert_old = _item_upsert(quote, counters, watch.kind, old, "0", WEIGHT_SQLITE)
+        moved = upsert_old.replace(" IS NOT NULL ", f" IS NOT NULL AND {old} IS NOT {new} ", 1)
+        columns = ", ".join(quote(column) for column in _columns(watch))
+        for event, when, body in (
+            ("insert", "INSERT", f"{upsert_new};"),
+            ("delete", "DELETE", f"{upsert_old};"),
+            ("update", f"UPDATE OF {columns}", f"{upsert_new}; {moved};"),
+        ):
+            if watch.updates_only and event != "update":
+                continue
+            name = quote(f"{_name(watch, table)[:50]}_items_{event}")
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name}",
+                f"CREATE TRIGGER {name} AFTER {when} ON {quote(table)} "
+                f"FOR EACH ROW BEGIN {body} END",
+            ]
+    return statements
+
+
 def triggers_install(using: str = "default", **kwargs) -> None:
     """Create (or replace) the trigger of every watched table that exists in `using`."""
     connection = connections[using]
@@ -141,8 +241,46 @@ def triggers_install(using: str = "default", **kwargs) -> None:
         return  # migrated only part of the way: nothing may write to a missing table
     items = [item for item in watched() if apps.get_model(item.model)._meta.db_table in tables]
     build = {"postgresql": _postgresql, "sqlite": _sqlite}.get(connection.vendor)
-    if build is None or not items:
+    if build is None:
         return
+    statements = build(connection, items, counters) if items else []
+    per_item = [
+        item for item in watched_items() if apps.get_model(item.model)._meta.db_table in tables
+    ]
+    if per_item and ItemVersion._meta.db_table in tables:
+        build_items = {"postgresql": _postgresql_items, "sqlite": _sqlite_items}[connection.vendor]
+        if connection.vendor == "postgresql" and not items:
+            statements += _postgresql(connection, [], counters)  # the TRUNCATE's function
+        statements += build_items(connection, per_item, ItemVersion._meta.db_table)
     with connection.cursor() as cursor:
-        for statement in build(connection, items, counters):
+        for statement in _stale_dropped(connection, cursor, statements) + statements:
             cursor.execute(statement)
+
+
+def _stale_dropped(connection, cursor, statements: list[str]) -> list[str]:
+    """DROPs of this module's triggers that the registry no longer asks for (a table whose
+    changes are now counted per item, not for the whole kind, loses its old triggers)."""
+    created = {
+        statement.split()[2].strip('"')
+        for statement in statements
+        if statement.startswith("CREATE TRIGGER ")
+    }
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT tgname, relname FROM pg_trigger JOIN pg_class ON pg_class.oid = tgrelid "
+            "WHERE NOT tgisinternal AND tgname LIKE 'versions\\_%%'"
+        )
+        return [
+            f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}"
+            for name, table in cursor.fetchall()
+            if name not in created
+        ]
+    cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'versions_%%'"
+    )
+    return [
+        f"DROP TRIGGER IF EXISTS {quote(name)}"
+        for (name,) in cursor.fetchall()
+        if name not in created
+    ]

@@ -11,8 +11,9 @@ from rest_framework.request import Request
 
 from catalog.models import Product
 from catalog.selectors import channel_product_get, channel_product_list
+from catalog.stock_versions import product_stock_version_want, products_stock_versions
 from channels_api.permissions import IsPublishableKey
-from channels_api.store.browse_cache import browse_answer
+from channels_api.store.browse_cache import Built, browse_answer
 from channels_api.store.filters import StoreProductFilter
 from channels_api.store.serializers import StoreProductOutput
 from channels_api.views import ApiView
@@ -28,14 +29,18 @@ class StoreView(ApiView):
     def channel(self):
         return self.request.auth.channel
 
-    def catalog_context(self, products: list[Product]) -> tuple[dict, datetime | None]:
-        """The serializers' context, and the moment its availability next changes by itself."""
+    def catalog_context(
+        self, products: list[Product], *, stamp: bool = False
+    ) -> tuple[dict, datetime | None, dict[int, int]]:
+        """The serializers' context, the moment its availability next changes by itself, and
+        with `stamp` the products' stock versions, read just before their availability."""
         variant_ids = [variant.pk for product in products for variant in product.variants.all()]
+        stock = products_stock_versions([product.pk for product in products]) if stamp else {}
         availability, valid_until = channel_availability_until(
             channel=self.channel, variant_ids=variant_ids
         )
         context = {"channel": self.channel, "request": self.request, "availability": availability}
-        return context, valid_until
+        return context, valid_until, stock
 
 
 # Conditional requests: the cached answer's ETag (`channels_api.store.browse_cache`).
@@ -73,16 +78,24 @@ class StoreProductListView(StoreView):
         """
         return browse_answer(request, self.channel, self._page)
 
-    def _page(self) -> tuple[dict, datetime | None]:
+    def _page(self) -> Built:
         products = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        context, valid_until = self.catalog_context(products)
+        context, valid_until, stock = self.catalog_context(products, stamp=True)
         data = StoreProductOutput(products, many=True, context=context).data
-        return self.get_paginated_response(data).data, valid_until
+        return self.get_paginated_response(data).data, valid_until, stock
 
 
 class StoreProductDetailView(StoreView):
     serializer_class = StoreProductOutput
     pagination_class = None
+
+    def initial(self, request, *args, **kwargs) -> None:
+        # Before the key is authenticated (which reads the versions): the product's stock
+        # version is read in the same statement, for its page's cache key.
+        slug = str(kwargs.get("slug", ""))
+        if "\x00" not in slug:  # else a 404 (`ApiView.initial`), with nothing read
+            product_stock_version_want(slug)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="store_products_retrieve",
@@ -98,11 +111,11 @@ class StoreProductDetailView(StoreView):
         at once.
         """
 
-        def page() -> tuple[dict, datetime | None]:
+        def page() -> Built:
             product = channel_product_get(channel=self.channel, slug=slug)
             if product is None:
                 raise Http404
-            context, valid_until = self.catalog_context([product])
-            return StoreProductOutput(product, context=context).data, valid_until
+            context, valid_until, _ = self.catalog_context([product])
+            return StoreProductOutput(product, context=context).data, valid_until, {}
 
         return browse_answer(request, self.channel, page)

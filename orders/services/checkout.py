@@ -476,11 +476,10 @@ def _order_write(
     """3. The voucher use, the order and everything that belongs to it, its domain events,
     and `commit_with`'s answer (rendered from them, stored in the same statement).
 
-    Call inside the order's transaction: the slot, the voucher and the link are counted
-    with conditional updates that hold their rows until the commit.
+    Call inside the order's transaction: the voucher, the link and a delivery's slot are
+    counted with conditional updates that hold their rows until the commit (the slot's
+    last, in the statement that writes the order's rows: `delivery.locks.slot_booking`).
     """
-    if draft.delivery is not None:  # a slot's capacity: before the voucher
-        delivery_planner().hold(quote=draft.delivery)
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
     order = _order_new(draft, session)
@@ -507,7 +506,7 @@ def _order_write(
         timeline += entries
     # What the response shows (the delivery, the payment session): no query to find out.
     order.delivery_placed, order.payment_placed = None, payments[0] if payments else None
-    delivery_events = []
+    delivery_events, record = [], None
     if draft.delivery is not None:
         record = delivery_planner().record(order=order, quote=draft.delivery, actor=draft.actor)
         order.delivery_placed, delivery_events = record.delivery, record.events
@@ -525,9 +524,16 @@ def _order_write(
         order=order, types=domain_events, lines=lines, first_sequence=1
     )
     placed = PlacedOrder(order=order, lines=lines, events=events)
-    # Everything that hangs off the new order, and the stored HTTP answer (which shows only
-    # what is in memory already), in one statement on PostgreSQL.
-    rows_insert(lines, payments, events, outbox, also=lambda: commit_with.finish(placed))
+    # Everything that hangs off the new order (a delivery's row and slot booking too), and
+    # the stored HTTP answer (which shows only what is in memory already), in one statement
+    # on PostgreSQL.
+    booked = rows_insert(
+        lines, payments, events, outbox, record.rows if record else [],
+        also=lambda: commit_with.finish(placed),
+        counted=record.booking if record else None,
+    )  # fmt: skip
+    if record is not None and record.booked is not None:
+        record.booked(booked)  # a slot full or gone: refused, all of it rolls back
     # An order waiting for its payment is announced to the customer once paid (settlement).
     if order.status != Order.Status.PENDING_PAYMENT and (
         order.email or order.status == Order.Status.CONFIRMED

@@ -6,7 +6,7 @@ its timeline row and domain event in the same transaction. Money the PSP moves
 (capture, refund, void) is decided under that lock, asked of the PSP after the
 commit, and applied in a transaction of its own (`orders.payments.operations`).
 Rows are locked in the system's one order (docs/architecture.md, "Lock order"): the
-order, its payments, the voucher, then stock.
+order, its payments, the voucher, a delivery's slot, then stock.
 """
 
 from __future__ import annotations
@@ -315,7 +315,7 @@ def order_cancel(
                 entity="order", current=order.fulfillment_status, action="cancel"
             )
         planner = delivery_planner_installed()
-        if planner is not None:  # its delivery, offers and slot: before payments (Lock order)
+        if planner is not None:  # its delivery and offers: before payments (Lock order)
             planner.order_cancelling(order=order, actor=actor)
         if also is not None:
             also(order)  # e.g. the open shipments cancelled: committed with the cancel
@@ -356,6 +356,9 @@ def order_cancelled(
         data={"reason": reason},
     )
     order_domain_event(order=order, type="order.cancelled")
+    planner = delivery_planner_installed()
+    if planner is not None:  # a cancelled delivery's slot: after the voucher (Lock order)
+        planner.order_cancelled(order=order)
     # Stock last, as everywhere (docs/architecture.md, "Lock order"): checkouts queue
     # on its rows, so no payment call or other write runs while they are held.
     stock_deallocate(holder=order.holder)

@@ -88,7 +88,7 @@ def test_a_malformed_or_other_if_none_match_is_a_full_answer(store, header):
     assert response.json()["slug"] == "tee"
 
 
-def test_a_cached_list_read_costs_one_statement_the_versions(store, world):
+def test_a_cached_list_read_costs_two_statements_the_versions_and_its_stock(store, world):
     store.get(f"{PRODUCTS}?limit=5")  # built and cached; the key loaded and stamped
 
     for headers in ({}, {"HTTP_IF_NONE_MATCH": store.get(f"{PRODUCTS}?limit=5")["ETag"]}):
@@ -96,9 +96,56 @@ def test_a_cached_list_read_costs_one_statement_the_versions(store, world):
             response = store.get(f"{PRODUCTS}?limit=5", **headers)
 
         assert response.status_code in (200, 304)
-        assert [query["sql"] for query in queries] == [
-            'SELECT name, SUM(value) FROM "versions_dataversion" GROUP BY name'
-        ]
+        versions, stock = [query["sql"] for query in queries]
+        assert versions == 'SELECT name, SUM(value) FROM "versions_dataversion" GROUP BY name'
+        assert stock.startswith('SELECT item, SUM(value) FROM "versions_itemversion"')
+
+
+def test_a_cached_product_page_read_costs_one_statement_its_stock_version_in_it(store, world):
+    store.get(TEE)  # built and cached; the key loaded and stamped
+
+    for headers in ({}, {"HTTP_IF_NONE_MATCH": store.get(TEE)["ETag"]}):
+        with CaptureQueriesContext(connection) as queries:
+            response = store.get(TEE, **headers)
+
+        assert response.status_code in (200, 304)
+        (versions,) = [query["sql"] for query in queries]
+        assert '"versions_dataversion"' in versions and '"versions_itemversion"' in versions
+
+
+def test_a_sale_of_one_product_keeps_the_other_products_pages_cached(store, world):
+    """A checkout of the tee changes the tee's stock version only: the mug's page and a
+    list of mugs stay cache hits (1 and 2 statements), the tee's page and the lists that
+    show it have the new stock at once."""
+    mug = make_product(slug="mug", skus={"MUG": "3.00"}, channels=[world["web"]])
+    receive(mug.variants.get(), world["warehouse"], 4)
+    mug_page, mugs = f"{PRODUCTS}/mug", f"{PRODUCTS}?sku=MUG"
+    assert variant_of(store.get(mug_page))["available"] == 4
+    assert set(listed(store.get(mugs))) == {"mug"}
+    assert variant_of(store.get(TEE))["available"] == 5
+    assert listed(store.get(PRODUCTS))["tee"]["available"] == 5
+
+    sold = store.post(
+        "/api/v1/store/checkout",
+        {
+            "lines": [{"sku": "TEE", "quantity": 3}],
+            "email": "a@example.com",
+            "shipping_address": ADDRESS,
+            "shipping_method": "standard",
+            "payment": {"provider": "test", "token": "tok_approve"},
+        },
+        HTTP_IDEMPOTENCY_KEY="sale",
+    )
+    assert sold.status_code == 201, sold.json()
+
+    with CaptureQueriesContext(connection) as page:
+        assert variant_of(store.get(mug_page))["available"] == 4
+    with CaptureQueriesContext(connection) as listing:
+        assert listed(store.get(mugs))["mug"]["available"] == 4
+    assert len(page) == 1  # the versions, with the mug's stock version: a hit
+    assert len(listing) == 2  # the versions, the mug's stock version: a hit
+    assert variant_of(store.get(TEE))["available"] == 2
+    assert listed(store.get(PRODUCTS))["tee"]["available"] == 2
 
 
 def test_pages_are_cached_per_channel_and_per_query(world):

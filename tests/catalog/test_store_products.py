@@ -138,6 +138,6 @@ def test_listing_costs_a_fixed_number_of_queries(store_api, web, page_size):
     assert response.status_code == 200
     assert len(response.json()["results"]) == page_size
     # the versions (the key comes from this process's cache), products, variants with
-    # prices, availability with the first hold expiry
-    assert len(queries) == 4, [q["sql"] for q in queries]
+    # prices, the products' stock versions, availability with the first hold expiry
+    assert len(queries) == 5, [q["sql"] for q in queries]
     assert queries[0]["sql"].startswith("SELECT name, SUM(value)")

@@ -31,9 +31,15 @@ def statements(shop, key: str, **body) -> list[str]:
     return [query["sql"] for query in queries.captured_queries]
 
 
-def test_delivery_adds_three_statements_to_a_checkout_and_four_with_a_slot(shop):
+# Issue 16: the checkout targets of issue 13 (at most 12 statements) still hold with zones
+# and slots checked.
+ON_DEMAND_BUDGET = 12
+
+
+def test_delivery_adds_one_statement_to_a_checkout_with_or_without_a_slot(shop):
     shop.courier()
-    # The key (stamped) and both shipping methods into this process's caches.
+    # The key (stamped), both shipping methods and the channel's zones into this process's
+    # caches.
     statements(shop, "warm", shipping_method="standard")
     statements(shop, "warm-express", shipping_method="express")
     starts = timezone.now() + timedelta(hours=3)
@@ -47,11 +53,45 @@ def test_delivery_adds_three_statements_to_a_checkout_and_four_with_a_slot(shop)
     scheduled = statements(shop, "slot", shipping_method="express", delivery_slot=str(slot.pk))
 
     assert len(plain) <= CHECKOUT_BUDGET
-    # The zones serving the channel, the courier queue, the delivery row; its estimate goes
-    # on the timeline in the same insert as the order's own rows.
-    assert len(asap) - len(plain) == 3
+    assert len(asap) <= ON_DEMAND_BUDGET and len(scheduled) <= ON_DEMAND_BUDGET
+    # The zones come from the process's cache; the courier queue is the one statement more.
+    # The delivery row and its estimate go in the same insert as the order's own rows.
+    assert len(asap) - len(plain) == 1
+    assert [sql for sql in asap if '"delivery_' in sql and "COUNT(*)" not in sql] == [
+        sql for sql in asap if 'INSERT INTO "delivery_delivery"' in sql
+    ]
     timeline = [sql for sql in asap if 'INSERT INTO "orders_orderevent"' in sql]
     assert len(timeline) == 1 and "delivery_estimate" in timeline[0]
-    # The slot read and its booking (a conditional update), instead of the queue.
-    assert len(scheduled) - len(plain) == 4
+    assert 'INSERT INTO "delivery_delivery"' in timeline[0]
+    # With a slot: its read instead of the queue; its booking (a conditional update) runs in
+    # that same statement, the last before the stock's.
+    assert len(scheduled) - len(plain) == 1
+    (written,) = [sql for sql in scheduled if 'UPDATE "delivery_deliveryslot"' in sql]
+    assert 'INSERT INTO "delivery_delivery"' in written and 'INSERT INTO "orders_order' in written
+    stock = [i for i, sql in enumerate(scheduled) if 'UPDATE "inventory_stocklevel"' in sql]
+    assert scheduled.index(written) < stock[-1]
     assert not [sql for sql in plain if '"delivery_' in sql]  # no delivery table read
+    slot.refresh_from_db()
+    assert slot.booked == 1
+
+
+def test_a_zone_changed_is_seen_by_the_next_checkout(shop):
+    """The zones are cached per process, and every change to them is seen at once."""
+    shop.courier()
+    statements(shop, "warm", shipping_method="express")
+    shop.zone.minimum_order = "500.00"
+    shop.zone.save()
+
+    answer = shop.api.post(
+        "/api/v1/store/checkout",
+        {
+            "lines": [{"sku": "TEE", "quantity": 1}],
+            "email": "q@example.com",
+            "shipping_address": {**ADDRESS, **NEAR},
+            "shipping_method": "express",
+            "payment": PAYMENT,
+        },
+        HTTP_IDEMPOTENCY_KEY="after",
+    )
+    assert answer.status_code == 422, answer.json()
+    assert answer.json()["code"] == "below_delivery_minimum"

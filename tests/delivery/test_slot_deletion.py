@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from delivery.models import CartDelivery, DeliverySlot
 from delivery.setup import slot_delete, slots_create
+from inventory.models import Reservation
 from orders.models import Order
 from tests.delivery.conftest import ADDRESS, NEAR, PAYMENT
 from tests.parallel import while_held
@@ -111,3 +112,29 @@ def test_a_deletion_waits_for_a_cart_choosing_the_slot_and_counts_it(shop):
     assert carts == 1
     choice = CartDelivery.objects.get(cart_id=cart_id)
     assert (choice.slot_id, choice.slot_withdrawn) == (None, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_booking_a_slot_being_deleted_is_told_it_is_unavailable_not_full(shop):
+    """The booking waits for the deletion's lock, then finds no row: the slot was withdrawn
+    (`delivery_slot_unavailable`), not full; nothing is placed and no stock stays held."""
+    slot = a_slot(shop.zone)
+    body = {
+        "lines": [{"sku": "TEE", "quantity": 1}],
+        "email": "ada@example.com",
+        "shipping_address": {**ADDRESS, **NEAR},
+        "shipping_method": "express",
+        "delivery_slot": str(slot.pk),
+        "payment": PAYMENT,
+    }
+
+    response = while_held(
+        lambda: slot_delete(slot=slot),
+        lambda: shop.api.post("/api/v1/store/checkout", body, HTTP_IDEMPOTENCY_KEY="gone"),
+    )
+
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "delivery_slot_unavailable"
+    assert not Order.objects.exists()
+    assert not DeliverySlot.objects.filter(pk=slot.pk).exists()
+    assert not Reservation.objects.exists()

@@ -1,0 +1,82 @@
+"""The stock version of each product, for the store's cached pages.
+
+A product page shows its variants' units available, so a cached copy must be rebuilt when
+their stock changes, and only then: a sale of product A leaves product B's cached pages
+valid. Every write to a stock row (`inventory.StockLevel`: counted, sold, allocated, held,
+released: a hold's insert or delete changes its row's `reserved_units` in the same
+statement), and every update of a hold alone (`inventory.Reservation`: its expiry moved),
+adds to the counter of the row's product in the writer's own transaction, by a row-level trigger
+(`backoffice.versions`, `ItemVersion`): one index lookup of the variant's product and one
+upsert of the writing session's own counter row, which no other session writes, so no
+checkout ever waits on it, also under a flash sale's stock lock. Warehouses and their
+channel routes stay counted for the whole catalog (the "stock" kind: rare, staff edits).
+
+- A product page's key carries its product's stock version, read in the request's one
+  versions statement (`product_stock_version_want`, before anything is read);
+- a list page holds the stock versions of its products as they were read before their
+  availability was (`products_stock_versions`), and is served while they are the same:
+  one statement (`stock_versions_current`).
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import connection
+
+from backoffice.sql import table
+from backoffice.versions.current import item_version_sql, item_versions, versions_also
+from backoffice.versions.registry import watch_items
+from catalog.models import Product, ProductVariant
+
+KIND = "stock"
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+# The name of a product page's stock version in the request's versions.
+PRODUCT_PAGE = "stock:product-page"
+
+
+def stock_versions_watch() -> None:
+    """Count the stock rows' changes per product (called by the catalog's AppConfig)."""
+    watch_items(
+        KIND,
+        "inventory.StockLevel",
+        item=f"(SELECT product_id FROM {table(ProductVariant)} WHERE id = {{row}}.variant_id)",  # noqa: S608
+        columns=("variant_id",),
+    )
+    # A hold's insert or delete changes its stock row's `reserved_units` in the same
+    # statement (counted above); an update of the hold alone (its expiry moved, e.g. an
+    # allotment ended early) changes what is available too, or when a page stops holding.
+    level = apps.get_model("inventory", "StockLevel")._meta.db_table
+    watch_items(
+        KIND,
+        "inventory.Reservation",
+        item=(
+            f"(SELECT v.product_id FROM {quote(level)} s "  # noqa: S608
+            f"JOIN {table(ProductVariant)} v ON v.id = s.variant_id "
+            "WHERE s.id = {row}.stock_level_id)"
+        ),
+        columns=("stock_level_id",),
+        updates_only=True,
+    )
+
+
+def product_stock_version_want(slug: str) -> None:
+    """Read the stock version of the product of this slug with the request's versions (call
+    before they are read: first thing in the view); `versions_of(PRODUCT_PAGE)` gives it."""
+    item = f"(SELECT id FROM {table(Product)} WHERE slug = %s)"  # noqa: S608
+    versions_also(PRODUCT_PAGE, item_version_sql(KIND, item), [slug])
+
+
+def products_stock_versions(product_ids: list[int]) -> dict[int, int]:
+    """The stock versions of these products now (one statement); read them before their
+    availability, so what is built from it is never older than these say."""
+    return item_versions(KIND, product_ids)
+
+
+def stock_versions_current(stamp: dict[int, int]) -> bool:
+    """Whether these products' stock versions are still `stamp`'s (one statement)."""
+    return not stamp or products_stock_versions(list(stamp)) == stamp
