@@ -48,33 +48,46 @@ def api_keys_warn_expiring(*, now: datetime | None = None, batch_size: int = 100
     """
     now = now or timezone.now()
     window = timedelta(days=settings.API_KEY_EXPIRY_WARNING_DAYS)
-    recorded = 0
-    with transaction.atomic():
-        due = (
-            ApiKey.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("channel")
-            .filter(revoked_at__isnull=True, expires_at__gt=now, expires_at__lte=now + window)
-            .order_by("id")[:batch_size]
-        )
-        for api_key in due:
-            expires_at = rfc3339(api_key.expires_at)
-            warned = OutboxEvent.objects.filter(
-                aggregate=_aggregate(api_key), type=EVENT_TYPE, data__expires_at=expires_at
-            ).exists()
-            if warned:
-                continue
-            event_record(
-                type=EVENT_TYPE,
-                aggregate=_aggregate(api_key),
-                data={
-                    "id": str(api_key.pk),
-                    "prefix": api_key.prefix,
-                    "name": api_key.name,
-                    "kind": api_key.kind,
-                    "channel": api_key.channel.code if api_key.channel else None,
-                    "expires_at": expires_at,
-                    "days_left": days_until_expiry(api_key, now),
-                },
+    recorded, after = 0, 0
+    while True:  # batches by id, each in its own transaction: warned keys never hold back others
+        with transaction.atomic():
+            due = list(
+                ApiKey.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("channel")
+                .filter(
+                    pk__gt=after,
+                    revoked_at__isnull=True,
+                    expires_at__gt=now,
+                    expires_at__lte=now + window,
+                )
+                .order_by("id")[:batch_size]
             )
-            recorded += 1
-    return recorded
+            for api_key in due:
+                recorded += _warn(api_key, now)
+        if len(due) < batch_size:
+            return recorded
+        after = due[-1].pk
+
+
+def _warn(api_key: ApiKey, now: datetime) -> int:
+    """Record the key's reminder for its current expiry unless one is recorded: 1 or 0."""
+    expires_at = rfc3339(api_key.expires_at)
+    warned = OutboxEvent.objects.filter(
+        aggregate=_aggregate(api_key), type=EVENT_TYPE, data__expires_at=expires_at
+    ).exists()
+    if warned:
+        return 0
+    event_record(
+        type=EVENT_TYPE,
+        aggregate=_aggregate(api_key),
+        data={
+            "id": str(api_key.pk),
+            "prefix": api_key.prefix,
+            "name": api_key.name,
+            "kind": api_key.kind,
+            "channel": api_key.channel.code if api_key.channel else None,
+            "expires_at": expires_at,
+            "days_left": days_until_expiry(api_key, now),
+        },
+    )
+    return 1

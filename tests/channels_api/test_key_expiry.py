@@ -28,7 +28,7 @@ def in_days(days: float):
 
 def warned() -> list[tuple[str, str]]:
     """(key prefix, expires_at) of every reminder recorded, oldest first."""
-    events = OutboxEvent.objects.filter(type=EVENT_TYPE).order_by("id")
+    events = OutboxEvent.objects.filter(type=EVENT_TYPE).order_by("created_at", "sequence")
     return [(event.data["prefix"], event.data["expires_at"]) for event in events]
 
 
@@ -99,6 +99,18 @@ def test_a_second_run_records_nothing_and_a_new_expiry_rearms_the_reminder(web):
         key.expires_at.isoformat().replace("+00:00", "Z")
     )
     assert len(warned()) == 2
+
+
+@pytest.mark.django_db
+def test_keys_already_announced_do_not_hold_back_the_others_in_later_batches(web):
+    first = [make_key(web, name=f"early {n}", expires_at=in_days(5))[0] for n in range(2)]
+    assert api_keys_warn_expiring(batch_size=2) == 2
+    later = [make_key(web, name=f"later {n}", expires_at=in_days(6))[0] for n in range(3)]
+
+    # The two announced keys fill a first batch of two; the run goes on to the rest.
+    assert api_keys_warn_expiring(batch_size=2) == 3
+    assert sorted(prefixes()) == sorted(key.prefix for key in first + later)
+    assert api_keys_warn_expiring(batch_size=2) == 0
 
 
 @pytest.mark.django_db
