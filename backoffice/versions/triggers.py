@@ -94,13 +94,26 @@ def _postgresql(connection, items: list[Watched], counters: str) -> list[str]:
             name = _name(item, table)
             statements += [
                 f"DROP TRIGGER IF EXISTS {quote(name)} ON {quote(table)}",  # before 0002
-                *_postgresql_triggers(quote, item.kind, table, name, columns),
+                *_postgresql_triggers(
+                    quote, table, name, columns, call=f"EXECUTE FUNCTION {FUNCTION}('{item.kind}')"
+                ),
             ]
     return statements
 
 
-def _postgresql_triggers(quote, kind: str, table: str, name: str, columns: list[str]) -> list[str]:
-    call = f"EXECUTE FUNCTION {FUNCTION}('{kind}')"
+def _postgresql_triggers(
+    quote,
+    table: str,
+    name: str,
+    columns: list[str],
+    *,
+    call: str,
+    truncate_call: str | None = None,
+    updates_only: bool = False,
+) -> list[str]:
+    """The DROP and CREATE of a watched table's triggers: its rows inserted or deleted
+    (unless `updates_only`), updated in a watched column, and TRUNCATE (`truncate_call`,
+    `call` by default), each running `call` (`EXECUTE FUNCTION ...`)."""
     old = ", ".join(f"OLD.{quote(column)}" for column in columns)
     new = ", ".join(f"NEW.{quote(column)}" for column in columns)
     # ROW(...) also for a single column: a row compares as a whole, NULLs included.
@@ -108,8 +121,10 @@ def _postgresql_triggers(quote, kind: str, table: str, name: str, columns: list[
         "rows": f"AFTER INSERT OR DELETE ON {quote(table)} FOR EACH ROW {call}",
         "update": f"AFTER UPDATE ON {quote(table)} FOR EACH ROW "
         f"WHEN (ROW({old}) IS DISTINCT FROM ROW({new})) {call}",
-        "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT {call}",
+        "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT {truncate_call or call}",
     }
+    if updates_only:
+        del triggers["rows"]
     statements = []
     for event, definition in triggers.items():
         trigger = quote(f"{name[:54]}_{event}")
@@ -183,26 +198,16 @@ def _postgresql_items(connection, items: list[WatchedItems], counters: str) -> l
                 "IF old_item IS NOT NULL AND old_item IS DISTINCT FROM new_item THEN "
                 f"{upsert('old_item')}; END IF; RETURN NULL; END $$"
             )
-            columns = _columns(watch, present)
-            olds = ", ".join(f"OLD.{quote(column)}" for column in columns)
-            news = ", ".join(f"NEW.{quote(column)}" for column in columns)
-            triggers = {
-                "rows": f"AFTER INSERT OR DELETE ON {quote(table)} FOR EACH ROW "
-                f"EXECUTE FUNCTION {function}()",
-                "update": f"AFTER UPDATE ON {quote(table)} FOR EACH ROW "
-                f"WHEN (ROW({olds}) IS DISTINCT FROM ROW({news})) EXECUTE FUNCTION {function}()",
+            statements += _postgresql_triggers(
+                quote,
+                table,
+                name,
+                _columns(watch, present),
+                call=f"EXECUTE FUNCTION {function}()",
                 # No item to name: the whole kind changes.
-                "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT "
-                f"EXECUTE FUNCTION {FUNCTION}('{watch.kind}')",
-            }
-            if watch.updates_only:
-                del triggers["rows"]
-            for event, definition in triggers.items():
-                trigger = quote(f"{name[:54]}_{event}")
-                statements += [
-                    f"DROP TRIGGER IF EXISTS {trigger} ON {quote(table)}",
-                    f"CREATE TRIGGER {trigger} {definition}",
-                ]
+                truncate_call=f"EXECUTE FUNCTION {FUNCTION}('{watch.kind}')",
+                updates_only=watch.updates_only,
+            )
     return statements
 
 
