@@ -124,23 +124,28 @@ class CheckoutRequest(serializers.Serializer):
 # None and goes through `CheckoutRequest`, so every refusal and every unusual but valid body
 # (a quantity as a string, non-ASCII text, extra keys) is judged by the serializer as before.
 # `tests/channels_api/test_checkout_input_plain.py` checks both give the same result.
-_CHECKOUT_KEYS = frozenset(CheckoutRequest._declared_fields)
-_PAYMENT_FIELDS = {"token": 100, "method": 50, "reference": 200}
-_PAYMENT_CHOICES = {"provider": ("test", "manual", "stripe"), "capture": ("automatic", "manual")}
+# Each field's limits (length, blank, null, choices, range) are read from the serializers'
+# own declared fields, so the two readings cannot drift apart.
+_CHECKOUT = CheckoutRequest._declared_fields
+_LINE = OrderLineInput._declared_fields
+_PAYMENT = PaymentInput._declared_fields
+_PAYMENT_TEXTS = ("token", "method", "reference")
+_PAYMENT_CHOICES = ("provider", "capture")
 
 
 class _Fallback(Exception):
     """Not plainly valid: let the serializer judge it."""
 
 
-def _text(value: Any, max_length: int, *, blank: bool, null: bool = False) -> str | None:
-    """A `CharField` (whitespace trimmed) for a plain ASCII string, or None if `null`."""
-    if value is None and null:
+def _text(value: Any, field: serializers.CharField) -> str | None:
+    """`field` (a `CharField`, whitespace trimmed) for a plain ASCII string, or None where
+    the field allows null."""
+    if value is None and field.allow_null:
         return None
     if type(value) is not str or not value.isascii() or "\x00" in value:
         raise _Fallback
     value = value.strip()
-    if (not value and not blank) or len(value) > max_length:
+    if (not value and not field.allow_blank) or len(value) > field.max_length:
         raise _Fallback
     return value
 
@@ -148,28 +153,28 @@ def _text(value: Any, max_length: int, *, blank: bool, null: bool = False) -> st
 def _line(item: Any) -> CartLineInput:
     if type(item) is not dict or item.keys() != {"sku", "quantity"}:
         raise _Fallback
-    quantity = item["quantity"]
-    if type(quantity) is not int or not 1 <= quantity <= settings.CART_MAX_QUANTITY:
+    quantity, limits = item["quantity"], _LINE["quantity"]
+    if type(quantity) is not int or not limits.min_value <= quantity <= limits.max_value:
         raise _Fallback
-    return CartLineInput(sku=_text(item["sku"], 64, blank=False), quantity=quantity)
+    return CartLineInput(sku=_text(item["sku"], _LINE["sku"]), quantity=quantity)
 
 
 def _payment(value: Any) -> dict | None:
     if value is None:
         return None
-    if type(value) is not dict or not value.keys() <= {*_PAYMENT_FIELDS, *_PAYMENT_CHOICES}:
+    if type(value) is not dict or not value.keys() <= {*_PAYMENT_TEXTS, *_PAYMENT_CHOICES}:
         raise _Fallback
     payment = {}
-    for name, choices in _PAYMENT_CHOICES.items():
+    for name in _PAYMENT_CHOICES:
         if name in value:
-            if value[name] not in choices or type(value[name]) is not str:
+            if type(value[name]) is not str or value[name] not in _PAYMENT[name].choices:
                 raise _Fallback
             payment[name] = value[name]
     if "provider" not in payment:
         raise _Fallback
-    for name, max_length in _PAYMENT_FIELDS.items():
+    for name in _PAYMENT_TEXTS:
         if name in value:
-            payment[name] = _text(value[name], max_length, blank=False)
+            payment[name] = _text(value[name], _PAYMENT[name])
     return payment
 
 
@@ -177,12 +182,12 @@ def checkout_input_plain(data: Any) -> CheckoutInput | None:
     """`CheckoutRequest(data=data)`'s `to_checkout_input()` for a plainly valid body; None for
     any other body (the caller then validates it with `CheckoutRequest`)."""
     try:
-        if type(data) is not dict or not data.keys() <= _CHECKOUT_KEYS:
+        if type(data) is not dict or not data.keys() <= _CHECKOUT.keys():
             raise _Fallback
-        lines = data.get("lines")
-        if type(lines) is not list or not 1 <= len(lines) <= settings.CART_MAX_LINES:
+        lines, limits = data.get("lines"), _CHECKOUT["lines"]
+        if type(lines) is not list or not limits.min_length <= len(lines) <= limits.max_length:
             raise _Fallback
-        email = _text(data.get("email", ""), EMAIL_MAX_LENGTH, blank=True)
+        email = _text(data.get("email", ""), _CHECKOUT["email"])
         if email:
             validate_email(email)
         address = data.get("shipping_address")
@@ -191,12 +196,12 @@ def checkout_input_plain(data: Any) -> CheckoutInput | None:
         return CheckoutInput(
             lines=[_line(item) for item in lines],
             email=email,
-            phone=_text(data.get("phone", ""), 32, blank=True),
+            phone=_text(data.get("phone", ""), _CHECKOUT["phone"]),
             shipping_address=None if address is None else {str(k): v for k, v in address.items()},
-            shipping_method=_text(data.get("shipping_method"), 50, blank=False, null=True),
-            voucher_code=_text(data.get("voucher_code"), 50, blank=True, null=True),
+            shipping_method=_text(data.get("shipping_method"), _CHECKOUT["shipping_method"]),
+            voucher_code=_text(data.get("voucher_code"), _CHECKOUT["voucher_code"]),
             payment=_payment(data.get("payment")),
-            delivery_slot=_text(data.get("delivery_slot"), 20, blank=False, null=True),
+            delivery_slot=_text(data.get("delivery_slot"), _CHECKOUT["delivery_slot"]),
         )
     except (_Fallback, ValidationError):
         return None
