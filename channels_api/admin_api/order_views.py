@@ -284,8 +284,10 @@ class VoucherDetailView(AdminView):
         voucher = self.get_object(code)
         payload = VoucherPatchInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        voucher_update(voucher=voucher, actor=request.auth.actor, **payload.validated_data)
-        return Response(VoucherOutput(self.get_object(code)).data)
+        voucher = voucher_update(
+            voucher=voucher, actor=request.auth.actor, **payload.validated_data
+        )
+        return Response(VoucherOutput(voucher).data)  # as edited: its code may be new
 
 
 class ShippingMethodListView(AdminView):

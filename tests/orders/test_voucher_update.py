@@ -241,6 +241,19 @@ def test_the_api_retrieves_and_patches_a_voucher(admin_api):
 
 
 @pytest.mark.django_db
+def test_an_api_patch_that_renames_the_code_answers_the_voucher_under_its_new_code(admin_api):
+    voucher = voucher_create(code="SPRING", kind="fixed", value="1.00")
+
+    patched = admin_api.patch(f"{VOUCHERS}/SPRING", {"code": "SPRING26"})
+
+    assert patched.status_code == 200, patched.json()
+    assert patched.json()["code"] == "SPRING26"
+    assert admin_api.get(f"{VOUCHERS}/spring26").json()["value"] == "1.00"
+    assert admin_api.get(f"{VOUCHERS}/SPRING").status_code == 404
+    assert _row(voucher)[0] == "SPRING26"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "field"),
     [
