@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.outbox.models import OutboxEvent
-from backoffice.outbox.services import event_record
+from backoffice.outbox.services import events_record
 from backoffice.timefmt import rfc3339
 from channels_api.models import ApiKey
 
@@ -62,32 +62,37 @@ def api_keys_warn_expiring(*, now: datetime | None = None, batch_size: int = 100
                 )
                 .order_by("id")[:batch_size]
             )
-            for api_key in due:
-                recorded += _warn(api_key, now)
+            recorded += len(events_record(_reminders(due, now)))
         if len(due) < batch_size:
             return recorded
         after = due[-1].pk
 
 
-def _warn(api_key: ApiKey, now: datetime) -> int:
-    """Record the key's reminder for its current expiry unless one is recorded: 1 or 0."""
-    expires_at = rfc3339(api_key.expires_at)
-    warned = OutboxEvent.objects.filter(
-        aggregate=_aggregate(api_key), type=EVENT_TYPE, data__expires_at=expires_at
-    ).exists()
-    if warned:
-        return 0
-    event_record(
-        type=EVENT_TYPE,
-        aggregate=_aggregate(api_key),
-        data={
-            "id": str(api_key.pk),
-            "prefix": api_key.prefix,
-            "name": api_key.name,
-            "kind": api_key.kind,
-            "channel": api_key.channel.code if api_key.channel else None,
-            "expires_at": expires_at,
-            "days_left": days_until_expiry(api_key, now),
-        },
+def _reminders(keys: list[ApiKey], now: datetime) -> list[dict]:
+    """The reminders of these keys not yet recorded for their current expiry (one query)."""
+    warned = set(
+        OutboxEvent.objects.filter(
+            type=EVENT_TYPE, aggregate__in=[_aggregate(api_key) for api_key in keys]
+        ).values_list("aggregate", "data__expires_at")
     )
-    return 1
+    reminders = []
+    for api_key in keys:
+        expires_at = rfc3339(api_key.expires_at)
+        if (_aggregate(api_key), expires_at) in warned:
+            continue
+        reminders.append(
+            {
+                "type": EVENT_TYPE,
+                "aggregate": _aggregate(api_key),
+                "data": {
+                    "id": str(api_key.pk),
+                    "prefix": api_key.prefix,
+                    "name": api_key.name,
+                    "kind": api_key.kind,
+                    "channel": api_key.channel.code if api_key.channel else None,
+                    "expires_at": expires_at,
+                    "days_left": days_until_expiry(api_key, now),
+                },
+            }
+        )
+    return reminders
