@@ -8,11 +8,15 @@ Placing an order is five steps, the same for both doors:
    taken by one autocommitted statement on the stock rows' counter (a cart's own holds
    are extended instead);
 3. `_session_open`: the PSP's answer (`orders.payments.checkout`), with no transaction
-   open and no row locked;
+   open and no row locked; paid or authorized, `_hold_allocate` turns a one-shot
+   checkout's hold into an allocation under the hold's name, one autocommitted
+   statement (the only one, with the hold's, under the stock lock);
 4. `_order_write`: the voucher use, the shop link's order counter, the order with its
    lines, payment, timeline and domain events; a card the customer confirms later
    leaves the order in `pending_payment`, holding its stock for the payment window;
-5. `_stock_allocate`: the stock rows, locked last (docs/architecture.md, "Lock order")
+5. `_stock_allocate`: an allocation made in step 3 given to the order (its rows
+   relabelled in step 4's last statement: no stock row locked in the order's
+   transaction); otherwise the stock rows, locked last (docs/architecture.md, "Lock order")
    because concurrent checkouts queue on them, so they stay locked only for the stock
    statements and the commit (a completed cart is marked so before); the hold becomes
    the order's allocation.
@@ -24,9 +28,11 @@ stored answer) begins first and finishes inside step 4's last statement, before 
 stock is locked. Without a payment, steps 2 and 3 are skipped and step 5 takes the
 units from what is free.
 Any refusal (unknown SKU, no stock, voucher used up, card declined) leaves no order, no
-held stock, no voucher use; a hold and a session that led to no order are given back
-after the rollback (`_Prepared`). Each door returns a `PlacedOrder`: the order with the
-lines and timeline it was written with, which is all its answer shows.
+held stock, no voucher use; a hold (or the allocation made of it) and a session that led
+to no order are given back after the rollback (`_Prepared`); a process that died in
+between leaves an allocation the sweep gives back (`inventory.tasks`). Each door returns a
+`PlacedOrder`: the order with the lines and timeline it was written with, which is all
+its answer shows.
 """
 
 from __future__ import annotations
