@@ -341,6 +341,14 @@ CELERY_BEAT_SCHEDULE["inventory-purge-expired-reservations"] = {
     "schedule": 60.0,
     "options": {"expires": 55},  # a run that waited a minute in the queue is skipped
 }
+# A checkout's allocation (taken once paid, before its order's transaction) that no order
+# took over within this many minutes is given back: its process died in between.
+INVENTORY_ORPHAN_ALLOCATION_MINUTES = env_int("INVENTORY_ORPHAN_ALLOCATION_MINUTES", 10)
+CELERY_BEAT_SCHEDULE["inventory-sweep-orphaned-allocations"] = {
+    "task": task_names.ALLOCATIONS_SWEEP_ORPHANED,
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 # The change counters of ended database sessions are folded into one (backoffice/versions).
 CELERY_BEAT_SCHEDULE["versions-compact"] = {

@@ -20,6 +20,7 @@ RETENTION_PURGE = "retention.purge"
 API_KEYS_WARN_EXPIRING = "api_keys.warn_expiring"
 # inventory.tasks
 RESERVATIONS_PURGE_EXPIRED = "inventory.reservations_purge_expired"
+ALLOCATIONS_SWEEP_ORPHANED = "inventory.allocations_sweep_orphaned"
 # orders.tasks
 ORDERS_CANCEL_STALE_UNPAID = "orders.cancel_stale_unpaid"
 PAYMENTS_RECONCILE = "orders.payments_reconcile"

@@ -5,13 +5,15 @@
   the same cluster: what PostgreSQL can do on one row with nothing else in the way.
 - **replay**: the statements a checkout runs under the stock lock (docs/performance.md),
   taken from a real checkout's captured SQL (`bench/queries.py`) and replayed on its
-  SKU's rows in a copy of the bench database. A checkout with a payment locks the rows
-  twice: its hold before the PSP is asked (one autocommitted statement: the rows
-  `FOR UPDATE`, their counter raised, the hold's insert) and the hold turned into the
-  allocation (one `WITH`, `COMMIT`);
-  one run of the script is both, each run's hold and allocation under holders of its
-  own. Its rate is the ceiling of a hot SKU's sales with unlimited API nodes: nothing
-  but these statements holds the lock.
+  SKU's rows in a copy of the bench database. A paid checkout locks the rows twice,
+  each time by one autocommitted statement and for that statement alone: its hold
+  before the PSP is asked (the rows `FOR UPDATE`, their counter raised, the hold's
+  insert) and, once paid, the hold turned into an allocation under the hold's name (the
+  rows `FOR UPDATE`, `allocated` raised, the allocations' insert). The order's
+  transaction then relabels those allocation rows, touching no stock row: it is not
+  replayed. One run of the script is both statements, under a holder of its own. Its
+  rate is the ceiling of a hot SKU's sales with unlimited API nodes: nothing but these
+  statements holds the lock, and no round trip to a client happens while it is held.
 
 `hot_ceiling_vs_pgbench` in `var/bench/latest.json` is replay ÷ minimal.
 """
@@ -36,7 +38,8 @@ MINIMAL_SCRIPT = "UPDATE hot_stock SET qty = qty - 1 WHERE id = 1;\n"
 REPLAY_STOCK = 1_000_000_000
 LOCK = re.compile(r'"inventory_stocklevel".*FOR UPDATE', re.DOTALL)
 # The holders of the captured checkout, each replaced by one unique to a run of the script
-# (pgbench's `:client_id` and a random `:run`): the hold's, then the allocation's.
+# (pgbench's `:client_id` and a random `:run`): the hold's (also the allocation's, taken
+# under the hold's name), then an order's (in a captured checkout of an earlier design).
 HOLDERS = (
     (re.compile(r"'checkout:[0-9a-f]+'"), "('pgbench-hold:' || :client_id || ':' || :run)"),
     (re.compile(r"'order:\d+'"), "('pgbench:' || :client_id || ':' || :run)"),
@@ -210,7 +213,7 @@ def hot_row_rates(
     made = int(
         psql(
             REPLAY_DATABASE,
-            "SELECT count(*) FROM inventory_allocation WHERE holder LIKE 'pgbench:%'",
+            "SELECT count(*) FROM inventory_allocation WHERE holder LIKE 'pgbench%'",
             "-At",
         ).strip()
     )

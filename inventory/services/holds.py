@@ -575,9 +575,12 @@ def _held_allocate(
         "AND COALESCE((SELECT BOOL_AND(active) FROM gone), FALSE) AND NOT EXISTS "
         "(SELECT 1 FROM per_sku p FULL JOIN wanted w ON w.variant_id = p.variant_id "
         "WHERE p.quantity IS DISTINCT FROM w.quantity) AS ok), "
-        "plan AS (SELECT h.stock_level_id, h.quantity, (SELECT ok FROM usable) "
-        "AND l.allocated + h.quantity <= l.on_hand AS fits FROM held h "
+        "room AS (SELECT h.stock_level_id, h.quantity, "
+        "l.allocated + h.quantity <= l.on_hand AS room FROM held h "
         "JOIN locked l ON l.id = h.stock_level_id), "
+        # All levels or none: run by itself (autocommitted) no rollback undoes a part.
+        "plan AS (SELECT stock_level_id, quantity, (SELECT ok FROM usable) "
+        "AND (SELECT BOOL_AND(room) FROM room) AS fits FROM room), "
         f"raised AS (UPDATE {level} s SET allocated = s.allocated + CASE WHEN p.fits "
         "THEN p.quantity ELSE 0 END, reserved_units = s.reserved_units - p.quantity, "
         "updated_at = %s FROM plan p WHERE s.id = p.stock_level_id RETURNING s.id), "
@@ -632,6 +635,149 @@ def _held_allocate_in_steps(
     if raised == len(placed):
         _allocations_write_rows(holder, list(placed.items()), now=now)
     return len(placed), raised
+
+
+CHECKOUT_HOLDER_PREFIX = "checkout:"
+
+
+def stock_allocate_hold(
+    *,
+    channel: Channel,
+    hold: str,
+    lines: Iterable[StockLine],
+    warehouse_id: int | None = None,
+) -> int:
+    """Turn a checkout's hold (a `fresh` holder named "checkout:...") into an allocation
+    under the same name, committed by itself before the order's transaction begins;
+    returns the allocation rows written. Call outside any transaction (inside a caller's,
+    such as a till sale's, it is part of that one).
+
+    Under the stock lock runs one statement on PostgreSQL (`_held_allocate`, all levels
+    or none) and nothing else: it locks the hold's levels in id order, deletes the hold,
+    lowers `reserved_units`, raises `allocated` where still on hand, inserts the
+    allocations and commits by itself. No round trip to the client while the rows are
+    locked, which is what kept a hot SKU's row locked across the order's `COMMIT`
+    before. The order's transaction then only relabels the rows
+    (`stock_allocation_relabel`), touching no stock row.
+
+    A hold that lapsed or does not match the lines takes `stock_allocate`'s full path
+    (its own short transaction, the same holder). A level counted down below what was
+    held raises InsufficientStock with nothing allocated (the hold is gone by then on
+    PostgreSQL, given back on SQLite: `stock_release` of it frees what is left). An
+    allocation whose order never commits is given back by the caller
+    (`stock_deallocate`), or by `allocations_sweep_orphaned` if its process died.
+    """
+    merged = lines_merge(lines)
+    wanted = {variant_id: line.quantity for variant_id, line in merged.items()}
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        held, raised = _held_allocate(hold, hold, wanted, warehouse_id, now=now)
+    else:
+        with transaction.atomic():
+            held, raised = _held_allocate_in_steps(hold, hold, wanted, warehouse_id, now=now)
+            if held is not None and raised != held:
+                transaction.set_rollback(True)
+    if held is None:
+        placements = stock_allocate(
+            channel=channel, holder=hold, lines=merged.values(), warehouse_id=warehouse_id
+        )
+        return len(placements)
+    if raised != held:
+        available = channel_availability(channel=channel, variant_ids=merged)
+        short = [
+            {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
+            for vid, line in merged.items()
+        ]
+        raise InsufficientStock(
+            [line for line in short if line["available"] < line["requested"]] or short
+        )
+    return raised
+
+
+def stock_allocation_relabel(*, hold: str, holder: str) -> int:
+    """Give a checkout's allocation (`stock_allocate_hold`) to its order: one UPDATE of
+    the allocation rows' holder, inside the order's transaction. Touches no stock row
+    (the foreign key is unchanged, so not even a key-share lock on the level); returns
+    the rows relabelled, 0 when the sweep gave them back meanwhile."""
+    return len(fetch(*allocation_relabel_sql(hold=hold, holder=holder)))
+
+
+def allocation_relabel_sql(*, hold: str, holder: str) -> tuple[str, list]:
+    """`stock_allocation_relabel`'s statement (`RETURNING` one row per row relabelled),
+    to run as part of another writing statement (the order's rows)."""
+    return (
+        f"UPDATE {table(Allocation)} SET holder = %s WHERE holder = %s RETURNING 1",  # noqa: S608
+        [holder, hold],
+    )
+
+
+def allocations_sweep_orphaned(*, older_than: timedelta, batch_size: int = 500) -> int:
+    """Give back allocations of checkout holders ("checkout:...") older than `older_than`:
+    a checkout whose process died between `stock_allocate_hold` and its order's commit.
+    Returns the units freed.
+
+    One short transaction per batch of holders: their levels locked in id order, then
+    their rows, both `SKIP LOCKED` (the sweep never waits, so it never deadlocks or holds
+    up a checkout); a holder goes only whole (every row of it locked here, its level
+    too). A checkout relabelling its rows at the same moment holds them locked: its
+    holder is skipped; once it has committed its rows are the order's and no longer
+    match. Idempotent: a second run finds nothing.
+    """
+    cutoff = timezone.now() - older_than
+    freed = 0
+    while True:
+        with transaction.atomic():
+            old = Allocation.objects.filter(
+                holder__startswith=CHECKOUT_HOLDER_PREFIX, created_at__lt=cutoff
+            )
+            holders = list(
+                old.order_by("holder").values_list("holder", flat=True).distinct()[:batch_size]
+            )
+            if not holders:
+                return freed
+            rows = old.filter(holder__in=holders)
+            levels = stock_levels_lock_by_id_skip_locked(
+                set(rows.values_list("stock_level_id", flat=True))
+            )
+            mine = list(
+                rows.filter(stock_level_id__in=levels)
+                .select_for_update(skip_locked=True)
+                .order_by("id")
+            )
+            every = defaultdict(set)
+            for pk, holder_ in rows.values_list("pk", "holder"):
+                every[holder_].add(pk)
+            taken = {a.pk for a in mine}
+            gone = [a for a in mine if every[a.holder] <= taken]
+            if gone:
+                _allocations_give_back(gone)
+                freed += sum(a.quantity for a in gone)
+        if len(holders) < batch_size or not gone:
+            return freed
+
+
+def stock_levels_lock_by_id_skip_locked(level_ids: Iterable[int]) -> set[int]:
+    """Lock the given stock rows in id order, leaving out those another transaction holds."""
+    return set(
+        StockLevel.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=level_ids)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
+def _allocations_give_back(allocations: list[Allocation]) -> None:
+    """Delete these allocation rows and take their units off `allocated` (levels locked)."""
+    units: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        units[allocation.stock_level_id] += allocation.quantity
+    cases = " ".join(["WHEN %s THEN %s"] * len(units))
+    execute(
+        f"UPDATE {table(StockLevel)} SET allocated = allocated - CASE id {cases} END, "  # noqa: S608
+        f"updated_at = %s WHERE id IN ({placeholders(len(units))})",
+        [*(value for pair in units.items() for value in pair), timezone.now(), *units],
+    )
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).delete()
 
 
 def _allocations_write_rows(holder: str, placed: list[tuple[int, int]], *, now: datetime) -> None:

@@ -8,11 +8,15 @@ Placing an order is five steps, the same for both doors:
    taken by one autocommitted statement on the stock rows' counter (a cart's own holds
    are extended instead);
 3. `_session_open`: the PSP's answer (`orders.payments.checkout`), with no transaction
-   open and no row locked;
+   open and no row locked; paid or authorized, `_hold_allocate` turns a one-shot
+   checkout's hold into an allocation under the hold's name, one autocommitted
+   statement (the only one, with the hold's, under the stock lock);
 4. `_order_write`: the voucher use, the shop link's order counter, the order with its
    lines, payment, timeline and domain events; a card the customer confirms later
    leaves the order in `pending_payment`, holding its stock for the payment window;
-5. `_stock_allocate`: the stock rows, locked last (docs/architecture.md, "Lock order")
+5. `_stock_allocate`: an allocation made in step 3 given to the order (its rows
+   relabelled in step 4's last statement: no stock row locked in the order's
+   transaction); otherwise the stock rows, locked last (docs/architecture.md, "Lock order")
    because concurrent checkouts queue on them, so they stay locked only for the stock
    statements and the commit (a completed cart is marked so before); the hold becomes
    the order's allocation.
@@ -24,9 +28,11 @@ stored answer) begins first and finishes inside step 4's last statement, before 
 stock is locked. Without a payment, steps 2 and 3 are skipped and step 5 takes the
 units from what is free.
 Any refusal (unknown SKU, no stock, voucher used up, card declined) leaves no order, no
-held stock, no voucher use; a hold and a session that led to no order are given back
-after the rollback (`_Prepared`). Each door returns a `PlacedOrder`: the order with the
-lines and timeline it was written with, which is all its answer shows.
+held stock, no voucher use; a hold (or the allocation made of it) and a session that led
+to no order are given back after the rollback (`_Prepared`); a process that died in
+between leaves an allocation the sweep gives back (`inventory.tasks`). Each door returns a
+`PlacedOrder`: the order with the lines and timeline it was written with, which is all
+its answer shows.
 """
 
 from __future__ import annotations
@@ -47,8 +53,12 @@ from backoffice.transactions import NO_PARTNER, CommitPartner, Statement
 from catalog.models import Channel
 from inventory.services import (
     StockLine,
+    allocation_relabel_sql,
     stock_allocate,
     stock_allocate_held,
+    stock_allocate_hold,
+    stock_allocation_relabel,
+    stock_deallocate,
     stock_ensure_available,
     stock_extend,
     stock_release,
@@ -109,6 +119,7 @@ class PlacedOrder:
     order: Order
     lines: list[OrderLine]
     events: list[OrderEvent]
+    relabelled: int | None = None  # the checkout's allocation rows given to it, if asked
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ class _Prepared:
     def __init__(self, draft: OrderDraft) -> None:
         self.draft = draft
         self.hold: str | None = None
+        self.allocated = 0  # allocation rows already written under `hold` (paid or authorized)
         self.session: OpenedSession | None = None
         self.placed: PlacedOrder | None = None
 
@@ -190,10 +202,16 @@ def checkout_direct(
         if draft.provider is not None:
             prepared.hold = _stock_hold(draft)
             _session_open(prepared)
+            _hold_allocate(prepared)
         with transaction.atomic():
             commit_with.begin()
-            placed = _order_write(draft, prepared.session, commit_with)
-            _stock_allocate(draft, placed.order, hold=prepared.hold)
+            placed = _order_write(
+                draft,
+                prepared.session,
+                commit_with,
+                allocation_of=prepared.hold if prepared.allocated > 0 else None,
+            )
+            _stock_allocate(draft, placed, hold=prepared.hold, allocated=prepared.allocated)
         prepared.placed = placed
     return placed
 
@@ -239,7 +257,7 @@ def cart_complete(
                     {"lines": ["The cart changed meanwhile: complete it again."]}
                 )
             placed = _order_write(draft, prepared.session, _CartDone(commit_with))
-            _stock_allocate(draft, placed.order)
+            _stock_allocate(draft, placed)
         prepared.placed = placed
     return placed, True
 
@@ -445,8 +463,29 @@ def _session_open(prepared: _Prepared) -> None:
     )
 
 
+def _hold_allocate(prepared: _Prepared) -> None:
+    """Step 3b: paid or authorized, the hold becomes an allocation under the hold's own
+    name in one autocommitted statement, before the order's transaction
+    (`inventory.services.holds.stock_allocate_hold`): under the stock lock runs that one
+    statement and its own commit, no round trip. An order that will wait in
+    `pending_payment` keeps its hold instead (the order's transaction converts it)."""
+    if prepared.session is None or prepared.session.state.status not in (SUCCEEDED, AUTHORIZED):
+        return
+    draft = prepared.draft
+    prepared.allocated = -1  # whatever happens next, `_prepared_abandon` looks for it
+    prepared.allocated = stock_allocate_hold(
+        channel=draft.channel,
+        hold=prepared.hold,
+        lines=draft.stock_lines,
+        warehouse_id=_warehouse_of(draft),
+    )
+
+
 def _prepared_abandon(prepared: _Prepared) -> None:
-    """A prepared checkout was not placed: its hold and its session go back (no lock held)."""
+    """A prepared checkout was not placed: its hold (or the allocation made of it) and its
+    session go back (no lock held)."""
+    if prepared.hold and prepared.allocated:
+        stock_deallocate(holder=prepared.hold)
     if prepared.hold:
         stock_release(holder=prepared.hold)
     if prepared.session is not None:
@@ -471,7 +510,11 @@ class _CartDone:
 
 
 def _order_write(
-    draft: OrderDraft, session: OpenedSession | None, commit_with: CommitPartner
+    draft: OrderDraft,
+    session: OpenedSession | None,
+    commit_with: CommitPartner,
+    *,
+    allocation_of: str | None = None,
 ) -> PlacedOrder:
     """3. The voucher use, the order and everything that belongs to it, its domain events,
     and `commit_with`'s answer (rendered from them, stored in the same statement).
@@ -479,6 +522,10 @@ def _order_write(
     Call inside the order's transaction: the voucher, the link and a delivery's slot are
     counted with conditional updates that hold their rows until the commit (the slot's
     last, in the statement that writes the order's rows: `delivery.locks.slot_booking`).
+
+    `allocation_of`: the checkout's allocation (`_hold_allocate`), whose rows become the
+    order's in the statement that writes its lines (its `counted` part, without a
+    delivery; then a statement of its own in `_stock_allocate`): no stock row is touched.
     """
     if draft.voucher is not None:
         voucher_use_count(draft.voucher)
@@ -524,14 +571,19 @@ def _order_write(
         order=order, types=domain_events, lines=lines, first_sequence=1
     )
     placed = PlacedOrder(order=order, lines=lines, events=events)
+    relabel = None
+    if allocation_of is not None and record is None:
+        relabel = allocation_relabel_sql(hold=allocation_of, holder=order.holder)
     # Everything that hangs off the new order (a delivery's row and slot booking too), and
     # the stored HTTP answer (which shows only what is in memory already), in one statement
     # on PostgreSQL.
     booked = rows_insert(
         lines, payments, events, outbox, record.rows if record else [],
         also=lambda: commit_with.finish(placed),
-        counted=record.booking if record else None,
+        counted=record.booking if record else relabel,
     )  # fmt: skip
+    if relabel is not None:
+        placed = PlacedOrder(order=order, lines=lines, events=events, relabelled=booked)
     if record is not None and record.booked is not None:
         record.booked(booked)  # a slot full or gone: refused, all of it rolls back
     # An order waiting for its payment is announced to the customer once paid (settlement).
@@ -623,11 +675,19 @@ def _payment_new(
 
 
 # --- 4. The stock -----------------------------------------------------------------------
-def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None) -> None:
+def _stock_allocate(
+    draft: OrderDraft, placed: PlacedOrder, *, hold: str | None = None, allocated: int = 0
+) -> None:
     """5. The stock rows, last: the cart's holds (or the checkout's `hold`) become the
     order's, or it takes what is free.
 
     Raises InsufficientStock, which rolls the whole order back.
+
+    A paid or authorized one-shot checkout's stock is allocated already (`allocated`
+    rows under `hold`, step 3b, committed by itself): one UPDATE gives those rows to the
+    order and no stock row is locked in the order's transaction at all. Rows the sweep
+    gave back meanwhile (a checkout that took far longer than the sweep's age) are
+    taken again by the full path below.
 
     A one-shot checkout's own `hold` (taken in step 2) becomes the allocation in one
     statement (`stock_allocate_held`): the hold's rows deleted, the levels locked in id
@@ -651,6 +711,14 @@ def _stock_allocate(draft: OrderDraft, order: Order, *, hold: str | None = None)
       stored HTTP answer are written before the lock is taken (`commit_with.finish`),
       and the answer is sent after the commit.
     """
+    order = placed.order
+    if allocated > 0:  # allocated already: the rows are relabelled, no stock row touched
+        relabelled = placed.relabelled
+        if relabelled is None:  # not done with the order's rows (a delivery's booking was)
+            relabelled = stock_allocation_relabel(hold=hold, holder=order.holder)
+        if relabelled == allocated:
+            return
+        hold = None  # swept meanwhile (all of a holder or none): the full path below
     if hold is not None:  # a one-shot checkout's own hold: its units are already counted out
         stock_allocate_held(
             channel=draft.channel,

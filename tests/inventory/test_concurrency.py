@@ -20,9 +20,12 @@ from inventory.models import Allocation, Reservation, StockLevel, StockMovement
 from inventory.selectors import stock_check, stock_level_list
 from inventory.services import (
     StockLine,
+    allocations_sweep_orphaned,
     reservations_purge_expired,
     stock_adjust,
     stock_allocate,
+    stock_allocate_hold,
+    stock_allocation_relabel,
     stock_deallocate,
     stock_reserve,
 )
@@ -288,4 +291,85 @@ def test_a_cart_completed_from_a_zone_store_locks_its_holds_elsewhere_in_id_orde
     allocation = Allocation.objects.get(holder="order:zone")
     assert (allocation.stock_level_id, allocation.quantity) == (high, 1)
     assert not Reservation.objects.exists()
+    assert stock_check() == []
+
+
+def test_the_sweep_skips_an_allocation_a_checkout_is_relabelling_and_never_waits(
+    web, main, backup, tee
+):
+    # Given two checkouts' allocations, old enough to sweep, one over both warehouses
+    receive(tee, main, 5)
+    receive(tee, backup, 5)
+    for hold, units in (("checkout:placing", 7), ("checkout:dead", 1)):
+        stock_reserve(channel=web, holder=hold, lines=[StockLine(tee, units)], fresh=True)
+        stock_allocate_hold(channel=web, hold=hold, lines=[StockLine(tee, units)])
+    Allocation.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    relabelled, release = threading.Event(), threading.Event()
+
+    def checkout_relabelling_in_its_orders_transaction():
+        with transaction.atomic():
+            done = stock_allocation_relabel(hold="checkout:placing", holder="order:1")
+            relabelled.set()
+            release.wait(timeout=30)
+        return done
+
+    def sweep_meanwhile():
+        relabelled.wait(timeout=30)
+        try:
+            return allocations_sweep_orphaned(older_than=timedelta(minutes=10))
+        finally:
+            release.set()  # a sweep that waited for the rows gets here only after 30 s
+
+    # When the sweep runs while the checkout's transaction holds its rows
+    (done, error), (freed, sweep_error) = run_in_threads(
+        [checkout_relabelling_in_its_orders_transaction, sweep_meanwhile]
+    )
+
+    # Then the sweep gave back only the dead checkout's unit, without waiting, and the
+    # committed relabel kept all of the placing checkout's (two rows, both warehouses)
+    assert (error, sweep_error) == (None, None)
+    assert (done, freed) == (2, 1)
+    assert sorted(Allocation.objects.values_list("holder", "quantity")) == [
+        ("order:1", 2),
+        ("order:1", 5),
+    ]
+    assert StockLevel.objects.aggregate(Sum("allocated"))["allocated__sum"] == 7
+    assert StockLevel.objects.aggregate(Sum("reserved_units"))["reserved_units__sum"] == 0
+    # And the next sweep finds nothing: the rows are the order's
+    assert allocations_sweep_orphaned(older_than=timedelta(minutes=10)) == 0
+    assert stock_check() == []
+
+
+def test_a_relabel_after_the_sweep_finds_nothing_and_the_order_allocates_afresh(web, main, tee):
+    receive(tee, main, 3)
+    stock_reserve(channel=web, holder="checkout:slow", lines=[StockLine(tee, 2)], fresh=True)
+    assert stock_allocate_hold(channel=web, hold="checkout:slow", lines=[StockLine(tee, 2)]) == 1
+    Allocation.objects.update(created_at=timezone.now() - timedelta(hours=1))
+
+    assert allocations_sweep_orphaned(older_than=timedelta(minutes=10)) == 2
+    with transaction.atomic():
+        assert stock_allocation_relabel(hold="checkout:slow", holder="order:9") == 0
+        stock_allocate(channel=web, holder="order:9", lines=[StockLine(tee, 2)])
+
+    assert list(Allocation.objects.values_list("holder", "quantity")) == [("order:9", 2)]
+    assert StockLevel.objects.get(variant=tee).allocated == 2
+    assert stock_check() == []
+
+
+def test_checkouts_racing_for_ten_units_allocate_exactly_ten(web, main, tee):
+    receive(tee, main, 10)
+
+    def checkout(n: int):
+        hold = f"checkout:race-{n}"
+        stock_reserve(channel=web, holder=hold, lines=[StockLine(tee, 1)], fresh=True)
+        stock_allocate_hold(channel=web, hold=hold, lines=[StockLine(tee, 1)])
+        with transaction.atomic():
+            return stock_allocation_relabel(hold=hold, holder=f"order:{n}")
+
+    outcomes = run_in_threads([lambda n=n: checkout(n) for n in range(30)])
+
+    assert sum(1 for done, error in outcomes if done == 1) == 10
+    assert set(errors_of(outcomes)) == {InsufficientStock}
+    assert Allocation.objects.filter(holder__startswith="order:").count() == 10
+    assert StockLevel.objects.get(variant=tee).allocated == 10
     assert stock_check() == []

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Channel
+from inventory.models import Allocation
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive
 
@@ -126,11 +127,12 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
     assert response.status_code == 201, response.json()
 
     statements = [query["sql"] for query in queries.captured_queries]
-    # The stock rows are locked twice: by the hold taken before the PSP is asked (one
-    # autocommitted statement: the rows `FOR UPDATE`, the counter raised, the reservations
-    # inserted, committed by itself), and by the order's transaction turning that hold into
-    # the allocation (its `UPDATE` of the levels), held until its COMMIT. Each time, only
-    # stock statements while the rows are locked.
+    # The stock rows are locked twice, each time by one autocommitted statement that holds
+    # them only for itself: the hold taken before the PSP is asked (the rows `FOR UPDATE`,
+    # the counter raised, the reservations inserted), and, once paid, that hold turned
+    # into an allocation (the rows `FOR UPDATE`, `allocated` raised, the allocations
+    # inserted under the hold's name). The order's transaction locks no stock row: it
+    # gives those allocation rows to the order in the statement writing its lines.
     locking = [
         index
         for index, sql in enumerate(statements)
@@ -140,10 +142,9 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
     assert len(locking) == 2, statements
     hold, allocation = locking
     order_begin = statements.index("BEGIN")
-    # The hold runs in no transaction of its own or of anyone's: before the first BEGIN.
-    assert hold < order_begin < allocation, statements
-    end = statements.index("COMMIT", allocation)
-    for sql in [statements[hold], *statements[allocation:end]]:
+    # Both run in no transaction of their own or of anyone's: before the first BEGIN.
+    assert hold < allocation < order_begin, statements
+    for sql in [statements[hold], statements[allocation]]:
         touched = set(re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"([a-z_]+)"', sql))
         assert touched <= {
             "inventory_stocklevel",
@@ -152,8 +153,11 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
             "inventory_warehousechannel",  # which rows: the channel's warehouses
             "inventory_warehouse",
         }, sql
-    # The stored answer and the order were written before the order's lock was taken.
-    order_transaction = statements[order_begin:allocation]
+    order_transaction = statements[order_begin : statements.index("COMMIT", order_begin)]
+    assert not [sql for sql in order_transaction if '"inventory_stocklevel"' in sql]
+    (relabel,) = [sql for sql in order_transaction if 'UPDATE "inventory_allocation"' in sql]
+    assert 'INSERT INTO "orders_orderline"' in relabel, relabel
+    # The stored answer and the order were written in the order's transaction.
     assert any(
         "channels_api_idempotencyrecord" in sql and sql.startswith(("UPDATE", "WITH"))
         for sql in order_transaction
@@ -162,6 +166,8 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
         sql.startswith(('INSERT INTO "orders_order"', 'WITH i0 AS (INSERT INTO "orders_order"'))
         for sql in order_transaction
     )
+    assert not Allocation.objects.filter(holder__startswith="checkout:").exists()
+    assert Allocation.objects.filter(holder__startswith="order:").count() == 3
 
 
 def test_one_shot_checkout_without_a_payment_keeps_its_budget(api, skus):
