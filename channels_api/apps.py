@@ -9,7 +9,7 @@ class ChannelsApiConfig(AppConfig):
 
     def ready(self) -> None:
         from backoffice.versions.registry import watch
-        from channels_api import schema  # noqa: F401  (registers the auth scheme)
+        from channels_api import checks, schema  # noqa: F401  (registers them)
 
         # Keys are cached per process (`channels_api.authentication`); stamping when a key
         # was last used is no change to it.

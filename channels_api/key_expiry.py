@@ -5,7 +5,8 @@ The state is the outbox itself: a key was warned about an expiry when an `api_ke
 event of that key (aggregate `api_key:<id>`) names that `expires_at`. So a worker restart
 forgets nothing, a second run records nothing twice, and a new `expires_at` (the key was
 extended, or shortened) arms a new warning. Outbox events are kept OUTBOX_RETENTION_DAYS
-(90), far longer than the window, so a warning is never purged while its key is in it.
+(90), longer than the window (a system check, `channels_api.E001`, refuses settings where
+they are not), so a warning is never purged while its key is in it.
 """
 
 from __future__ import annotations
