@@ -22,6 +22,10 @@ import importlib  # noqa: E402 (after Django is set up)
 
 _streams = importlib.import_module("channels_api.streams.asgi")
 
+from backoffice.gc_tuning import gc_tune_after_startup  # noqa: E402
+
+gc_tune_after_startup()  # as the WSGI process does: the app is loaded
+
 
 async def application(scope, receive, send):
     if scope["type"] == "lifespan":  # nothing to set up or tear down

@@ -1,5 +1,6 @@
-"""The server process's garbage collector after startup (backoffice/gc_tuning.py): the
-startup heap frozen, gen-0's threshold raised, cycles still collected; off with 0."""
+"""The server process's garbage collector after startup (backoffice/gc_tuning.py), in the
+WSGI and the ASGI entry points: the startup heap frozen, gen-0's threshold raised, cycles
+still collected; off with 0."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import gc, json, weakref
-import backoffice.wsgi
+import importlib, sys
+importlib.import_module(sys.argv[1])
 
 class Node:
     pass
@@ -37,9 +41,9 @@ def _python_defaults() -> list[int]:
     return json.loads(result.stdout)
 
 
-def _probe(**env: str) -> dict:
+def _probe(module: str = "backoffice.wsgi", **env: str) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, module],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "backoffice.settings", **env},
         capture_output=True,
         text=True,
@@ -49,14 +53,15 @@ def _probe(**env: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_wsgi_process_freezes_its_startup_heap_and_collects_less_often():
+@pytest.mark.parametrize("module", ["backoffice.wsgi", "backoffice.asgi"])
+def test_the_server_process_freezes_its_startup_heap_and_collects_less_often(module):
     default = _python_defaults()
-    tuned = _probe()
+    tuned = _probe(module)
     assert tuned["threshold"] == [10_000, default[1], default[2]]
     assert tuned["frozen"] > 10_000  # modules, models, URL patterns: the startup heap
     assert tuned["cycle_freed"] is True
 
-    assert _probe(GC_GEN0_THRESHOLD="2500")["threshold"][0] == 2500
+    assert _probe(module, GC_GEN0_THRESHOLD="2500")["threshold"][0] == 2500
 
 
 def test_zero_leaves_the_collector_as_python_sets_it():
