@@ -532,14 +532,20 @@ def stock_allocate_held(
         )
         return
     if raised != held:
-        available = channel_availability(channel=channel, variant_ids=merged)
-        short = [
-            {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
-            for vid, line in merged.items()
-        ]
-        raise InsufficientStock(
-            [line for line in short if line["available"] < line["requested"]] or short
-        )
+        raise _held_short(channel, merged)
+
+
+def _held_short(channel: Channel, merged: dict[int, StockLine]) -> InsufficientStock:
+    """The refusal of a hold whose levels were counted down below it meanwhile: the lines
+    short of what is available now (all of them if none is, the shortfall being gone)."""
+    available = channel_availability(channel=channel, variant_ids=merged)
+    short = [
+        {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
+        for vid, line in merged.items()
+    ]
+    return InsufficientStock(
+        [line for line in short if line["available"] < line["requested"]] or short
+    )
 
 
 def _held_allocate(
@@ -683,14 +689,7 @@ def stock_allocate_hold(
         )
         return len(placements)
     if raised != held:
-        available = channel_availability(channel=channel, variant_ids=merged)
-        short = [
-            {"sku": line.variant.sku, "requested": line.quantity, "available": available[vid]}
-            for vid, line in merged.items()
-        ]
-        raise InsufficientStock(
-            [line for line in short if line["available"] < line["requested"]] or short
-        )
+        raise _held_short(channel, merged)
     return raised
 
 
