@@ -77,9 +77,16 @@ def stock_levels_lock(*, variant_ids: Iterable[int], warehouse_ids: Iterable[int
     return {(level.variant_id, level.warehouse_id): level for level in levels}
 
 
-def stock_levels_lock_by_id(level_ids: Iterable[int]) -> dict[int, StockLevel]:
-    """Lock the given stock rows in id order; returns them by id."""
-    levels = StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("id")
+def stock_levels_lock_by_id(
+    level_ids: Iterable[int], *, skip_locked: bool = False
+) -> dict[int, StockLevel]:
+    """Lock the given stock rows in id order; returns them by id. `skip_locked`: leave out
+    those another transaction holds instead of waiting (a sweep that must never wait)."""
+    levels = (
+        StockLevel.objects.select_for_update(skip_locked=skip_locked)
+        .filter(pk__in=level_ids)
+        .order_by("id")
+    )
     return {level.pk: level for level in levels}
 
 

@@ -735,8 +735,8 @@ def allocations_sweep_orphaned(*, older_than: timedelta, batch_size: int = 500) 
             if not holders:
                 return freed
             rows = old.filter(holder__in=holders)
-            levels = stock_levels_lock_by_id_skip_locked(
-                set(rows.values_list("stock_level_id", flat=True))
+            levels = stock_levels_lock_by_id(
+                set(rows.values_list("stock_level_id", flat=True)), skip_locked=True
             )
             mine = list(
                 rows.filter(stock_level_id__in=levels)
@@ -753,16 +753,6 @@ def allocations_sweep_orphaned(*, older_than: timedelta, batch_size: int = 500) 
                 freed += sum(a.quantity for a in gone)
         if len(holders) < batch_size or not gone:
             return freed
-
-
-def stock_levels_lock_by_id_skip_locked(level_ids: Iterable[int]) -> set[int]:
-    """Lock the given stock rows in id order, leaving out those another transaction holds."""
-    return set(
-        StockLevel.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=level_ids)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
 
 
 def _allocations_give_back(allocations: list[Allocation]) -> None:
