@@ -153,11 +153,14 @@ class VoucherForm(forms.ModelForm):
     class Meta:
         model = Voucher
         fields = [
-            "code", "kind", "value", "min_subtotal", "starts_at", "ends_at",
+            "code", "kind", "value", "min_subtotal", "currency", "starts_at", "ends_at",
             "channels", "usage_limit", "active",
         ]  # fmt: skip
 
     saved: Voucher | None = None
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
 
     def clean(self) -> dict:
         data = self.cleaned_data
@@ -173,9 +176,13 @@ class VoucherForm(forms.ModelForm):
             for field, messages_ in refused.errors.items():
                 for message in messages_:
                     self.add_error(field if field in self.fields else None, message)
+            # Nothing was saved. A blank currency is the service's to fill in: the model's
+            # checks that follow must not refuse it as well (a fixed amount needs one).
+            if not data.get("currency", "-"):
+                data["currency"] = self.instance.currency or settings.DEFAULT_CURRENCY
             return data
-        # The form's model checks that follow then see the voucher as saved (an amount
-        # rounded), not the input it was saved from.
+        # The form's model checks that follow then see the voucher as saved (a currency
+        # filled in, an amount rounded), not the input it was saved from.
         self.instance = self.saved
         for name in self._meta.fields:
             if name != "channels":
@@ -219,9 +226,7 @@ class VoucherAdmin(ScopedAdmin):
     def discount(self, voucher: Voucher) -> str:
         if voucher.kind == Voucher.Kind.PERCENTAGE:
             return f"{voucher.value.normalize():f} %"
-        channels = list(voucher.channels.all())
-        currency = channels[0].currency if len(channels) == 1 else settings.DEFAULT_CURRENCY
-        return money_format(voucher.value, currency)
+        return money_format(voucher.value, voucher.currency)
 
 
 @admin.register(ShippingMethod)
