@@ -14,6 +14,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Model
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,20 @@ def send_now(task_name: str, *args: object, countdown: float = 0) -> bool:
         return False
 
 
-def enqueue_after_commit(task_name: str, *args: object, countdown: float = 0) -> None:
-    """Send `task_name(*args)` once the surrounding transaction has committed."""
+def enqueue_after_commit(
+    task_name: str, *args: object, countdown: float = 0, row: Model | None = None
+) -> None:
+    """Send `task_name(*args)` once the surrounding transaction has committed (never on a
+    rollback).
+
+    With `row`, the task gets the row's primary key first, `task_name(row.pk, *args)`, read
+    at commit: a row this transaction inserts after the call (a checkout's delivery, written
+    by the statement that writes the order's rows) has its key by then.
+    """
+
+    def send() -> None:
+        keys = () if row is None else (row.pk,)
+        send_now(task_name, *keys, *args, countdown=countdown)
+
     # robust: a failure here is logged; the change it follows has already committed.
-    transaction.on_commit(lambda: send_now(task_name, *args, countdown=countdown), robust=True)
+    transaction.on_commit(send, robust=True)

@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from backoffice import jobs, task_names
+from backoffice import task_names
 from backoffice.crypto import encrypt
 from backoffice.exceptions import ValidationFailed
 from backoffice.ids import is_id
@@ -255,9 +254,7 @@ def _dispatch_enqueue(delivery: Delivery) -> None:
         name = task_names.DELIVERY_DISPATCH
     else:
         countdown, name = 0.0, task_names.DELIVERY_PROVIDER_CREATE
-    transaction.on_commit(
-        lambda: jobs.send_now(name, delivery.pk, countdown=countdown), robust=True
-    )
+    enqueue_after_commit(name, countdown=countdown, row=delivery)
 
 
 def cart_delivery_update(*, cart: Cart, slot_id: str | object | None, slot_given: bool) -> None:

@@ -8,7 +8,6 @@ import io
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 
 from backoffice.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
@@ -145,41 +144,57 @@ class CartAdmin(ReadOnlyAdmin):
 
 
 class VoucherForm(forms.ModelForm):
-    """The voucher page's form: it checks the fields, then saves through the services
-    (`voucher_create`, `voucher_update`), whose refusals become the form's errors."""
+    """The voucher page's form: the fields check their own input, then `clean()` saves
+    through the services (`voucher_create`, `voucher_update`), whose refusals become the
+    form's errors on the fields they name. The table's constraints and the code's
+    uniqueness are the service's to check (under the row lock, ignoring case), so `clean()`
+    does not call the ModelForm's, which would check them again without the lock."""
 
     class Meta:
         model = Voucher
         fields = [
-            "code", "kind", "value", "min_subtotal", "starts_at", "ends_at",
+            "code", "kind", "value", "min_subtotal", "currency", "starts_at", "ends_at",
             "channels", "usage_limit", "active",
         ]  # fmt: skip
 
-    def _post_clean(self) -> None:
-        # The fields' own checks, as a ModelForm makes them; the table's constraints and the
-        # code's uniqueness are the service's to check (under the row lock, ignoring case).
-        try:
-            self.instance = forms.models.construct_instance(self, self.instance)
-            self.instance.full_clean(
-                exclude=self._get_validation_exclusions(),
-                validate_unique=False,
-                validate_constraints=False,
-            )
-        except ValidationError as error:
-            self._update_errors(error)
-        if self.errors:
-            return
+    saved: Voucher | None = None
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean(self) -> dict:
         data = self.cleaned_data
+        if self.errors:  # a field's own check refused it: nothing is saved
+            return data
         try:
             if self.instance.pk is None:
-                self.instance = voucher_create(actor=self.actor, **data)
+                self.saved = voucher_create(actor=self.actor, **data)
             else:
                 edited = {name: data[name] for name in self.changed_data if name in data}
-                self.instance = voucher_update(voucher=self.instance, actor=self.actor, **edited)
+                self.saved = voucher_update(voucher=self.instance, actor=self.actor, **edited)
         except ValidationFailed as refused:
             for field, messages_ in refused.errors.items():
                 for message in messages_:
                     self.add_error(field if field in self.fields else None, message)
+            # Nothing was saved. A blank currency is the service's to fill in: the model's
+            # checks that follow must not refuse it as well (a fixed amount needs one).
+            if not data.get("currency", "-"):
+                data["currency"] = self.instance.currency or settings.DEFAULT_CURRENCY
+            return data
+        # The form's model checks that follow then see the voucher as saved (a currency
+        # filled in, an amount rounded), not the input it was saved from.
+        self.instance = self.saved
+        for name in self._meta.fields:
+            if name != "channels":
+                data[name] = getattr(self.saved, name)
+        return data
+
+    def save(self, commit: bool = True) -> Voucher:
+        """The voucher as the service saved it (with its channels) when the form was checked."""
+        if self.saved is None:
+            raise ValueError("The voucher was not saved: the form did not validate.")
+        self.save_m2m = lambda: None  # the service set the channels
+        return self.saved
 
 
 @admin.register(Voucher)
@@ -211,9 +226,7 @@ class VoucherAdmin(ScopedAdmin):
     def discount(self, voucher: Voucher) -> str:
         if voucher.kind == Voucher.Kind.PERCENTAGE:
             return f"{voucher.value.normalize():f} %"
-        channels = list(voucher.channels.all())
-        currency = channels[0].currency if len(channels) == 1 else settings.DEFAULT_CURRENCY
-        return money_format(voucher.value, currency)
+        return money_format(voucher.value, voucher.currency)
 
 
 @admin.register(ShippingMethod)

@@ -75,7 +75,10 @@ def price_lines(
 
 
 def voucher_discount(*, voucher: Voucher | None, subtotal: Decimal, currency: str) -> Decimal:
-    if voucher is None:
+    """A percentage of the subtotal rounded to the currency's minor unit, or the fixed amount
+    as it is (exact in its currency), never more than the subtotal. A voucher whose money is
+    in another currency takes nothing off (checkout refuses it: `voucher_problem`)."""
+    if voucher is None or (voucher.currency and voucher.currency != currency):
         return ZERO
     if voucher.kind == Voucher.Kind.PERCENTAGE:
         return min(subtotal, quantize(subtotal * voucher.value / 100, currency))

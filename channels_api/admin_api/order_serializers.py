@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backoffice.money import money_dict, quantize
+from backoffice.money import money_dict, money_plain
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
@@ -177,18 +179,41 @@ class NoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=5000)
 
 
-class VoucherAmount(serializers.CharField):
-    """A voucher's amount as the create took it: to the default currency's minor unit
-    ("2.50", not the column's "2.500")."""
+@extend_schema_field({"type": "string", "example": "12.50"})
+class VoucherValue(serializers.Field):
+    """A voucher's value as a decimal string: a percentage to `Voucher.PERCENT_PLACES`
+    ("12.50"), a fixed amount to its currency's minor unit ("2.50" USD, "500" JPY)."""
 
-    def to_representation(self, value) -> str:
-        return str(quantize(value, settings.DEFAULT_CURRENCY))
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, voucher: Voucher) -> str:
+        if voucher.kind == Voucher.Kind.PERCENTAGE:
+            return str(voucher.value.quantize(Decimal(1).scaleb(-Voucher.PERCENT_PLACES)))
+        return money_plain(voucher.value, voucher.currency)
+
+
+@extend_schema_field({"type": "string", "nullable": True, "example": "50.00"})
+class VoucherMinimum(serializers.Field):
+    """A voucher's minimum subtotal to its currency's minor unit, or null."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, voucher: Voucher) -> str | None:
+        if voucher.min_subtotal is None:
+            return None
+        return money_plain(voucher.min_subtotal, voucher.currency)
 
 
 class VoucherOutput(serializers.ModelSerializer):
     channels = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    value = VoucherAmount()
-    min_subtotal = VoucherAmount(allow_null=True)
+    value = VoucherValue()
+    min_subtotal = VoucherMinimum()
+    currency = serializers.SerializerMethodField(
+        help_text="Of the fixed amount and the minimum subtotal: the voucher applies only in "
+        "channels of this currency. Null for a percentage with no minimum (any channel)."
+    )
 
     class Meta:
         model = Voucher
@@ -197,6 +222,7 @@ class VoucherOutput(serializers.ModelSerializer):
             "kind",
             "value",
             "min_subtotal",
+            "currency",
             "starts_at",
             "ends_at",
             "channels",
@@ -206,12 +232,23 @@ class VoucherOutput(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def get_currency(self, voucher: Voucher) -> str | None:
+        return voucher.currency or None
+
 
 class VoucherInput(serializers.Serializer):
     code = serializers.RegexField(r"^[A-Za-z0-9_-]{2,50}$")
     kind = serializers.ChoiceField(choices=Voucher.Kind.choices)
     value = AmountInput()
     min_subtotal = AmountInput(required=False, allow_null=True)
+    currency = serializers.CharField(
+        max_length=3,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="ISO 4217, of `value` (fixed) and `min_subtotal`. Left out: the channels' "
+        "one currency, or the default currency for a voucher of every channel.",
+    )
     starts_at = serializers.DateTimeField(required=False, allow_null=True)
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
     channels = serializers.SlugRelatedField(

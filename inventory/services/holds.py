@@ -743,8 +743,10 @@ def allocations_sweep_orphaned(*, older_than: timedelta, batch_size: int = 500) 
                 .select_for_update(skip_locked=True)
                 .order_by("id")
             )
-            every = defaultdict(set)
-            for pk, holder_ in rows.values_list("pk", "holder"):
+            every = defaultdict(set)  # all of each holder's rows, old or not: whole or none
+            for pk, holder_ in Allocation.objects.filter(holder__in=holders).values_list(
+                "pk", "holder"
+            ):
                 every[holder_].add(pk)
             taken = {a.pk for a in mine}
             gone = [a for a in mine if every[a.holder] <= taken]

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from backoffice.fields import code_validator, money_field
+from backoffice.fields import code_validator, currency_validator, money_field
 from catalog.models import Channel, ProductVariant
 from inventory.models import Warehouse
 
@@ -53,7 +53,15 @@ class ShippingMethod(models.Model):
 
 
 class Voucher(models.Model):
-    """A discount code: a percentage or a fixed amount, with a window, channels and a usage cap."""
+    """A discount code: a percentage or a fixed amount, with a window, channels and a usage cap.
+
+    A voucher with money in its terms (a fixed amount, a minimum subtotal) names the
+    currency of that money and applies only in channels of that currency: the amounts
+    are exact in it. A percentage alone needs no currency and applies in any channel.
+    """
+
+    # Places a percentage keeps (12.5 % and 33.33 % are fine whatever the currency).
+    PERCENT_PLACES = 2
 
     class Kind(models.TextChoices):
         PERCENTAGE = "percentage", "Percentage"
@@ -62,8 +70,16 @@ class Voucher(models.Model):
     # Unique ignoring case (the constraint below), as shoppers type it and checkout finds it.
     code = models.CharField(max_length=50)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    value = money_field(help_text="Percent (e.g. 10) or an amount in the channel currency.")
-    min_subtotal = money_field(null=True, blank=True)
+    value = money_field(help_text="Percent (e.g. 12.5) or an amount in the voucher's currency.")
+    min_subtotal = money_field(null=True, blank=True, help_text="In the voucher's currency.")
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        validators=[currency_validator],
+        help_text="Of the fixed amount and the minimum subtotal; the voucher applies only in "
+        "channels of this currency. Blank: the channels' currency (or the default one).",
+    )
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     channels = models.ManyToManyField(
@@ -82,6 +98,14 @@ class Voucher(models.Model):
                 name="voucher_usage_within_limit",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="voucher_value_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(kind="percentage") | Q(value__lte=100),
+                name="voucher_percentage_at_most_100",
+            ),
+            models.CheckConstraint(
+                condition=~Q(currency="") | (~Q(kind="fixed") & Q(min_subtotal__isnull=True)),
+                name="voucher_money_terms_have_a_currency",
+            ),
             models.UniqueConstraint(
                 Upper("code"),
                 name="voucher_code_unique_ignoring_case",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
-from backoffice.money import parse_amount
+from backoffice.money import currency_problem, parse_amount
 from catalog.models import Channel
 from inventory.codes import code_is
 from inventory.models import Warehouse
@@ -21,7 +21,8 @@ from orders.models import ShippingMethod, Voucher
 
 # What a voucher edit may change (`used_count` is the checkouts' and cancels' alone).
 VOUCHER_EDITABLE = (
-    "code", "kind", "value", "min_subtotal", "starts_at", "ends_at", "usage_limit", "active"
+    "code", "kind", "value", "min_subtotal", "currency", "starts_at", "ends_at", "usage_limit",
+    "active",
 )  # fmt: skip
 VOUCHER_CODE = re.compile(r"[A-Za-z0-9_-]{2,50}")
 COUNT_MAX = 2_147_483_647  # a PositiveIntegerField's largest
@@ -64,11 +65,66 @@ def _code_taken(code: str) -> ValidationFailed:
     return ValidationFailed({"code": [f"A voucher '{code}' exists."]})
 
 
+def voucher_percentage(value: object) -> Decimal:
+    """A voucher's percentage: more than 0, at most 100, with at most
+    `Voucher.PERCENT_PLACES` decimal places (12.5 is fine in any shop); not money, so no
+    currency's precision applies. Raises ValidationFailed on `value`."""
+    if isinstance(value, float | bool):
+        raise ValidationFailed({"value": ['Send a percentage as a decimal string, e.g. "12.5".']})
+    try:
+        percent = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as error:
+        raise ValidationFailed({"value": ["Not a decimal number."]}) from error
+    if not percent.is_finite() or percent <= 0:
+        raise ValidationFailed({"value": ["A percentage is more than 0."]})
+    if percent > 100:
+        raise ValidationFailed({"value": ["A percentage is at most 100."]})
+    places = Decimal(1).scaleb(-Voucher.PERCENT_PLACES)
+    if percent != percent.quantize(places):
+        raise ValidationFailed(
+            {"value": [f"A percentage has at most {Voucher.PERCENT_PLACES} decimal places."]}
+        )
+    return percent.quantize(places)
+
+
+def _voucher_currency(currency: object, channels: list[Channel], needed: bool) -> str:
+    """The currency a voucher's money is in: the one given, else (when its terms have money)
+    the one its channels share, or the default currency for a voucher of every channel."""
+    if currency is None or currency == "":
+        if not needed:
+            return ""
+        currencies = sorted({channel.currency for channel in channels})
+        if len(currencies) > 1:
+            raise ValidationFailed(
+                {
+                    "currency": [
+                        f"The channels sell in {', '.join(currencies)}: name the currency of "
+                        "the voucher's amounts (it applies in channels of that currency)."
+                    ]
+                }
+            )
+        return currencies[0] if currencies else settings.DEFAULT_CURRENCY
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ValidationFailed({"currency": ["Use an ISO 4217 code such as USD."]})
+    problem = currency_problem(code)
+    if problem:
+        raise ValidationFailed({"currency": [problem]})
+    others = sorted(channel.code for channel in channels if channel.currency != code)
+    if others:
+        raise ValidationFailed(
+            {"channels": [f"Not in {code}, the voucher's currency: {', '.join(others)}."]}
+        )
+    return code
+
+
 def _voucher_terms(
     *,
     kind: str,
     value: object,
     min_subtotal: object,
+    currency: object,
+    channels: list[Channel],
     starts_at: datetime | None,
     ends_at: datetime | None,
     usage_limit: int | None,
@@ -76,14 +132,19 @@ def _voucher_terms(
 ) -> dict[str, object]:
     """The checked terms of a voucher, as its columns; raises ValidationFailed naming the field.
 
-    A percentage is 0 to 100; amounts use the default currency's precision; the window
-    ends after it starts; a usage limit is a whole number, never below the uses counted.
+    A percentage is `voucher_percentage`. Money (a fixed amount, a minimum subtotal) is in
+    the voucher's currency (`_voucher_currency`), exact to its minor unit (JPY 0 places,
+    KWD 3), and the voucher's channels all sell in it; the window ends after it starts;
+    a usage limit is a whole number, never below the uses counted.
     """
-    currency = settings.DEFAULT_CURRENCY
     kind = _kind(kind, Voucher.Kind)
-    amount = _amount(value, currency, "value")
-    if kind == Voucher.Kind.PERCENTAGE and amount > 100:
-        raise ValidationFailed({"value": ["A percentage is at most 100."]})
+    currency = _voucher_currency(
+        currency, channels, needed=kind == Voucher.Kind.FIXED or min_subtotal is not None
+    )
+    if kind == Voucher.Kind.PERCENTAGE:
+        amount = voucher_percentage(value)
+    else:
+        amount = _amount(value, currency, "value")
     if starts_at and ends_at and ends_at <= starts_at:
         raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
     if usage_limit is not None:
@@ -101,6 +162,7 @@ def _voucher_terms(
         "min_subtotal": None
         if min_subtotal is None
         else _amount(min_subtotal, currency, "min_subtotal"),
+        "currency": currency,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "usage_limit": usage_limit,
@@ -113,6 +175,7 @@ def voucher_create(
     kind: str,
     value: object,
     min_subtotal: object = None,
+    currency: str | None = None,
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     channels: Iterable[Channel] = (),
@@ -125,16 +188,18 @@ def voucher_create(
     Raises ValidationFailed for an unknown kind, a bad amount, window or limit, or a code
     in use ignoring case (also when a concurrent create took it first).
     """
+    channels = list(channels)
     terms = _voucher_terms(
         kind=kind,
         value=value,
         min_subtotal=min_subtotal,
+        currency=currency,
+        channels=channels,
         starts_at=starts_at,
         ends_at=ends_at,
         usage_limit=usage_limit,
     )
     code = _voucher_code(code)
-    channels = list(channels)
     try:
         with transaction.atomic():
             voucher = Voucher.objects.create(code=code, active=bool(active), **terms)
@@ -161,6 +226,7 @@ def voucher_update(
     kind: str | object = UNCHANGED,
     value: object = UNCHANGED,
     min_subtotal: object = UNCHANGED,
+    currency: str | object | None = UNCHANGED,
     starts_at: datetime | object | None = UNCHANGED,
     ends_at: datetime | object | None = UNCHANGED,
     channels: Iterable[Channel] | object = UNCHANGED,
@@ -185,6 +251,7 @@ def voucher_update(
             ("kind", kind),
             ("value", value),
             ("min_subtotal", min_subtotal),
+            ("currency", currency),
             ("starts_at", starts_at),
             ("ends_at", ends_at),
             ("usage_limit", usage_limit),
@@ -197,10 +264,14 @@ def voucher_update(
             locked = voucher_lock(voucher.pk)
             current = {name: getattr(locked, name) for name in VOUCHER_EDITABLE}
             wanted = {**current, **given}
+            before = list(locked.channels.all())
+            chosen = before if channels is UNCHANGED else list(channels)  # type: ignore[call-overload]
             terms = _voucher_terms(
                 kind=wanted["kind"],
                 value=wanted["value"],
                 min_subtotal=wanted["min_subtotal"],
+                currency=wanted["currency"],
+                channels=chosen,
                 starts_at=wanted["starts_at"],
                 ends_at=wanted["ends_at"],
                 usage_limit=wanted["usage_limit"],
@@ -215,12 +286,9 @@ def voucher_update(
             if changed:
                 locked.save(update_fields=list(changed))
             channel_change = None
-            if channels is not UNCHANGED:
-                before = set(locked.channels.values_list("pk", flat=True))
-                chosen = list(channels)  # type: ignore[call-overload]
-                if {channel.pk for channel in chosen} != before:
-                    locked.channels.set(chosen)
-                    channel_change = chosen
+            if {channel.pk for channel in chosen} != {channel.pk for channel in before}:
+                locked.channels.set(chosen)
+                channel_change = chosen
             if changed or channel_change is not None:
                 audit_record(
                     actor=actor or "system",

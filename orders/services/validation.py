@@ -178,9 +178,11 @@ def voucher_problem(*, voucher: Voucher | None, channel: Channel, subtotal: Deci
     channel_ids = {c.pk for c in voucher.channels.all()}
     if channel_ids and channel.pk not in channel_ids:
         return "This voucher is not valid in this channel."
+    if voucher.currency and voucher.currency != channel.currency:
+        return f"This voucher is for orders in {voucher.currency}."
     if voucher.usage_limit is not None and voucher.used_count >= voucher.usage_limit:
         return "This voucher has been used up."
     if voucher.min_subtotal is not None and subtotal < voucher.min_subtotal:
-        minimum = money_format(voucher.min_subtotal, channel.currency)
+        minimum = money_format(voucher.min_subtotal, voucher.currency)
         return f"This voucher needs a subtotal of at least {minimum}."
     return ""

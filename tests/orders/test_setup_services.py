@@ -35,7 +35,7 @@ def test_a_shipping_method_of_an_unknown_kind_is_refused():
 def test_two_creates_of_one_voucher_code_give_one_voucher_and_a_clear_refusal():
     with pytest.raises(ValidationFailed) as refused:
         while_held(
-            lambda: Voucher.objects.create(code="RACE", kind="fixed", value="1.00"),
+            lambda: Voucher.objects.create(code="RACE", kind="fixed", value="1.00", currency="USD"),
             lambda: voucher_create(code="RACE", kind="fixed", value="2.00"),
         )
     assert "code" in refused.value.errors

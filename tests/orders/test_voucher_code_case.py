@@ -57,7 +57,7 @@ def test_the_migration_refuses_codes_that_differ_only_in_case_and_names_them():
     with connection.cursor() as cursor:  # the state before the migration: no such index
         cursor.execute("DROP INDEX voucher_code_unique_ignoring_case")
     for code in ("SUMMER", "summer", "Winter", "WINTER", "spring"):
-        Voucher.objects.create(code=code, kind="fixed", value="1.00")
+        Voucher.objects.create(code=code, kind="fixed", value="1.00", currency="USD")
 
     with pytest.raises(RuntimeError) as refused:
         migration.refuse_duplicates(apps, None)
