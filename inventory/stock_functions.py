@@ -74,33 +74,35 @@ DECLARE
     v_n integer; v_i integer; v_j integer; v_left integer; v_purged integer;
 BEGIN
     -- Each line from the first warehouse in the channel's order that has all its units,
-    -- as this snapshot says (placements_plan's choice for a holder without holds).
+    -- as this snapshot says (placements_plan's choice for a holder without holds), and
+    -- its hold inserted at once, before any stock row is locked (unseen until the commit).
+    WITH candidate AS (
+        SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, s.warehouse_id, n.quantity,
+               (s.reserved_units - {active})::integer AS expired
+          FROM {level} s
+          JOIN unnest(p_variants, p_quantities) AS n (variant_id, quantity)
+            ON n.variant_id = s.variant_id
+          JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id
+          JOIN {warehouse} w ON w.id = s.warehouse_id
+         WHERE wc.channel_id = p_channel AND w.active
+           AND (p_warehouse IS NULL OR s.warehouse_id = p_warehouse)
+           AND s.on_hand - s.allocated - {active} >= n.quantity
+         ORDER BY s.variant_id, wc.priority, s.warehouse_id),
+    written AS (
+        INSERT INTO {reservation} (stock_level_id, holder, quantity, expires_at, created_at)
+        SELECT c.id, p_holder, c.quantity, p_expires, p_now FROM candidate c
+        RETURNING id, stock_level_id)
     SELECT array_agg(c.id ORDER BY c.id), array_agg(c.variant_id ORDER BY c.id),
            array_agg(c.warehouse_id ORDER BY c.id), array_agg(c.quantity ORDER BY c.id),
-           array_agg(c.expired ORDER BY c.id)
-      INTO v_levels, v_variants, v_warehouses, v_quantities, v_expired
-      FROM (SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, s.warehouse_id,
-                   n.quantity, (s.reserved_units - {active})::integer AS expired
-              FROM {level} s
-              JOIN unnest(p_variants, p_quantities) AS n (variant_id, quantity)
-                ON n.variant_id = s.variant_id
-              JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id
-              JOIN {warehouse} w ON w.id = s.warehouse_id
-             WHERE wc.channel_id = p_channel AND w.active
-               AND (p_warehouse IS NULL OR s.warehouse_id = p_warehouse)
-               AND s.on_hand - s.allocated - {active} >= n.quantity
-             ORDER BY s.variant_id, wc.priority, s.warehouse_id) c;
+           array_agg(c.expired ORDER BY c.id), array_agg(h.id ORDER BY c.id)
+      INTO v_levels, v_variants, v_warehouses, v_quantities, v_expired, v_holds
+      FROM candidate c JOIN written h ON h.stock_level_id = c.id;
     v_n := coalesce(array_length(v_levels, 1), 0);
     IF v_n < array_length(p_variants, 1) THEN
-        RETURN;  -- a line has its units in no single warehouse: the full path decides
+        -- A line has its units in no single warehouse: the full path decides.
+        DELETE FROM {reservation} WHERE id = ANY (v_holds);
+        RETURN;
     END IF;
-    -- The holds first, before any stock row is locked (invisible until the commit).
-    WITH written AS (
-        INSERT INTO {reservation} (stock_level_id, holder, quantity, expires_at, created_at)
-        SELECT u.level_id, p_holder, u.quantity, p_expires, p_now
-          FROM unnest(v_levels, v_quantities) AS u (level_id, quantity)
-        RETURNING id, stock_level_id)
-    SELECT array_agg(written.id ORDER BY written.stock_level_id) INTO v_holds FROM written;
     v_free := array_fill(0, ARRAY[v_n]);
     FOR v_i IN 1 .. v_n LOOP
         -- The lock, in id order: one conditional UPDATE, re-checked on the latest row.
@@ -159,37 +161,48 @@ CREATE OR REPLACE FUNCTION {ALLOCATE_HOLD}(
 RETURNS TABLE (o_ok boolean, o_held integer, o_raised integer)
 LANGUAGE plpgsql AS $fn$
 DECLARE
-    v_levels bigint[]; v_quantities integer[]; v_allocations bigint[]; v_active boolean;
-    v_ok boolean; v_n integer; v_i integer; v_j integer;
+    v_levels bigint[]; v_quantities integer[]; v_allocations bigint[]; v_ok boolean;
+    v_n integer; v_i integer; v_j integer;
 BEGIN
-    -- The hold's rows, whatever they are (a hold is used once).
+    -- The hold's rows, whatever they are (a hold is used once), with their levels' variant
+    -- and warehouse (which never change: read without the rows' locks). Usable: every
+    -- hold active, its units per SKU (in that warehouse) exactly the lines'. Then the
+    -- allocations of a usable hold, before any stock row is locked (unseen until the
+    -- commit). One statement.
     WITH gone AS (
-        DELETE FROM {reservation} WHERE holder = p_hold
-        RETURNING stock_level_id, quantity, expires_at > p_now AS active)
-    SELECT array_agg(g.stock_level_id ORDER BY g.stock_level_id),
-           array_agg(g.quantity ORDER BY g.stock_level_id), coalesce(bool_and(g.active), false)
-      INTO v_levels, v_quantities, v_active
-      FROM (SELECT gone.stock_level_id, sum(gone.quantity)::integer AS quantity,
-                   bool_and(gone.active) AS active
-              FROM gone GROUP BY gone.stock_level_id) g;
+        DELETE FROM {reservation} r USING {level} s
+         WHERE r.holder = p_hold AND s.id = r.stock_level_id
+        RETURNING r.stock_level_id, r.quantity, r.expires_at > p_now AS active,
+                  s.variant_id, s.warehouse_id),
+    held AS (
+        SELECT gone.stock_level_id, sum(gone.quantity)::integer AS quantity,
+               bool_and(gone.active) AS active, min(gone.variant_id) AS variant_id,
+               min(gone.warehouse_id) AS warehouse_id
+          FROM gone GROUP BY gone.stock_level_id),
+    usable AS (
+        SELECT coalesce(bool_and(held.active), false) AND NOT EXISTS (
+            SELECT 1 FROM (
+                SELECT h.variant_id, sum(h.quantity) AS quantity FROM held h
+                 WHERE p_warehouse IS NULL OR h.warehouse_id = p_warehouse
+                 GROUP BY h.variant_id) p
+            FULL JOIN unnest(p_variants, p_quantities) AS w (variant_id, quantity)
+              ON w.variant_id = p.variant_id
+             WHERE p.quantity IS DISTINCT FROM w.quantity) AS ok
+          FROM held),
+    written AS (
+        INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at)
+        SELECT h.stock_level_id, p_holder, h.quantity, p_now FROM held h
+         WHERE (SELECT ok FROM usable)
+        RETURNING id)
+    SELECT (SELECT array_agg(h.stock_level_id ORDER BY h.stock_level_id) FROM held h),
+           (SELECT array_agg(h.quantity ORDER BY h.stock_level_id) FROM held h),
+           (SELECT ok FROM usable), (SELECT array_agg(written.id) FROM written)
+      INTO v_levels, v_quantities, v_ok, v_allocations;
     v_n := coalesce(array_length(v_levels, 1), 0);
     IF v_n = 0 THEN
         RETURN QUERY SELECT false, 0, 0;
         RETURN;
     END IF;
-    -- Usable: every hold active, its units per SKU (in that warehouse) exactly the lines'
-    -- (a level's variant and warehouse never change: read without its lock).
-    SELECT v_active AND NOT EXISTS (
-        SELECT 1 FROM (
-            SELECT s.variant_id, sum(h.quantity) AS quantity
-              FROM unnest(v_levels, v_quantities) AS h (level_id, quantity)
-              JOIN {level} s ON s.id = h.level_id
-             WHERE p_warehouse IS NULL OR s.warehouse_id = p_warehouse
-             GROUP BY s.variant_id) p
-        FULL JOIN unnest(p_variants, p_quantities) AS w (variant_id, quantity)
-          ON w.variant_id = p.variant_id
-         WHERE p.quantity IS DISTINCT FROM w.quantity)
-      INTO v_ok;
     IF NOT v_ok THEN
         -- Not this hold's lines: only its units come off the counters, in id order.
         FOR v_i IN 1 .. v_n LOOP
@@ -199,13 +212,6 @@ BEGIN
         RETURN QUERY SELECT false, v_n, 0;
         RETURN;
     END IF;
-    -- The allocations first, before any stock row is locked (invisible until the commit).
-    WITH written AS (
-        INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at)
-        SELECT u.level_id, p_holder, u.quantity, p_now
-          FROM unnest(v_levels, v_quantities) AS u (level_id, quantity)
-        RETURNING id)
-    SELECT array_agg(written.id) INTO v_allocations FROM written;
     FOR v_i IN 1 .. v_n LOOP
         -- The lock, in id order: one conditional UPDATE, re-checked on the latest row.
         UPDATE {level} s SET allocated = s.allocated + v_quantities[v_i],
