@@ -77,16 +77,19 @@ BEGIN
     -- as this snapshot says (placements_plan's choice for a holder without holds), and
     -- its hold inserted at once, before any stock row is locked (unseen until the commit).
     WITH candidate AS (
-        SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, s.warehouse_id, n.quantity,
+        -- The lines' rows by `= ANY` and each one's quantity by its place in the array (the
+        -- variants are distinct): a plan cached for any number of lines still starts from
+        -- the variants' index, where a join to `unnest` would be guessed at 100 rows.
+        SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, s.warehouse_id,
+               p_quantities[array_position(p_variants, s.variant_id)] AS quantity,
                (s.reserved_units - {active})::integer AS expired
           FROM {level} s
-          JOIN unnest(p_variants, p_quantities) AS n (variant_id, quantity)
-            ON n.variant_id = s.variant_id
           JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id
           JOIN {warehouse} w ON w.id = s.warehouse_id
-         WHERE wc.channel_id = p_channel AND w.active
+         WHERE s.variant_id = ANY (p_variants) AND wc.channel_id = p_channel AND w.active
            AND (p_warehouse IS NULL OR s.warehouse_id = p_warehouse)
-           AND s.on_hand - s.allocated - {active} >= n.quantity
+           AND s.on_hand - s.allocated - {active}
+               >= p_quantities[array_position(p_variants, s.variant_id)]
          ORDER BY s.variant_id, wc.priority, s.warehouse_id),
     written AS (
         INSERT INTO {reservation} (stock_level_id, holder, quantity, expires_at, created_at)
