@@ -17,6 +17,7 @@ from django.utils import timezone
 from backoffice.outbox.models import OutboxEvent
 from inventory import stock_functions
 from inventory.errors import InsufficientStock
+from inventory.locks import stock_levels_lock_by_id
 from inventory.models import Allocation, Reservation, StockLevel
 from inventory.selectors import stock_check, stock_level_list
 from inventory.services import StockLine, stock_allocate_hold, stock_reserve
@@ -226,3 +227,108 @@ def test_an_allocation_short_on_its_second_row_under_the_lock_allocates_nothing(
     assert list(
         StockLevel.objects.order_by("id").values_list("on_hand", "allocated", "reserved_units")
     ) == [(1, 0, 0), (0, 0, 0)]
+
+
+def test_a_hold_waiting_for_its_first_row_lets_a_locker_of_both_rows_take_the_second(
+    web, main, tee, mug
+):
+    # Given a unit of each, and a stock count holding the tee's row (the lower id)
+    receive(tee, main, 1)
+    receive(mug, main, 1)
+    tee_level, mug_level = StockLevel.objects.order_by("id")
+    assert (tee_level.variant_id, mug_level.variant_id) == (tee.pk, mug.pk)
+    locked = threading.Event()
+
+    def count_takes_both_rows_in_id_order():
+        with transaction.atomic():
+            stock_levels_lock_by_id({tee_level.pk})
+            locked.set()
+            wait_until_someone_waits_for_a_lock()
+            # The hold call has written its rows (a key-share lock on both levels, from
+            # their foreign keys) and waits for the tee's row: the next row in id order
+            # must not wait for the hold, or each would wait for the other.
+            stock_levels_lock_by_id({mug_level.pk})
+
+    def checkout_holding_both():
+        locked.wait(timeout=30)
+        return hold(web, "checkout:both", [StockLine(tee, 1), StockLine(mug, 1)])
+
+    # When a checkout's hold of both runs while the count holds the lower row
+    (_, count_error), (held, error) = run_in_threads(
+        [count_takes_both_rows_in_id_order, checkout_holding_both]
+    )
+
+    # Then neither was refused by a deadlock: the count went through, then the hold
+    assert (count_error, error) == (None, None)
+    assert len(held) == 2
+    assert list(StockLevel.objects.order_by("id").values_list("on_hand", "reserved_units")) == [
+        (1, 1),
+        (1, 1),
+    ]
+    assert stock_check() == []
+
+
+def wait_until_sessions_wait_for_a_lock(count: int) -> None:
+    """Poll until `count` sessions wait for a lock (a fresh activity view each time)."""
+    for _ in range(600):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} sessions waited for a lock")
+
+
+def test_a_hold_short_on_its_second_row_purges_it_without_waiting_for_a_hold_behind_it(
+    web, main, tee, mug
+):
+    # Given two tees, and two mugs of which one is in an expired hold not purged yet
+    receive(tee, main, 2)
+    receive(mug, main, 2)
+    expired_hold(web, "cart:old", [StockLine(mug, 1)])
+    mug_level = StockLevel.objects.get(variant=mug)
+    lines = [StockLine(tee, 1), StockLine(mug, 1)]
+    first_waits, second_waits = threading.Event(), threading.Event()
+
+    def order_taking_a_mug():
+        with transaction.atomic():
+            # As an UPDATE locks (no key changes): the checkouts' key-share locks pass.
+            list(StockLevel.objects.select_for_update(no_key=True).filter(pk=mug_level.pk))
+            wait_until_sessions_wait_for_a_lock(1)
+            first_waits.set()
+            wait_until_sessions_wait_for_a_lock(2)
+            second_waits.set()
+            StockLevel.objects.filter(pk=mug_level.pk).update(allocated=1)
+            Allocation.objects.create(stock_level_id=mug_level.pk, holder="order:1", quantity=1)
+
+    def first_checkout():
+        # Takes the tee's row, then waits for the mug's, which the order leaves short by
+        # its counter: it locks the row to purge the expired hold while the second
+        # checkout, which has written its rows (a key-share lock on both levels from
+        # their foreign keys), waits for the tee's row, held by this one.
+        return hold(web, "checkout:first", lines)
+
+    def second_checkout():
+        first_waits.wait(timeout=30)
+        return hold(web, "checkout:second", lines)
+
+    outcomes = run_in_threads([order_taking_a_mug, first_checkout, second_checkout])
+
+    # Then no deadlock: the first holds both (the expired hold purged), the second is refused
+    (_, order_error), (held, first_error), (_, second_error) = outcomes
+    assert (order_error, first_error) == (None, None)
+    assert isinstance(second_error, InsufficientStock)
+    assert second_waits.is_set()
+    assert len(held) == 2
+    assert sorted(Reservation.objects.values_list("holder", flat=True)) == [
+        "checkout:first",
+        "checkout:first",
+    ]
+    assert list(
+        StockLevel.objects.order_by("id").values_list("on_hand", "allocated", "reserved_units")
+    ) == [(2, 0, 1), (2, 1, 1)]
+    assert stock_check() == []
