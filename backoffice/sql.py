@@ -72,6 +72,58 @@ def execute(sql: str, params: Sequence[object]) -> int:
         return cursor.rowcount
 
 
+_READS: dict[tuple, tuple[str, list[str], dict]] = {}
+
+
+def _read_shape(model: type[models.Model], alias: str) -> tuple[str, list[str], dict]:
+    """The model's columns under `alias` (`a."id", a."sku", ...`), their attribute names, and
+    the converters their values need (a JSON column's decoding...), as a queryset's."""
+    key = (model, alias, connection.vendor)
+    shape = _READS.get(key)
+    if shape is None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        compiler = connection.ops.compiler("SQLCompiler")(
+            models.sql.Query(model), connection, connection.alias
+        )
+        converters = compiler.get_converters(
+            [field.get_col(model._meta.db_table) for field in fields]
+        )
+        shape = _READS[key] = (columns, [field.attname for field in fields], converters)
+    return shape
+
+
+def models_read(
+    model: type[models.Model],
+    alias: str,
+    sql: str,
+    params: Sequence[object],
+    extra: Sequence[str] = (),
+) -> list[models.Model]:
+    """Instances of `model` from one written-out `SELECT {columns}[, extra...] FROM ...`:
+    `sql` has `{columns}` where the model's columns under `alias` go, then the `extra`
+    columns, whose values are set as attributes of those names, as they come.
+
+    What `Model.objects.raw()` gives, without its per-query work (the cursor's description
+    matched to the model's fields, the converters looked up): each shape's is kept."""
+    columns, names, converters = _read_shape(model, alias)
+    rows = fetch(sql.replace("{columns}", columns, 1), params)
+    if converters:
+        compiler = connection.ops.compiler("SQLCompiler")(
+            models.sql.Query(model), connection, connection.alias
+        )
+        rows = compiler.apply_converters(rows, converters)
+    count, db = len(names), connection.alias
+    instances = []
+    for row in rows:
+        instance = model.from_db(db, names, row[:count])
+        for name, value in zip(extra, row[count:], strict=True):
+            setattr(instance, name, value)
+        instances.append(instance)
+    return instances
+
+
 def rows_insert(
     *groups: Sequence[models.Model],
     also: Callable[[], tuple[str, list] | None] | None = None,
