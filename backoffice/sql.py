@@ -206,6 +206,9 @@ _AS_IS: dict[type, tuple[type, ...]] = {
 }
 
 
+_SAMPLES = {str: "x", int: 1, bool: True}
+
+
 def _field_value(field: models.Field) -> Callable[[models.Model], object]:
     """How `rows_insert` reads `field`'s value to insert from a new object."""
     kinds = _AS_IS.get(type(field))
@@ -214,20 +217,34 @@ def _field_value(field: models.Field) -> Callable[[models.Model], object]:
         if type(target) in (models.AutoField, models.BigAutoField):
             kinds = (int,)
     if kinds is None or type(field).pre_save is not models.Field.pre_save:
-
-        def prepared(obj: models.Model) -> object:
-            return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-
-        return prepared
+        return _field_value_prepared(field)
     attname = field.attname
+    # The type the field gives its database value (psycopg's `Int4` for an integer column,
+    # so that the parameter's type never follows its magnitude): learnt from a sample.
+    (kind,) = kinds
+    sample = _SAMPLES[kind]
+    adapter = type(field.get_db_prep_save(sample, connection))
+    if adapter is kind:
+        adapter = None
+    elif not issubclass(adapter, kind) or adapter(sample) != sample:
+        return _field_value_prepared(field)
 
     def as_is(obj: models.Model) -> object:
         value = getattr(obj, attname)
-        if value is None or type(value) in kinds:
-            return value
+        if value is None:
+            return None
+        if type(value) is kind:
+            return value if adapter is None else adapter(value)
         return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
 
     return as_is
+
+
+def _field_value_prepared(field: models.Field) -> Callable[[models.Model], object]:
+    def prepared(obj: models.Model) -> object:
+        return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+    return prepared
 
 
 _SHAPES: dict[tuple, tuple[str, list]] = {}
