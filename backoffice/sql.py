@@ -189,9 +189,10 @@ def rows_insert(
 
 
 # Fields whose `pre_save` only reads the attribute and whose database value is the
-# attribute itself when it has the type below (`get_db_prep_save` would return it as it
-# is): their value is read directly. Exact classes only; any other field, or a value of
-# another type, goes through `pre_save` and `get_db_prep_save` as `bulk_create` does.
+# attribute itself when it has the type below, at most wrapped in the field's parameter
+# type (`get_db_prep_save` gives `Int4(value)` for an integer column on psycopg): their
+# value is read directly. Exact classes only; any other field, or a value of another
+# type, goes through `pre_save` and `get_db_prep_save` as `bulk_create` does.
 _AS_IS: dict[type, tuple[type, ...]] = {
     models.CharField: (str,),
     models.TextField: (str,),
