@@ -12,6 +12,27 @@ from collections.abc import Callable, Sequence
 
 from django.db import connection, models
 
+# psycopg keeps the parsing of a statement's text (its `%s` split into parts) only for
+# statements of at most 50 parameters and 4 KiB: the order's rows in one `WITH` (60+
+# parameters for one line) were parsed again on every checkout. These bounds let the
+# few larger fixed-shape statements of the hot paths be kept as well (the cache holds
+# 128 statements whatever their size). Applied at startup (`statement_cache_widen`).
+STATEMENT_CACHE_MAX_PARAMS = 400
+STATEMENT_CACHE_MAX_LENGTH = 32_768
+
+
+def statement_cache_widen() -> None:
+    """Raise psycopg's bounds on which statements have their parsing cached, never lower
+    them. A psycopg without these bounds (a renamed attribute) fails here, at startup."""
+    from psycopg import _queries
+
+    for name, value in (
+        ("MAX_CACHED_STATEMENT_PARAMS", STATEMENT_CACHE_MAX_PARAMS),
+        ("MAX_CACHED_STATEMENT_LENGTH", STATEMENT_CACHE_MAX_LENGTH),
+    ):
+        current = getattr(_queries, name)  # AttributeError: psycopg changed, look again
+        setattr(_queries, name, max(current, value))
+
 
 def table(model: type[models.Model]) -> str:
     """The model's table name, quoted for the database."""
@@ -51,6 +72,58 @@ def execute(sql: str, params: Sequence[object]) -> int:
         return cursor.rowcount
 
 
+_READS: dict[tuple, tuple[str, list[str], dict]] = {}
+
+
+def _read_shape(model: type[models.Model], alias: str) -> tuple[str, list[str], dict]:
+    """The model's columns under `alias` (`a."id", a."sku", ...`), their attribute names, and
+    the converters their values need (a JSON column's decoding...), as a queryset's."""
+    key = (model, alias, connection.vendor)
+    shape = _READS.get(key)
+    if shape is None:
+        quote = connection.ops.quote_name
+        fields = model._meta.concrete_fields
+        columns = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        compiler = connection.ops.compiler("SQLCompiler")(
+            models.sql.Query(model), connection, connection.alias
+        )
+        converters = compiler.get_converters(
+            [field.get_col(model._meta.db_table) for field in fields]
+        )
+        shape = _READS[key] = (columns, [field.attname for field in fields], converters)
+    return shape
+
+
+def models_read(
+    model: type[models.Model],
+    alias: str,
+    sql: str,
+    params: Sequence[object],
+    extra: Sequence[str] = (),
+) -> list[models.Model]:
+    """Instances of `model` from one written-out `SELECT {columns}[, extra...] FROM ...`:
+    `sql` has `{columns}` where the model's columns under `alias` go, then the `extra`
+    columns, whose values are set as attributes of those names, as they come.
+
+    What `Model.objects.raw()` gives, without its per-query work (the cursor's description
+    matched to the model's fields, the converters looked up): each shape's is kept."""
+    columns, names, converters = _read_shape(model, alias)
+    rows = fetch(sql.replace("{columns}", columns, 1), params)
+    if converters:
+        compiler = connection.ops.compiler("SQLCompiler")(
+            models.sql.Query(model), connection, connection.alias
+        )
+        rows = compiler.apply_converters(rows, converters)
+    count, db = len(names), connection.alias
+    instances = []
+    for row in rows:
+        instance = model.from_db(db, names, row[:count])
+        for name, value in zip(extra, row[count:], strict=True):
+            setattr(instance, name, value)
+        instances.append(instance)
+    return instances
+
+
 def rows_insert(
     *groups: Sequence[models.Model],
     also: Callable[[], tuple[str, list] | None] | None = None,
@@ -77,27 +150,16 @@ def rows_insert(
         if statement is not None:
             execute(*statement)
         return len(fetch(*counted)) if counted is not None else None
-    quote = connection.ops.quote_name
     parts, reads, params, generated = [], [], [], []
     for index, group in enumerate(groups):
-        meta = type(group[0])._meta
-        pk = meta.pk
-        auto = getattr(group[0], pk.attname) is None
-        fields = [field for field in meta.concrete_fields if not (auto and field is pk)]
-        row = f"({placeholders(len(fields))})"
-        returning = f" RETURNING {quote(pk.column)}" if auto else ""
-        parts.append(
-            f"i{index} AS (INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the models
-            f"({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES {', '.join([row] * len(group))}{returning})"
-        )
+        model = type(group[0])
+        auto = getattr(group[0], model._meta.pk.attname) is None
+        insert, fields = _insert_shape(model, auto, len(group))
+        parts.append(f"i{index} AS ({insert})")
         for obj in group:
-            params += [
-                field.get_db_prep_save(field.pre_save(obj, add=True), connection)
-                for field in fields
-            ]
+            params += [field_value(obj) for field_value in fields]
         if auto:
-            reads.append(f"SELECT {index}, {quote(pk.column)} FROM i{index}")  # noqa: S608
+            reads.append(f"SELECT {index}, {quote_pk(model)} FROM i{index}")  # noqa: S608
             generated.append(index)
     statement = also() if also is not None else None
     if statement is not None:
@@ -124,6 +186,95 @@ def rows_insert(
         for obj in group:
             obj._state.adding, obj._state.db = False, connection.alias
     return count
+
+
+# Fields whose `pre_save` only reads the attribute and whose database value is the
+# attribute itself when it has the type below, at most wrapped in the field's parameter
+# type (`get_db_prep_save` gives `Int4(value)` for an integer column on psycopg): their
+# value is read directly. Exact classes only; any other field, or a value of another
+# type, goes through `pre_save` and `get_db_prep_save` as `bulk_create` does.
+_AS_IS: dict[type, tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.EmailField: (str,),
+    models.SlugField: (str,),
+    models.IntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.BooleanField: (bool,),
+}
+
+
+_SAMPLES = {str: "x", int: 1, bool: True}
+
+
+def _field_value(field: models.Field) -> Callable[[models.Model], object]:
+    """How `rows_insert` reads `field`'s value to insert from a new object."""
+    kinds = _AS_IS.get(type(field))
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        target = field.target_field
+        if type(target) in (models.AutoField, models.BigAutoField):
+            kinds = (int,)
+    if kinds is None or type(field).pre_save is not models.Field.pre_save:
+        return _field_value_prepared(field)
+    attname = field.attname
+    # The type the field gives its database value (psycopg's `Int4` for an integer column,
+    # so that the parameter's type never follows its magnitude): learnt from a sample.
+    (kind,) = kinds
+    sample = _SAMPLES[kind]
+    adapter = type(field.get_db_prep_save(sample, connection))
+    if adapter is kind:
+        adapter = None
+    elif not issubclass(adapter, kind) or adapter(sample) != sample:
+        return _field_value_prepared(field)
+
+    def as_is(obj: models.Model) -> object:
+        value = getattr(obj, attname)
+        if value is None:
+            return None
+        if type(value) is kind:
+            return value if adapter is None else adapter(value)
+        return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+    return as_is
+
+
+def _field_value_prepared(field: models.Field) -> Callable[[models.Model], object]:
+    def prepared(obj: models.Model) -> object:
+        return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
+
+    return prepared
+
+
+_SHAPES: dict[tuple, tuple[str, list]] = {}
+
+
+def _insert_shape(
+    model: type[models.Model], auto: bool, rows: int
+) -> tuple[str, list[Callable[[models.Model], object]]]:
+    """`INSERT INTO ... VALUES (...), ... [RETURNING pk]` of `rows` new rows of `model`, and
+    how to read each placeholder's value from an object; built once per shape."""
+    key = (model, auto, rows, connection.vendor)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        quote = connection.ops.quote_name
+        meta = model._meta
+        fields = [field for field in meta.concrete_fields if not (auto and field is meta.pk)]
+        row = f"({placeholders(len(fields))})"
+        returning = f" RETURNING {quote(meta.pk.column)}" if auto else ""
+        insert = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names from the models
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES {', '.join([row] * rows)}{returning}"
+        )
+        shape = _SHAPES[key] = (insert, [_field_value(field) for field in fields])
+    return shape
+
+
+def quote_pk(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.pk.column)
 
 
 def writes_run(*statements: tuple[str, list] | None) -> None:

@@ -8,7 +8,7 @@ from operator import and_
 from django.db.models import Prefetch, Q, QuerySet
 
 from backoffice.scopes import EVERYTHING, Scope, scope_filter
-from backoffice.sql import placeholders, table
+from backoffice.sql import models_read, placeholders, table
 from catalog.models import Category, Channel, ChannelPrice, Product, ProductListing, ProductVariant
 from catalog.sellable import published_listings, sellable_sql, sellable_variants
 
@@ -38,14 +38,15 @@ def variants_for_sale_by_sku(
     extra = extra or {}
     columns = "".join(f", {sql} AS {name}" for name, (sql, _) in extra.items())
     extra_params = [value for _, values in extra.values() for value in values]
-    variants = list(
-        ProductVariant.objects.raw(
-            f"SELECT v.*, cp.price AS channel_price, p.name AS product_name{columns} "  # noqa: S608
-            f"FROM {table(ProductVariant)} v "
-            f"JOIN {table(Product)} p ON p.id = v.product_id {joins} "
-            f"WHERE v.sku IN ({placeholders(len(skus))}) AND {sellable}",
-            [*extra_params, *params, *skus],
-        )
+    variants = models_read(
+        ProductVariant,
+        "v",
+        "SELECT {columns}, cp.price, p.name" + columns + " "
+        f"FROM {table(ProductVariant)} v "
+        f"JOIN {table(Product)} p ON p.id = v.product_id {joins} "
+        f"WHERE v.sku IN ({placeholders(len(skus))}) AND {sellable}",
+        [*extra_params, *params, *skus],
+        extra=["channel_price", "product_name", *extra],
     )
     price = ChannelPrice._meta.get_field("price")
     for variant in variants:

@@ -45,7 +45,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backoffice.exceptions import DomainError, ValidationFailed
-from backoffice.sql import execute, lock_rows_of, table
+from backoffice.sql import execute, fetch, lock_rows_of, table
 from channels_api.models import ApiKey, IdempotencyRecord
 from channels_api.problems import PROBLEM_CONTENT_TYPE
 from orders.models import FulfillerAccess
@@ -114,25 +114,32 @@ def _insert_record(scope: Scope, key: str, fingerprint: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _locked_record(scope: Scope, key: str, fingerprint: str) -> IdempotencyRecord:
+def _record_lock(scope: Scope, key: str, fingerprint: str) -> None:
+    """Lock the key's record (`FOR UPDATE NOWAIT`: 409 while its first request holds it);
+    a record that holds an answer already raises `_Replay` with it.
+
+    Written out, reading two columns into a tuple: this runs in every idempotent POST
+    (docs/performance.md); the stored answer is read only to replay it."""
     try:
-        # Written out: this runs before every idempotent POST (docs/performance.md).
-        records = IdempotencyRecord.objects.raw(
-            "SELECT i.id, i.request_fingerprint, i.response_status, i.response_body "  # noqa: S608
+        rows = fetch(
+            "SELECT i.id, i.request_fingerprint, i.response_status "  # noqa: S608
             f"FROM {table(IdempotencyRecord)} i WHERE i.{scope.column} = %s AND i.key = %s"
             f"{lock_rows_of('i', nowait=True)}",
             [scope.owner_id, key],
         )
-        record = next(iter(records), None)
     except DatabaseError as error:
         if getattr(error.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
             raise
         raise IdempotencyKeyInUse() from error  # the first request holds the lock
-    if record is None:  # removed after a 5xx by the request we raced with
+    if not rows:  # removed after a 5xx by the request we raced with
         raise IdempotencyKeyInUse()
-    if record.request_fingerprint != fingerprint:
+    record_id, stored_fingerprint, status = rows[0]
+    if stored_fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    return record
+    if status is not None:
+        raise _Replay(
+            IdempotencyRecord.objects.only("response_status", "response_body").get(pk=record_id)
+        )
 
 
 def _body(response: Response) -> object:
@@ -255,9 +262,7 @@ def idempotent(
                     )
                 return response
             with transaction.atomic():
-                record = _locked_record(scope, key, fingerprint)
-                if record.response_status is not None:
-                    raise _Replay(record)
+                _record_lock(scope, key, fingerprint)
                 response = view_method(view, request, *args, **kwargs)
                 # The business writes and the stored response commit together.
                 _store(scope, key, response)
@@ -306,9 +311,7 @@ class ServiceAnswer:
     def begin(self) -> None:
         if self._record is None:
             return
-        record = _locked_record(*self._record)
-        if record.response_status is not None:
-            raise _Replay(record)
+        _record_lock(*self._record)
 
     def finish(self, result: object) -> tuple[str, list] | None:
         """Render the answer; with a key, the statement that stores it, which the service

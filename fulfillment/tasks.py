@@ -3,8 +3,8 @@
 Tasks take ids, load, call one service, and are safe to run twice. A sweep
 finds confirmed orders that were never planned (their nudge was lost while the
 broker was down), so nothing waits forever. A placed order sends one message,
-`order_placed_task`, which does in the worker what would have been two sends
-from the web request.
+`order_placed_task`, which does in the worker what would have been three sends
+from the web request (the outbox dispatcher's nudge, the email, the plan).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from backoffice import task_names
+from backoffice.outbox.services import dispatcher_nudge
 from fulfillment.models import Fulfillment, Notification
 from fulfillment.notifications import notification_send
 from fulfillment.services import fulfillments_plan, order_complete_if_delivered
@@ -108,6 +109,10 @@ def order_placed_task(self, order_id: int) -> int:
     `notification_send` sends once per order and kind. `fulfillments_plan` plans
     confirmed orders only, and once. Returns how many fulfillments were planned.
     """
+    # Checkout leaves the outbox's nudge to this message (one send from the request): the
+    # order's events are committed, and a run of the dispatcher delivers them. First, so a
+    # failure below never delays them; a retry nudges again, which the flag makes cheap.
+    dispatcher_nudge()
     order = Order.objects.filter(pk=order_id).only("pk", "email").first()
     if order is None:
         return 0

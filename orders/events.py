@@ -110,9 +110,17 @@ def order_domain_events(
 
 
 def order_domain_events_build(
-    *, order: Order, types: list[str], lines: list | None = None, first_sequence: int | None = None
+    *,
+    order: Order,
+    types: list[str],
+    lines: list | None = None,
+    first_sequence: int | None = None,
+    nudge: bool = True,
 ) -> list[OutboxEvent]:
-    """The outbox rows of `order_domain_events`, for the caller to insert in its transaction."""
+    """The outbox rows of `order_domain_events`, for the caller to insert in its transaction.
+
+    `nudge=False` when the caller queues `order_placed_task` after the same commit: its
+    worker nudges the outbox dispatcher (`backoffice.outbox.services.events_build`)."""
     payload = {"order": order_payload(order, lines)}
     return events_build(
         [
@@ -124,5 +132,6 @@ def order_domain_events_build(
                 "sequence": None if first_sequence is None else first_sequence + index,
             }
             for index, event_type in enumerate(types)
-        ]
+        ],
+        nudge=nudge,
     )

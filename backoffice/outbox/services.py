@@ -71,10 +71,15 @@ def events_record(events: list[dict[str, Any]]) -> list[OutboxEvent]:
     return OutboxEvent.objects.bulk_create(events_build(events))
 
 
-def events_build(events: list[dict[str, Any]]) -> list[OutboxEvent]:
+def events_build(events: list[dict[str, Any]], *, nudge: bool = True) -> list[OutboxEvent]:
     """The rows of `events_record`, not yet inserted: the caller inserts them in this
     transaction (with other rows in one statement, `backoffice.sql.rows_insert`). Reads the
-    sequences only for items without one; the dispatcher is nudged after commit."""
+    sequences only for items without one; the dispatcher is nudged after commit.
+
+    `nudge=False`: the caller sends, after the same commit, a task whose worker nudges the
+    dispatcher itself (`order_placed_task`): one broker message from this process
+    instead of two. Whatever that message meets, the events are in the outbox, and
+    beat's periodic run of the dispatcher takes them."""
     if not events:
         return []
     unnumbered = {item["aggregate"] for item in events if item.get("sequence") is None}
@@ -101,7 +106,7 @@ def events_build(events: list[dict[str, Any]]) -> list[OutboxEvent]:
                 channel_code=item.get("channel_code", ""),
             )
         )
-    if not _nudge_pending():
+    if nudge and not _nudge_pending():
         transaction.on_commit(dispatcher_nudge, robust=True)
     return rows_to_insert
 

@@ -10,6 +10,9 @@ class VersionsConfig(AppConfig):
     verbose_name = "Versions of reference data"
 
     def ready(self) -> None:
+        from backoffice.sql import statement_cache_widen
+
+        statement_cache_widen()  # the hot paths' large statements parsed once (backoffice/sql.py)
         from backoffice.versions import tasks  # noqa: F401  (registers the compaction task)
         from backoffice.versions.triggers import triggers_install
 

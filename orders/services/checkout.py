@@ -567,8 +567,12 @@ def _order_write(
     domain_events = ["order.created"]
     if order.status == Order.Status.CONFIRMED:
         domain_events.append("order.confirmed")
-    outbox = order_domain_events_build(
-        order=order, types=domain_events, lines=lines, first_sequence=1
+    # An order waiting for its payment is announced to the customer once paid (settlement).
+    announced = order.status != Order.Status.PENDING_PAYMENT and (
+        order.email or order.status == Order.Status.CONFIRMED
+    )
+    outbox = order_domain_events_build(  # announced: its worker nudges the outbox dispatcher
+        order=order, types=domain_events, lines=lines, first_sequence=1, nudge=not announced
     )
     placed = PlacedOrder(order=order, lines=lines, events=events)
     relabel = None
@@ -586,12 +590,10 @@ def _order_write(
         placed = PlacedOrder(order=order, lines=lines, events=events, relabelled=booked)
     if record is not None and record.booked is not None:
         record.booked(booked)  # a slot full or gone: refused, all of it rolls back
-    # An order waiting for its payment is announced to the customer once paid (settlement).
-    if order.status != Order.Status.PENDING_PAYMENT and (
-        order.email or order.status == Order.Status.CONFIRMED
-    ):
-        # One message for both (the "placed" email, and planning a confirmed order):
-        # the worker queues the email as its own task, so a failing email never re-plans.
+    if announced:
+        # One message for all three (the outbox dispatcher's nudge, the "placed" email,
+        # and planning a confirmed order): the worker nudges, then queues the email as its
+        # own task, so a failing email never re-plans.
         enqueue_after_commit(task_names.ORDER_PLACED, order.pk)
     return placed
 

@@ -17,7 +17,7 @@ from backoffice.outbox.signing import signature_verify
 from backoffice.outbox.tasks import outbox_dispatch
 from catalog.models import Channel
 from fulfillment.models import Fulfillment, Notification
-from fulfillment.tasks import fulfillments_plan_sweep_task
+from fulfillment.tasks import fulfillments_plan_sweep_task, order_placed_task
 from orders.models import Order
 from tests.conftest import Api
 from tests.factories import SHIPPING_ADDRESS, make_key, make_product, make_warehouse, receive
@@ -70,9 +70,9 @@ def test_a_checkout_is_one_message_that_a_worker_turns_into_the_plan_and_the_ema
 
     order = checkout(api)
 
-    # From the web process: the order's one message, and the dispatcher nudge (the flag
-    # was clear; a burst of orders shares it, see below).
-    assert sorted(published) == sorted([ORDER_PLACED_TASK, DISPATCH_TASK])
+    # From the web process: the order's one message, even with the dispatcher's flag
+    # clear; the worker nudges the dispatcher (see below).
+    assert published == [ORDER_PLACED_TASK]
     fulfillment = wait_until(lambda: Fulfillment.objects.filter(order=order).first())
     assert fulfillment.warehouse.code == "main"
     assert [(line.order_line.sku, line.quantity) for line in fulfillment.lines.all()] == [
@@ -100,12 +100,48 @@ def test_each_placed_order_is_one_message_and_orders_share_a_pending_nudge(
     paid_without_email = checkout(api, email="")
     checkout(api, email="", paid=False)  # nothing to plan nor to email: no message
 
+    # No order nudges the dispatcher from here: the worker running its message does, and
+    # the last one, with no message, finds the flag set by the stock.low event's nudge.
     assert queued_tasks(test_broker) == [
-        (DISPATCH_TASK, []),
         (ORDER_PLACED_TASK, [paid.pk]),
         (ORDER_PLACED_TASK, [cash_on_delivery.pk]),
+        (DISPATCH_TASK, []),  # the second order's stock crossed its low-stock threshold
         (ORDER_PLACED_TASK, [paid_without_email.pk]),
     ]
+    low = OutboxEvent.objects.get(type="stock.low")
+    assert low.created_at < paid_without_email.created_at
+
+
+def test_the_order_message_nudges_the_dispatcher_in_the_worker(test_broker):
+    api = web_shop()
+    dispatcher_nudge_done()
+    order = checkout(api, paid=False)  # announced (its email), nothing to plan
+    assert queued_tasks(test_broker) == [(ORDER_PLACED_TASK, [order.pk])]
+    dispatcher_nudge_done()
+
+    order_placed_task.apply(args=[order.pk])  # what the worker runs
+
+    assert (DISPATCH_TASK, []) in queued_tasks(test_broker)
+
+
+def test_an_order_message_queued_while_no_worker_runs_gets_its_events_delivered(
+    receiver, test_broker, start_celery
+):
+    """The web process sends no nudge of its own for an announced order: its events wait
+    in the outbox, and its one message (kept by the broker while no worker runs, acked
+    late) makes the first worker that takes it dispatch them; no beat runs here."""
+    endpoint_for(receiver, events=["order.created"])
+    api = web_shop()
+    dispatcher_nudge_done()
+    order = checkout(api, paid=False)  # announced by its email; nothing to plan
+    assert queued_tasks(test_broker) == [(ORDER_PLACED_TASK, [order.pk])]
+    cache.delete(NUDGE_PENDING_KEY)
+
+    start_celery("worker", test_broker, **WORKER_ENV)
+
+    [request] = receiver.wait_for(1)
+    assert request.json["type"] == "order.created"
+    assert request.json["data"]["order"]["token"] == str(order.token)
 
 
 def test_a_failing_email_is_retried_on_its_own_and_never_plans_again(test_broker, start_celery):
