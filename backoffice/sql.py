@@ -8,9 +8,12 @@ of arrays, and row locks only where the database has them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 from django.db import connection, models
+
+logger = logging.getLogger(__name__)
 
 # psycopg keeps the parsing of a statement's text (its `%s` split into parts) only for
 # statements of at most 50 parameters and 4 KiB: the order's rows in one `WITH` (60+
@@ -21,17 +24,34 @@ STATEMENT_CACHE_MAX_PARAMS = 400
 STATEMENT_CACHE_MAX_LENGTH = 32_768
 
 
-def statement_cache_widen() -> None:
+def statement_cache_widen() -> bool:
     """Raise psycopg's bounds on which statements have their parsing cached, never lower
-    them. A psycopg without these bounds (a renamed attribute) fails here, at startup."""
-    from psycopg import _queries
+    them; returns whether they are raised.
 
-    for name, value in (
+    The bounds are psycopg's own module constants, not a documented setting: a psycopg
+    without them (renamed in a later release) leaves the cache as it is, with a warning,
+    and the server starts as before (only a little more CPU per checkout); the test
+    suite fails instead (`tests/orders/test_rows_statements.py`), so an upgrade that
+    renamed them is seen before it ships."""
+    try:
+        import psycopg
+        from psycopg import _queries
+    except ImportError:  # no psycopg: SQLite only
+        return False
+    bounds = (
         ("MAX_CACHED_STATEMENT_PARAMS", STATEMENT_CACHE_MAX_PARAMS),
         ("MAX_CACHED_STATEMENT_LENGTH", STATEMENT_CACHE_MAX_LENGTH),
-    ):
-        current = getattr(_queries, name)  # AttributeError: psycopg changed, look again
-        setattr(_queries, name, max(current, value))
+    )
+    if not all(isinstance(getattr(_queries, name, None), int) for name, _ in bounds):
+        logger.warning(
+            "psycopg %s has no statement-cache bounds to raise: large statements are "
+            "parsed on every call (backoffice/sql.py, statement_cache_widen)",
+            psycopg.__version__,
+        )
+        return False
+    for name, value in bounds:
+        setattr(_queries, name, max(getattr(_queries, name), value))
+    return True
 
 
 def table(model: type[models.Model]) -> str:

@@ -96,5 +96,16 @@ def test_psycopg_keeps_the_parsing_of_the_large_statements():
     assert psycopg._queries.MAX_CACHED_STATEMENT_PARAMS >= sql.STATEMENT_CACHE_MAX_PARAMS
     assert psycopg._queries.MAX_CACHED_STATEMENT_LENGTH >= sql.STATEMENT_CACHE_MAX_LENGTH
     before = psycopg._queries.MAX_CACHED_STATEMENT_PARAMS
-    sql.statement_cache_widen()  # idempotent, and never lowers a bound
+    assert sql.statement_cache_widen() is True  # idempotent, and never lowers a bound
     assert before == psycopg._queries.MAX_CACHED_STATEMENT_PARAMS
+
+
+def test_a_psycopg_without_the_bounds_starts_with_a_warning(monkeypatch, caplog):
+    # A later psycopg that renamed its (undocumented) bounds: the server must still start.
+    monkeypatch.delattr(psycopg._queries, "MAX_CACHED_STATEMENT_PARAMS")
+
+    with caplog.at_level("WARNING", logger="backoffice.sql"):
+        assert sql.statement_cache_widen() is False
+
+    assert "no statement-cache bounds" in caplog.text
+    assert not hasattr(psycopg._queries, "MAX_CACHED_STATEMENT_PARAMS")
