@@ -6,11 +6,10 @@
 - **replay**: the statements a checkout runs under the stock lock (docs/performance.md),
   taken from a real checkout's captured SQL (`bench/queries.py`) and replayed on its
   SKU's rows in a copy of the bench database. A paid checkout locks the rows twice,
-  each time by one autocommitted call of a PostgreSQL function and for that call alone
-  (`inventory.stock_functions`): its hold before the PSP is asked (the hold inserted,
-  then the row's counter raised by one conditional UPDATE) and, once paid, the hold
-  turned into an allocation under the hold's name (the hold deleted, the allocation
-  inserted, then `allocated` raised by one conditional UPDATE). The order's
+  each time by one autocommitted statement and for that statement alone: its hold
+  before the PSP is asked (the rows `FOR UPDATE`, their counter raised, the hold's
+  insert) and, once paid, the hold turned into an allocation under the hold's name (the
+  rows `FOR UPDATE`, `allocated` raised, the allocations' insert). The order's
   transaction then relabels those allocation rows, touching no stock row: it is not
   replayed. One run of the script is both statements, under a holder of its own. Its
   rate is the ceiling of a hot SKU's sales with unlimited API nodes: nothing but these
@@ -26,8 +25,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from inventory.stock_functions import NAMES as STOCK_FUNCTIONS
-
 DATABASE = "bench_hot_row"
 REPLAY_DATABASE = "bench_hot_replay"
 STOCK = 1_000_000_000  # the row's starting quantity, as in SCHEMA
@@ -39,15 +36,7 @@ SCHEMA = (
 MINIMAL_SCRIPT = "UPDATE hot_stock SET qty = qty - 1 WHERE id = 1;\n"
 # The replayed rows get stock enough never to run out (the constraint allocated <= on_hand).
 REPLAY_STOCK = 1_000_000_000
-# A statement that locks stock rows: one `FOR UPDATE` of them, or a call of one of the
-# functions that take them (`inventory.stock_functions`: the checkout's hold and its
-# allocation, each one conditional UPDATE per row), replayed as the app calls it.
-LOCK = re.compile(
-    r'"inventory_stocklevel".*FOR UPDATE|\b(?:'
-    + "|".join(re.escape(name) for name in STOCK_FUNCTIONS)
-    + r")\s*\(",
-    re.DOTALL,
-)
+LOCK = re.compile(r'"inventory_stocklevel".*FOR UPDATE', re.DOTALL)
 # The holders of the captured checkout, each replaced by one unique to a run of the script
 # (pgbench's `:client_id` and a random `:run`): the hold's (also the allocation's, taken
 # under the hold's name), then an order's (in a captured checkout of an earlier design).

@@ -8,8 +8,8 @@ The units held are counted on the stock row itself: `reserved_units` is the unit
 every reservation row of the level, kept by each statement that writes one
 (`inventory.services.holds`). A hold past its `expires_at` stops counting at once, but
 its row (and its units in `reserved_units`) stays until something deletes it: the purge,
-or a checkout's hold that finds the level short by its counter, which purges the level's
-expired holds under its lock and tries again (`inventory.stock_functions`). So the
+or the next one-statement hold on that level, which deletes the level's expired holds
+inside its own statement (`inventory.services.holds._hold_in_one_statement`). So the
 active units are `reserved_units - expired units still present`, and the forms below
 subtract the expired ones (an index range on (stock_level, expires_at) that is empty
 once they are purged) instead of adding up the active ones. Why not count only active
@@ -24,14 +24,14 @@ The rule is asked in three forms, kept here side by side, and
   `available` on stock levels (the admin's stock list, the books check);
 - SQL: `available_sql` for one level, `channel_availability` for a channel and
   `channel_available_sql` (the same, inside a query over variants), written out because
-  every product page and checkout asks it (docs/performance.md); the checkout's hold
-  (`inventory.stock_functions`) picks its levels with `reserved_sql`.
+  every product page and checkout asks it (docs/performance.md); `free_after_purge_sql`
+  for the one-statement hold, on a row it has locked and purged of its expired holds.
 
 Each read form is one statement, so the counter and the expired rows it subtracts come
 from one snapshot and agree. A statement that waits for a row lock is different: it
 re-reads only that row when it gets it, while its subqueries keep the snapshot it
-started with. That is why the checkout's hold decides on the row's counter alone, in
-the condition of its `UPDATE` (re-checked on the latest row), and why `reserved_by_level`
+started with. That is why the one-statement hold decides on the locked row's counter
+alone, after deleting (not reading) the expired holds, and why `reserved_by_level`
 reads the holds in a statement of its own, after the rows are locked: that statement's
 fresh snapshot (READ COMMITTED) counts the holds committed by whoever held the lock
 before; a subquery inside the locking statement would not.
@@ -102,6 +102,18 @@ def reserved_sql(level_alias: str, now: datetime | None = None) -> tuple[str, li
         f"AND NOT ({active})), 0))",
         params,
     )
+
+
+def free_after_purge_sql(level_alias: str, purged_units: str) -> str:
+    """SQL: what a locked stock row can still promise once `purged_units` (an expression:
+    the units of its expired holds the same statement deleted) are taken off its counter.
+
+    Only the row's own columns: a statement that waited for the row's lock sees them as
+    the previous holder committed them (see the module's note). Not clamped at 0: a hold
+    asks for `>= n`.
+    """
+    a = level_alias
+    return f"{a}.on_hand - {a}.allocated - ({a}.reserved_units - {purged_units})"
 
 
 def available_sql(level_alias: str, now: datetime | None = None) -> tuple[str, list]:

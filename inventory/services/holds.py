@@ -14,13 +14,15 @@ from django.utils import timezone
 from backoffice.sql import execute, fetch, lock_rows_of, placeholders, table
 from catalog.models import Channel
 from inventory.available import (
+    available_sql,
     channel_availability,
+    free_after_purge_sql,
     free_units,
     reserved_by_level,
     reserved_by_level_and_held_until,
 )
 from inventory.errors import InsufficientStock, StockConflict
-from inventory.hold_active import hold_active_q
+from inventory.hold_active import hold_active_q, hold_active_sql
 from inventory.locks import (
     allocations_lock,
     reservations_lock_expired,
@@ -34,6 +36,7 @@ from inventory.models import (
     StockLevel,
     StockMovement,
     Warehouse,
+    WarehouseChannel,
 )
 from inventory.services.placement import (
     Placement,
@@ -43,8 +46,6 @@ from inventory.services.placement import (
     placements_by_level,
     placements_plan,
 )
-from inventory.stock_functions import ALLOCATE_HOLD as ALLOCATE_HOLD_FUNCTION
-from inventory.stock_functions import HOLD as HOLD_FUNCTION
 
 
 def stock_reserve(
@@ -159,40 +160,91 @@ def _hold_in_one_statement(
     ttl: int,
     warehouse_id: int | None,
 ) -> list[Reservation] | None:
-    """A fresh holder's hold as one autocommitted call (PostgreSQL), or None when it held
-    nothing (a line lacked the units in every single warehouse, or found them gone).
+    """A fresh holder's hold as one autocommitted statement (PostgreSQL), or None when it
+    held nothing (a line lacked the units in every single warehouse).
 
-    The call is `inventory_stock_hold` (`inventory.stock_functions`, its steps told
-    there): each line from the first warehouse in the channel's priority order that has
-    all its units in the call's snapshot (what `placements_plan` chooses for a holder
-    without holds); the holds inserted before any stock row is locked; then each level
-    taken by one conditional `UPDATE` of its counter, in id order (the lock order),
-    re-checked on the row as its previous holder committed it. A level short by its
-    counter is locked and purged of its expired holds first, and tried once more: an
-    expired hold still frees its units for this buyer at once, and the counter stays the
-    sum of the level's reservation rows. All lines or none. The rows are locked from the
-    first `UPDATE` to the call's own commit: no round trip while they are held.
+    Each line comes from the first warehouse in the channel's priority order that has
+    all its units (what `placements_plan` chooses for a holder without holds), picked
+    from the statement's snapshot. Then, in this order inside the one statement:
+
+    1. `locked`: those stock rows `FOR UPDATE`, in id order (the lock order). A row that
+       another buyer held is read again as that buyer committed it;
+    2. `expired`: the expired holds of those rows deleted, `SKIP LOCKED` (a hold another
+       transaction is deleting or converting is left to it: the purge never waits either,
+       so no two of them wait on each other), after the lock (a one-time filter on
+       `locked`): deleted only under the row lock, as every other writer of holds does;
+    3. `decided`: each row's free units, `on_hand - allocated - (reserved_units - purged)`
+       from the locked row's own columns (`inventory.available.free_after_purge_sql`), and
+       `ok` when every line has its units: all lines or none;
+    4. `counted`: `reserved_units` less the purged units, plus the held ones when `ok`;
+       the reservations inserted when `ok`.
+
+    An expired hold not yet purged thus frees its units for this buyer at once, and the
+    counter stays the sum of the level's reservation rows. The rows are locked from step
+    1 to the statement's own commit: no round trip while they are held.
     """
+    level, reservation, wc, warehouse = (
+        table(StockLevel),
+        table(Reservation),
+        table(WarehouseChannel),
+        table(Warehouse),
+    )
     now = timezone.now()
     expires_at = now + timedelta(seconds=ttl)
+    wanted = ", ".join(["(%s::bigint, %s::integer)"] * len(lines))
+    wanted_params = [value for vid, line in lines.items() for value in (vid, line.quantity)]
+    available, available_params = available_sql("s", now)
+    only = " AND s.warehouse_id = %s" if warehouse_id is not None else ""
+    only_params = [warehouse_id] if warehouse_id is not None else []
+    free = free_after_purge_sql("l", "COALESCE(f.units, 0)")
+    active, active_params = hold_active_sql("r", now)
     rows = fetch(
-        f"SELECT * FROM {HOLD_FUNCTION}(%s::bigint, %s::bigint, %s::bigint[], "  # noqa: S608
-        "%s::integer[], "
-        "%s::text, %s::timestamptz, %s::timestamptz)",
+        f"WITH wanted (variant_id, quantity) AS (VALUES {wanted}), "  # noqa: S608
+        "candidate AS (SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, "
+        f"s.warehouse_id, n.quantity FROM {level} s "
+        "JOIN wanted n ON n.variant_id = s.variant_id "
+        f"JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id "
+        f"JOIN {warehouse} w ON w.id = s.warehouse_id "
+        f"WHERE wc.channel_id = %s AND w.active{only} AND {available} >= n.quantity "
+        "ORDER BY s.variant_id, wc.priority, s.warehouse_id), "
+        f"locked AS (SELECT s.id, s.on_hand, s.allocated, s.reserved_units FROM {level} s "
+        "WHERE s.id IN (SELECT id FROM candidate) ORDER BY s.id FOR UPDATE), "
+        f"expired AS (DELETE FROM {reservation} WHERE id IN (SELECT r.id FROM {reservation} r "
+        f"WHERE r.stock_level_id IN (SELECT id FROM candidate) AND NOT ({active}) "
+        "AND (SELECT COUNT(*) FROM locked) >= 0 FOR UPDATE SKIP LOCKED) "
+        "RETURNING stock_level_id, quantity), "
+        "freed AS (SELECT stock_level_id, SUM(quantity) AS units FROM expired "
+        "GROUP BY stock_level_id), "
+        f"decided AS (SELECT c.id, c.variant_id, c.warehouse_id, c.quantity, {free} AS free, "
+        "COALESCE(f.units, 0) AS purged FROM candidate c JOIN locked l ON l.id = c.id "
+        "LEFT JOIN freed f ON f.stock_level_id = c.id), "
+        "verdict AS (SELECT COUNT(*) = %s AND COALESCE(BOOL_AND(free >= quantity), FALSE) "
+        "AS ok FROM decided), "
+        f"counted AS (UPDATE {level} s SET reserved_units = s.reserved_units - d.purged "
+        "+ CASE WHEN (SELECT ok FROM verdict) THEN d.quantity ELSE 0 END FROM decided d "
+        "WHERE s.id = d.id AND ((SELECT ok FROM verdict) OR d.purged > 0) RETURNING s.id), "
+        f"held AS (INSERT INTO {reservation} "
+        "(stock_level_id, holder, quantity, expires_at, created_at) "
+        "SELECT id, %s, quantity, %s, %s FROM decided WHERE (SELECT ok FROM verdict) "
+        "RETURNING id, stock_level_id) "
+        "SELECT (SELECT ok FROM verdict), d.id, d.variant_id, d.warehouse_id, d.quantity, "
+        "d.free, h.id FROM decided d LEFT JOIN held h ON h.stock_level_id = d.id",
         [
+            *wanted_params,
             channel.pk,
-            warehouse_id,
-            list(lines),
-            [line.quantity for line in lines.values()],
+            *only_params,
+            *available_params,
+            *active_params,
+            len(lines),
             holder,
-            now,
             expires_at,
+            now,
         ],
     )
-    if not rows:
+    if not rows or not rows[0][0]:
         return None
     reservations, levels, before, after = [], {}, {}, {}
-    for level_id, variant_id, warehouse_id_, quantity, free_units_, pk in rows:
+    for _, level_id, variant_id, warehouse_id_, quantity, free_units_, pk in rows:
         stock = StockLevel(id=level_id, variant_id=variant_id, warehouse_id=warehouse_id_)
         levels[(variant_id, warehouse_id_)] = stock
         before[level_id], after[level_id] = free_units_, free_units_ - quantity
@@ -499,8 +551,7 @@ def _held_short(channel: Channel, merged: dict[int, StockLine]) -> InsufficientS
 def _held_allocate(
     holder: str, hold: str, wanted: dict[int, int], warehouse_id: int | None, *, now: datetime
 ) -> tuple[int | None, int]:
-    """One call (`inventory_stock_allocate_hold`, `inventory.stock_functions`): (levels
-    held, levels raised), or (None, 0) for a hold not usable.
+    """One statement: (levels held, levels raised), or (None, 0) for a hold not usable.
 
     The hold's rows are deleted whatever they are, and their units taken off the levels'
     `reserved_units`; only a usable hold raises `allocated` and writes the allocations.
@@ -508,10 +559,50 @@ def _held_allocate(
     units by variant id; with `warehouse_id`, all of them in that warehouse): a hold of
     2 x A + 1 x B is no allocation for 1 x A + 2 x B, though both are three units.
     """
+    reservation, level, allocation = table(Reservation), table(StockLevel), table(Allocation)
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(wanted))
+    only = " AND l.warehouse_id = %s" if warehouse_id is not None else ""
     rows = fetch(
-        f"SELECT * FROM {ALLOCATE_HOLD_FUNCTION}(%s::text, %s::text, %s::bigint[], "  # noqa: S608
-        "%s::bigint[], %s::bigint, %s::timestamptz)",
-        [hold, holder, list(wanted), list(wanted.values()), warehouse_id, now],
+        f"WITH wanted (variant_id, quantity) AS (VALUES {values}), "  # noqa: S608
+        f"gone AS (DELETE FROM {reservation} WHERE holder = %s "
+        "RETURNING stock_level_id, quantity, expires_at > %s AS active), "
+        # The levels locked in id order before any is updated (the lock order: an UPDATE
+        # joined to `held` would lock them in whatever order its join yields them), and
+        # read as locked: as the previous holder of the lock committed them.
+        f"locked AS (SELECT s.id, s.variant_id, s.warehouse_id, s.on_hand, s.allocated "
+        f"FROM {level} s WHERE s.id IN "
+        "(SELECT stock_level_id FROM gone) ORDER BY s.id FOR UPDATE), "
+        "held AS (SELECT g.stock_level_id, SUM(g.quantity) AS quantity FROM gone g "
+        "GROUP BY g.stock_level_id), "
+        # The held units per SKU (those in the wrong warehouse left out), against the lines.
+        "per_sku AS (SELECT l.variant_id, SUM(h.quantity) AS quantity FROM held h "
+        f"JOIN locked l ON l.id = h.stock_level_id{only} GROUP BY l.variant_id), "
+        "usable AS (SELECT (SELECT COUNT(*) FROM locked) >= 0 "
+        "AND COALESCE((SELECT BOOL_AND(active) FROM gone), FALSE) AND NOT EXISTS "
+        "(SELECT 1 FROM per_sku p FULL JOIN wanted w ON w.variant_id = p.variant_id "
+        "WHERE p.quantity IS DISTINCT FROM w.quantity) AS ok), "
+        "room AS (SELECT h.stock_level_id, h.quantity, "
+        "l.allocated + h.quantity <= l.on_hand AS room FROM held h "
+        "JOIN locked l ON l.id = h.stock_level_id), "
+        # All levels or none: run by itself (autocommitted) no rollback undoes a part.
+        "plan AS (SELECT stock_level_id, quantity, (SELECT ok FROM usable) "
+        "AND (SELECT BOOL_AND(room) FROM room) AS fits FROM room), "
+        f"raised AS (UPDATE {level} s SET allocated = s.allocated + CASE WHEN p.fits "
+        "THEN p.quantity ELSE 0 END, reserved_units = s.reserved_units - p.quantity, "
+        "updated_at = %s FROM plan p WHERE s.id = p.stock_level_id RETURNING s.id), "
+        f"inserted AS (INSERT INTO {allocation} (stock_level_id, holder, quantity, created_at) "
+        "SELECT stock_level_id, %s, quantity, %s FROM plan WHERE fits RETURNING 1) "
+        "SELECT (SELECT ok FROM usable), (SELECT COUNT(*) FROM held), "
+        "(SELECT COUNT(*) FROM inserted)",
+        [
+            *(value for pair in wanted.items() for value in pair),
+            hold,
+            now,
+            *([warehouse_id] if warehouse_id is not None else []),
+            now,
+            holder,
+            now,
+        ],
     )
     ok, held, raised = rows[0]
     return (held, raised) if ok else (None, 0)

@@ -16,7 +16,6 @@ from bench.pgbench import one_round_trip, replay_script, under_the_lock
 from bench.queries import count_queries
 from bench.report import RATIO_TARGETS, build, ratio_met, targets
 from bench.seed import seed
-from inventory import stock_functions
 from inventory.models import Allocation, Reservation
 from tests.orders.test_query_counts import CART_LINE_ADD_BUDGET, CHECKOUT_BUDGET
 
@@ -74,10 +73,11 @@ def test_pgbench_replays_the_real_statements_under_the_stock_lock(bench_site):
     # stretch on the stock rows (the order's transaction locks none).
     assert len(hold) == 1 and len(allocation) == 1 and len(lines) == 3
     assert "BEGIN;" not in lines and "COMMIT;" not in lines
-    # Each a call of the function the app calls (inventory.stock_functions), as it ran.
-    assert f"FROM {stock_functions.HOLD}(" in lines[1]
-    assert f"FROM {stock_functions.ALLOCATE_HOLD}(" in lines[2]
-    assert "'order:" not in lines[2]
+    assert "FOR UPDATE" in lines[1] and '"inventory_stocklevel"' in lines[1]
+    assert 'INSERT INTO "inventory_reservation"' in lines[1]
+    assert lines[2].startswith("WITH wanted ") and "'order:" not in lines[2]
+    assert 'gone AS (DELETE FROM "inventory_reservation"' in lines[2]
+    assert 'INSERT INTO "inventory_allocation"' in lines[2]
     assert "'checkout:" not in script
     # The statements run as they stand, each run under holders of its own.
     for run in range(2):

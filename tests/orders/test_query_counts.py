@@ -13,7 +13,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Channel
-from inventory import stock_functions
 from inventory.models import Allocation
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive
@@ -134,15 +133,11 @@ def test_under_the_stock_lock_run_only_the_stock_statements_and_the_commit(api, 
     # into an allocation (the rows `FOR UPDATE`, `allocated` raised, the allocations
     # inserted under the hold's name). The order's transaction locks no stock row: it
     # gives those allocation rows to the order in the statement writing its lines.
-    # On PostgreSQL each is a call of a function of inventory.stock_functions.
     locking = [
         index
         for index, sql in enumerate(statements)
-        if any(f"FROM {name}(" in sql for name in stock_functions.NAMES)
-        or (
-            '"inventory_stocklevel"' in sql
-            and ("FOR UPDATE" in sql or re.search(r'UPDATE "inventory_stocklevel"( s)? SET', sql))
-        )
+        if '"inventory_stocklevel"' in sql
+        and ("FOR UPDATE" in sql or re.search(r'UPDATE "inventory_stocklevel"( s)? SET', sql))
     ]
     assert len(locking) == 2, statements
     hold, allocation = locking
