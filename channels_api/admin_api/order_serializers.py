@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -189,7 +187,7 @@ class VoucherValue(serializers.Field):
 
     def to_representation(self, voucher: Voucher) -> str:
         if voucher.kind == Voucher.Kind.PERCENTAGE:
-            return str(voucher.value.quantize(Decimal(1).scaleb(-Voucher.PERCENT_PLACES)))
+            return str(voucher.value.quantize(Voucher.PERCENT_STEP))
         return money_plain(voucher.value, voucher.currency)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
@@ -60,8 +61,10 @@ class Voucher(models.Model):
     are exact in it. A percentage alone needs no currency and applies in any channel.
     """
 
-    # Places a percentage keeps (12.5 % and 33.33 % are fine whatever the currency).
+    # Places a percentage keeps (12.5 % and 33.33 % are fine whatever the currency), and
+    # the step they make (0.01), to which a percentage is checked and shown.
     PERCENT_PLACES = 2
+    PERCENT_STEP = Decimal(1).scaleb(-PERCENT_PLACES)
 
     class Kind(models.TextChoices):
         PERCENTAGE = "percentage", "Percentage"

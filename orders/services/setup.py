@@ -79,12 +79,11 @@ def voucher_percentage(value: object) -> Decimal:
         raise ValidationFailed({"value": ["A percentage is more than 0."]})
     if percent > 100:
         raise ValidationFailed({"value": ["A percentage is at most 100."]})
-    places = Decimal(1).scaleb(-Voucher.PERCENT_PLACES)
-    if percent != percent.quantize(places):
+    if percent != percent.quantize(Voucher.PERCENT_STEP):
         raise ValidationFailed(
             {"value": [f"A percentage has at most {Voucher.PERCENT_PLACES} decimal places."]}
         )
-    return percent.quantize(places)
+    return percent.quantize(Voucher.PERCENT_STEP)
 
 
 def _voucher_currency(currency: object, channels: list[Channel], needed: bool) -> str:
