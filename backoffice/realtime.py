@@ -33,7 +33,10 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "bo:stream:"
-EVENT_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+# A Redis stream entry id: two unsigned 64-bit numbers, in ASCII digits (`\d` would take
+# other scripts' digits, and `$` a trailing newline, which Redis refuses).
+EVENT_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+EVENT_ID_PART_MAX = 2**64 - 1
 # Published, not an event: the stream must read the log again (the push was interrupted).
 RESYNC = "resync"
 
@@ -57,7 +60,11 @@ class Event:
 
 
 def event_id_valid(value: str | None) -> bool:
-    return bool(value) and bool(EVENT_ID.match(value))
+    """Whether `value` could be an id a stream sent: one Redis takes back, so a resume from it
+    is a question about the log, never an error of Redis's."""
+    if not value or not EVENT_ID.fullmatch(value):
+        return False
+    return max(_id_key(value)) <= EVENT_ID_PART_MAX
 
 
 def _id_key(event_id: str) -> tuple[int, int]:
@@ -94,6 +101,8 @@ class RedisBroker:
         """Events after `after`; None when the log no longer reaches back to it."""
         if after is None:
             return []
+        if _id_key(after) == (EVENT_ID_PART_MAX, EVENT_ID_PART_MAX):
+            return []  # nothing can come after the last id there is (nor can Redis say so)
         key = KEY_PREFIX + topic
         first = self.client.xrange(key, count=1)
         if first and _id_key(after) < _id_key(first[0][0].decode()):

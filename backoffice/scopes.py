@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Model, Q, QuerySet
+from django.apps import apps
+from django.db.models import F, Model, Q, QuerySet
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,18 @@ class Reach:
     which may reach; an entry that is a tuple of paths reaches only when all of them do
     (stock: a warehouse serving the channel, of a product the channel lists). `open_when`
     names a to-many path: an object with nothing on it is for everyone (a voucher valid
-    in every channel). `via` names a relation whose object decides instead (a line is
-    visible with its order); `shared` objects (categories) are visible to every viewer.
+    in every channel). `currency` names a field holding the one currency the object is
+    valid in (blank: any): it then reaches only channels that sell in it (a voucher with
+    money in its terms, for every channel or not, is not a USD channel's when it is in
+    EUR; checkout would refuse it there). `via` names a relation whose object decides
+    instead (a line is visible with its order); `shared` objects (categories) are visible
+    to every viewer.
     """
 
     channels: tuple[str | tuple[str, ...], ...] = ()
     warehouses: tuple[str, ...] = ()
     open_when: str = ""
+    currency: str = ""
     via: str = ""
     shared: bool = False
 
@@ -109,7 +115,7 @@ REACH: dict[str, Reach] = {
     "orders.cart": Reach(channels=("channel",)),
     "orders.cartline": Reach(via="cart"),
     "orders.shippingmethod": Reach(channels=("channel",), warehouses=("pickup_warehouse",)),
-    "orders.voucher": Reach(channels=("channels",), open_when="channels"),
+    "orders.voucher": Reach(channels=("channels",), open_when="channels", currency="currency"),
     "orders.shoplink": Reach(channels=("channel",)),
     "orders.shoplinkline": Reach(via="link"),
     "orders.shoplinkclick": Reach(via="link"),
@@ -152,8 +158,8 @@ def scope_filter(queryset: QuerySet, scope: Scope) -> QuerySet:
     condition = Q(pk__in=[])
     multi_valued = False
     if reach.open_when and scope.channel_ids:
-        # Valid in every channel, so in the viewer's too.
-        condition |= Q(**{f"{reach.open_when}__isnull": True})
+        # Valid in every channel, so in the viewer's too (in their currencies).
+        condition |= Q(**{f"{reach.open_when}__isnull": True}) & _sold_in(reach, scope.channel_ids)
         multi_valued = True
     dimensions = ((scope.channel_ids, reach.channels), (scope.warehouse_ids, reach.warehouses))
     for ids, entries in dimensions:
@@ -168,12 +174,24 @@ def scope_filter(queryset: QuerySet, scope: Scope) -> QuerySet:
             group = Q()
             for path in paths:  # all must reach (usually one)
                 group &= Q(**{f"{path}__in": sorted(ids)})
+                if reach.currency and entries is reach.channels:
+                    group &= Q(**{reach.currency: ""}) | Q(
+                        **{reach.currency: F(f"{path}__currency")}
+                    )
                 multi_valued = multi_valued or _is_multi_valued(model, path)
             condition |= group
     if not multi_valued:
         return queryset.filter(condition)
     # A path through a to-many relation would repeat rows: ask for the ids instead.
     return queryset.filter(pk__in=model._base_manager.filter(condition).values("pk"))
+
+
+def _sold_in(reach: Reach, channel_ids: frozenset[int]) -> Q:
+    """An object of no currency, or of one some of these channels sell in."""
+    if not reach.currency:
+        return Q()
+    channels = apps.get_model("catalog", "Channel")._base_manager.filter(pk__in=sorted(channel_ids))
+    return Q(**{reach.currency: ""}) | Q(**{f"{reach.currency}__in": channels.values("currency")})
 
 
 def scope_allows(scope: Scope, obj: Model) -> bool:

@@ -1,7 +1,8 @@
 """Demo data for `make run`: four channels, a small catalog, two warehouses with stock, keys.
 
 Everything goes through the domain services, and every step checks what exists
-first, so loading twice changes nothing.
+first, so loading twice changes nothing. Everything is in the configured
+`DEFAULT_CURRENCY` (the amounts below are written in dollars: `demo_amount`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from backoffice.money import currency_minor_units, quantize
 from catalog.models import Category, Channel, Product, ProductVariant
 from catalog.services import (
     ListingInput,
@@ -76,6 +78,21 @@ DEMO_PASSWORD = "backoffice-demo"  # noqa: S105  (printed by `make run`, DEBUG o
 DEMO_ACTOR = "demo-loader"
 
 
+def demo_amount(dollars: str) -> Decimal:
+    """A demo amount (written in dollars) in the configured currency: the same figure where
+    the currency has minor units (19.99 EUR, 19.990 KWD), a hundred times it where it has
+    none (1999 JPY), so prices, thresholds and fees keep their proportions everywhere."""
+    currency = settings.DEFAULT_CURRENCY
+    amount = Decimal(dollars)
+    if currency_minor_units(currency) == 0:
+        amount = amount.scaleb(2)
+    return quantize(amount, currency)
+
+
+def _money(dollars: str) -> str:
+    return str(demo_amount(dollars))
+
+
 def _keys_file() -> Path:
     return Path(settings.VAR_DIR) / "demo-keys.txt"
 
@@ -83,7 +100,7 @@ def _keys_file() -> Path:
 def load_channels() -> dict[str, Channel]:
     for code, name, kind in CHANNELS:
         if not Channel.objects.filter(code=code).exists():
-            channel_create(code=code, name=name, kind=kind, currency="USD")
+            channel_create(code=code, name=name, kind=kind, currency=settings.DEFAULT_CURRENCY)
     return {c.code: c for c in Channel.objects.filter(code__in=[c[0] for c in CHANNELS])}
 
 
@@ -104,12 +121,12 @@ def load_catalog(channels: dict[str, Channel]) -> None:
                 sku = "-".join([code, *(v.upper()[:3] for v in options.values())])
                 label = " / ".join(options.values())
                 variants.append(
-                    VariantInput(sku=sku, price=price, name=label or name, options=options)
+                    VariantInput(sku=sku, price=_money(price), name=label or name, options=options)
                 )
         # Instagram shoppers get a small launch discount on tees, to show channel prices.
         insta_prices = (
             {
-                v.sku: str((Decimal(price) * Decimal("0.9")).quantize(Decimal("0.01")))
+                v.sku: str(quantize(Decimal(v.price) * Decimal("0.9"), settings.DEFAULT_CURRENCY))
                 for v in variants
             }
             if category == "tops"
@@ -198,11 +215,11 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
                 channel=channel,
                 code="standard",
                 name="Standard delivery",
-                price="4.99",
-                free_over="50.00",
+                price=_money("4.99"),
+                free_over=_money("50.00"),
             )
             shipping_method_create(
-                channel=channel, code="express", name="Express delivery", price="12.00"
+                channel=channel, code="express", name="Express delivery", price=_money("12.00")
             )
             shipping_method_create(
                 channel=channel,
@@ -221,7 +238,11 @@ def load_checkout_settings(channels: dict[str, Channel]) -> None:
         )
     if not Voucher.objects.filter(code="WELCOME10").exists():
         voucher_create(
-            code="WELCOME10", kind=Voucher.Kind.PERCENTAGE, value="10", min_subtotal="20.00"
+            code="WELCOME10",
+            kind=Voucher.Kind.PERCENTAGE,
+            value="10",
+            min_subtotal=_money("20.00"),
+            currency=settings.DEFAULT_CURRENCY,
         )
 
 
@@ -242,10 +263,10 @@ def load_delivery(channels: dict[str, Channel]) -> None:
                 "latitude": STORE_POINT[0],
                 "longitude": STORE_POINT[1],
                 "radius_meters": 5000,
-                "currency": "USD",
-                "fee": "3.99",
-                "free_over": "60.00",
-                "minimum_order": "15.00",
+                "currency": settings.DEFAULT_CURRENCY,
+                "fee": _money("3.99"),
+                "free_over": _money("60.00"),
+                "minimum_order": _money("15.00"),
                 "preparation_minutes": 10,
             },
         )
@@ -289,7 +310,7 @@ def load_staff_user() -> tuple[str, str] | None:
     return DEMO_USERNAME, DEMO_PASSWORD
 
 
-# One login per scoped role: (username, role, channels, warehouses, refund limit in USD).
+# One login per scoped role: (username, role, channels, warehouses, refund limit in dollars).
 DEMO_ROLE_LOGINS = [
     ("support", SUPPORT, "all", [], "100.00"),
     ("manager", STORE_MANAGER, [], ["store"], None),
@@ -313,7 +334,9 @@ def load_role_users() -> list[tuple[str, str]]:
             profile = StaffProfile.objects.create(user=user, all_channels=channels == "all")
             profile.warehouses.set(Warehouse.objects.filter(code__in=warehouses))
             if limit:
-                RefundLimit.objects.create(user=user, currency="USD", amount=limit)
+                RefundLimit.objects.create(
+                    user=user, currency=settings.DEFAULT_CURRENCY, amount=demo_amount(limit)
+                )
         logins.append((username, role))
     return logins
 

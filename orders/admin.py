@@ -6,7 +6,6 @@ import csv
 import io
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 
@@ -144,11 +143,27 @@ class CartAdmin(ReadOnlyAdmin):
 
 
 class VoucherForm(forms.ModelForm):
-    """The voucher page's form: the fields check their own input, then `clean()` saves
-    through the services (`voucher_create`, `voucher_update`), whose refusals become the
-    form's errors on the fields they name. The table's constraints and the code's
-    uniqueness are the service's to check (under the row lock, ignoring case), so `clean()`
-    does not call the ModelForm's, which would check them again without the lock."""
+    """The voucher page's form: what staff type goes as it is to the services
+    (`voucher_create`, `voucher_update`), which check it and save; their refusals become
+    the form's errors on the fields they name, in the admin API's words.
+
+    The terms are plain text fields (an amount, a currency, a limit), so no check of the
+    form's own comes first with other words. It is a ModelForm only because the admin's
+    pages take one: none of the model's validation runs (`_post_clean`), since the service
+    has the rules (the code's uniqueness under the row lock, ignoring case; the currency it
+    fills in), and a refused form leaves `instance` as it was.
+    """
+
+    code = forms.CharField()
+    kind = forms.ChoiceField(choices=Voucher.Kind.choices)
+    value = forms.CharField(help_text=Voucher._meta.get_field("value").help_text)
+    min_subtotal = forms.CharField(
+        required=False, help_text=Voucher._meta.get_field("min_subtotal").help_text
+    )
+    currency = forms.CharField(
+        required=False, help_text=Voucher._meta.get_field("currency").help_text
+    )
+    usage_limit = forms.CharField(required=False, help_text="Empty: no limit.")
 
     class Meta:
         model = Voucher
@@ -159,12 +174,18 @@ class VoucherForm(forms.ModelForm):
 
     saved: Voucher | None = None
 
-    def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].strip().upper()
+    def clean_min_subtotal(self) -> str | None:
+        return self.cleaned_data["min_subtotal"] or None
+
+    def clean_usage_limit(self) -> object:
+        limit = self.cleaned_data["usage_limit"].strip()
+        if not limit:
+            return None
+        return int(limit) if limit.isascii() and limit.isdigit() else limit  # else the service's
 
     def clean(self) -> dict:
         data = self.cleaned_data
-        if self.errors:  # a field's own check refused it: nothing is saved
+        if self.errors:  # a field's own check refused it (one left blank): nothing is saved
             return data
         try:
             if self.instance.pk is None:
@@ -176,18 +197,12 @@ class VoucherForm(forms.ModelForm):
             for field, messages_ in refused.errors.items():
                 for message in messages_:
                     self.add_error(field if field in self.fields else None, message)
-            # Nothing was saved. A blank currency is the service's to fill in: the model's
-            # checks that follow must not refuse it as well (a fixed amount needs one).
-            if not data.get("currency", "-"):
-                data["currency"] = self.instance.currency or settings.DEFAULT_CURRENCY
             return data
-        # The form's model checks that follow then see the voucher as saved (a currency
-        # filled in, an amount rounded), not the input it was saved from.
         self.instance = self.saved
-        for name in self._meta.fields:
-            if name != "channels":
-                data[name] = getattr(self.saved, name)
         return data
+
+    def _post_clean(self) -> None:
+        """No model validation: the service checked and saved (see the class's docstring)."""
 
     def save(self, commit: bool = True) -> Voucher:
         """The voucher as the service saved it (with its channels) when the form was checked."""

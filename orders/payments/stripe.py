@@ -224,23 +224,31 @@ class StripeProvider:
             event = json.loads(payload)
             event_type, event_id = str(event["type"]), str(event["id"])
             obj = event["data"]["object"]
+            return _webhook_event(event_type, event_id, obj)
         except stripe.SignatureVerificationError as error:
             raise WebhookSignatureInvalid(str(error)) from error
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as error:
+            # Signed, but not an event we can read (nested past the parser's depth, an amount
+            # that is not a whole number, money without its currency): refused, nothing done.
             raise WebhookSignatureInvalid("The body is not a Stripe event.") from error
-        if not isinstance(obj, dict):
-            return None
-        if event_type in INTENT_EVENTS:
-            return WebhookEvent(
-                id=event_id, type=event_type, reference=str(obj.get("id")), state=intent_state(obj)
-            )
-        if event_type == "charge.refunded" and obj.get("payment_intent"):
-            currency = str(obj.get("currency") or "").upper()
-            return WebhookEvent(
-                id=event_id,
-                type=event_type,
-                reference=str(obj["payment_intent"]),
-                state=None,
-                refunded=from_minor_units(obj.get("amount_refunded") or 0, currency),
-            )
+
+
+def _webhook_event(event_type: str, event_id: str, obj: object) -> WebhookEvent | None:
+    """The event a Stripe webhook's object means, None for one we do not act on; raises
+    ValueError (or TypeError, OverflowError) for an object that is not what Stripe sends."""
+    if not isinstance(obj, dict):
         return None
+    if event_type in INTENT_EVENTS:
+        return WebhookEvent(
+            id=event_id, type=event_type, reference=str(obj.get("id")), state=intent_state(obj)
+        )
+    if event_type == "charge.refunded" and obj.get("payment_intent"):
+        currency = str(obj.get("currency") or "").upper()
+        return WebhookEvent(
+            id=event_id,
+            type=event_type,
+            reference=str(obj["payment_intent"]),
+            state=None,
+            refunded=from_minor_units(obj.get("amount_refunded") or 0, currency),
+        )
+    return None

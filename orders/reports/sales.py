@@ -102,10 +102,13 @@ def report_period(*, date_from: str | None, date_to: str | None) -> tuple[date, 
             parsed[field] = date.fromisoformat(value) if value else None
         except ValueError:
             errors[field] = ["Use a date, YYYY-MM-DD."]
+    if parsed.get("to") == date.max:  # the period ends the day after `to`: there is none
+        errors["to"] = [f"Use a date before {date.max}."]
     if errors:
         raise ValidationFailed(errors)
     end = parsed["to"] or datetime.now(UTC).date()
-    start = parsed["from"] or end - timedelta(days=29)
+    # The last 30 days, or as many as the calendar has before `to` (0001-01-01 has none).
+    start = parsed["from"] or end - timedelta(days=min(29, (end - date.min).days))
     if start > end:
         raise ValidationFailed({"from": ["Must not be after `to`."]})
     if (end - start).days >= MAX_DAYS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -9,9 +10,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from backoffice.money import quantize
 from catalog.models import Channel, Product, ProductVariant
+from channels_api.demo import demo_amount
 from channels_api.models import ApiKey
+from delivery.models import DeliveryZone
 from inventory.models import StockLevel, StockMovement, Warehouse
+from orders.models import Voucher
+from staff.models import RefundLimit
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +108,41 @@ def test_staff_pages_render_and_api_key_is_shown_once(admin_client, web):
 
 def test_migrations_match_the_models():
     call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+@pytest.mark.parametrize("currency", ["JPY", "KWD", "EUR"])
+def test_the_demo_data_follows_the_configured_currency(tmp_path, settings, currency):
+    settings.DEBUG = True
+    settings.VAR_DIR = tmp_path
+    settings.DEFAULT_CURRENCY = currency
+
+    run("load_demo_data")
+
+    assert set(Channel.objects.values_list("currency", flat=True)) == {currency}
+    welcome = Voucher.objects.get(code="WELCOME10")
+    assert welcome.currency == currency
+    assert welcome.min_subtotal == demo_amount("20.00")
+    assert set(DeliveryZone.objects.values_list("currency", flat=True)) == {currency}
+    assert set(RefundLimit.objects.values_list("currency", flat=True)) == {currency}
+    key = next(line.split()[-1] for line in (tmp_path / "demo-keys.txt").read_text().splitlines()
+               if line.startswith("publishable (web)"))  # fmt: skip
+    tee = Api(key).get("/api/v1/store/products/classic-tee").json()
+    assert tee["variants"][0]["price"] == {
+        "amount": str(demo_amount("19.99")),
+        "currency": currency,
+    }
+    cart = Api(key).post(
+        "/api/v1/store/carts",
+        {"lines": [{"sku": "CT00-M-BLA", "quantity": 2}], "email": "ada@example.com"},
+    )
+    assert cart.status_code == 201, cart.json()
+    with_voucher = Api(key).patch(
+        f"/api/v1/store/carts/{cart.json()['id']}", {"voucher_code": "WELCOME10"}
+    )
+    assert with_voucher.status_code == 200, with_voucher.json()
+    subtotal = Decimal(with_voucher.json()["subtotal"]["amount"])
+    assert subtotal == 2 * demo_amount("19.99")
+    assert with_voucher.json()["discount"] == {
+        "amount": str(quantize(subtotal / 10, currency)),
+        "currency": currency,
+    }

@@ -4,15 +4,19 @@ channel cannot be seen or inferred, by list, filter, detail, id, SKU, stock or v
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
 
 from catalog.models import Channel, Product
 from channels_api.models import ApiKey
 from inventory.models import StockLevel
 from orders.models import Voucher
 from orders.services.setup import voucher_create
+from staff.roles import SUPPORT
 from tests.channels_api.test_auth_and_errors import assert_problem
 from tests.conftest import Api
 from tests.factories import make_key, make_product, make_warehouse, receive
+from tests.shop_world import staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +133,72 @@ def test_vouchers_of_another_channel_are_not_listed(shop):
         ("ALL5", []),
         ("HOME5", ["home"]),
     ]
+
+
+@pytest.fixture
+def vouchers_in_two_currencies():
+    """`dollars` sells in USD, `euros` in EUR; vouchers for every channel in each currency,
+    one with no money (a percentage, valid in both) and one of each channel."""
+    dollars = Channel.objects.create(code="dollars", name="Dollars", kind="web", currency="USD")
+    euros = Channel.objects.create(code="euros", name="Euros", kind="web", currency="EUR")
+    voucher_create(code="ANY10", kind=Voucher.Kind.PERCENTAGE, value="10")
+    voucher_create(code="USD5", kind=Voucher.Kind.FIXED, value="5", currency="USD")
+    voucher_create(code="EUR5", kind=Voucher.Kind.FIXED, value="5", currency="EUR")
+    voucher_create(
+        code="EUROVER20", kind=Voucher.Kind.PERCENTAGE, value="10", min_subtotal="20",
+        currency="EUR",
+    )  # fmt: skip
+    voucher_create(code="DOLLARS1", kind=Voucher.Kind.FIXED, value="1", channels=[dollars])
+    voucher_create(code="EUROS1", kind=Voucher.Kind.FIXED, value="1", channels=[euros])
+    return dollars, euros
+
+
+def test_a_channel_limited_key_sees_only_the_vouchers_valid_in_its_channel(
+    vouchers_in_two_currencies,
+):
+    dollars, euros = vouchers_in_two_currencies
+    dollars_admin = Api(make_key(dollars, kind=ApiKey.Kind.SECRET)[1])
+    euros_admin = Api(make_key(euros, kind=ApiKey.Kind.SECRET)[1])
+
+    def codes(api) -> list[str]:
+        response = api.get("/api/v1/admin/vouchers")
+        assert response.status_code == 200, response.json()
+        return [voucher["code"] for voucher in response.json()["results"]]
+
+    assert codes(dollars_admin) == ["ANY10", "DOLLARS1", "USD5"]
+    assert codes(euros_admin) == ["ANY10", "EUR5", "EUROS1", "EUROVER20"]
+    for code in ("EUR5", "eurover20", "EUROS1"):  # detail agrees with the list
+        assert_problem(dollars_admin.get(f"/api/v1/admin/vouchers/{code}"), 404, "not_found")
+    assert dollars_admin.get("/api/v1/admin/vouchers/usd5").json()["code"] == "USD5"
+    assert euros_admin.get("/api/v1/admin/vouchers/EUR5").json()["currency"] == "EUR"
+
+
+def test_a_channel_that_changed_currency_no_longer_sees_its_vouchers_in_the_old_one(
+    vouchers_in_two_currencies,
+):
+    dollars, _ = vouchers_in_two_currencies
+    dollars_admin = Api(make_key(dollars, kind=ApiKey.Kind.SECRET)[1])
+    Channel.objects.filter(pk=dollars.pk).update(currency="EUR")  # DOLLARS1 stays in USD
+
+    listed = dollars_admin.get("/api/v1/admin/vouchers").json()["results"]
+
+    assert [voucher["code"] for voucher in listed] == ["ANY10", "EUR5", "EUROVER20"]
+    assert_problem(dollars_admin.get("/api/v1/admin/vouchers/DOLLARS1"), 404, "not_found")
+
+
+def test_scoped_staff_see_in_the_admin_only_the_vouchers_valid_in_their_channels(
+    client, vouchers_in_two_currencies
+):
+    dollars, _ = vouchers_in_two_currencies
+    support = staff_user("dollar-support", SUPPORT, channels=[dollars])
+    support.user_permissions.add(Permission.objects.get(codename="view_voucher"))
+    client.force_login(support)
+
+    listed = client.get(reverse("admin:orders_voucher_changelist"))
+
+    assert listed.status_code == 200
+    assert [voucher.code for voucher in listed.context["cl"].result_list] == [
+        "ANY10", "DOLLARS1", "USD5",
+    ]  # fmt: skip
+    hidden = Voucher.objects.get(code="EUR5")
+    assert client.get(reverse("admin:orders_voucher_change", args=[hidden.pk])).status_code == 404
