@@ -20,6 +20,8 @@ channel routes stay counted for the whole catalog (the "stock" kind: rare, staff
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.apps import apps
 from django.db import connection
 
@@ -37,30 +39,55 @@ def quote(name: str) -> str:
 
 # The name of a product page's stock version in the request's versions.
 PRODUCT_PAGE = "stock:product-page"
+# A hold deleted this close to its expiry counts as a change by itself (below): more than
+# a statement's end takes to commit, and than the database's and the app servers' clocks
+# differ by. Far below the shortest hold of a checkout (5 minutes) or a cart.
+HOLD_EXPIRY_MARGIN = timedelta(seconds=60)
 
 
 def stock_versions_watch() -> None:
     """Count the stock rows' changes per product (called by the catalog's AppConfig)."""
+    level = apps.get_model("inventory", "StockLevel")
+    column = {field.name: quote(field.column) for field in level._meta.concrete_fields}
+    # What a page shows of a stock row (`inventory.available`): on_hand - allocated -
+    # the active holds, in its warehouse, for its variant. A hold written or deleted moves
+    # `reserved_units` by its units in the same statement, so a change of `allocated +
+    # reserved_units` is a change of what is held or allocated; a hold turned into an
+    # allocation by one statement (`allocated` +n, `reserved_units` -n) leaves both and
+    # what the page shows as they were, and `updated_at` is shown nowhere.
+    shown = (
+        ", ".join(f"{{row}}.{column[name]}" for name in ("variant", "warehouse", "on_hand"))
+        + f", {{row}}.{column['allocated']} + {{row}}.{column['reserved_units']}"
+    )
     watch_items(
         KIND,
         "inventory.StockLevel",
         item=f"(SELECT product_id FROM {table(ProductVariant)} WHERE id = {{row}}.variant_id)",  # noqa: S608
         columns=("variant_id",),
+        changed=f"({shown.format(row='OLD')}) IS DISTINCT FROM ({shown.format(row='NEW')})",
     )
     # A hold's insert or delete changes its stock row's `reserved_units` in the same
     # statement (counted above); an update of the hold alone (its expiry moved, e.g. an
     # allotment ended early) changes what is available too, or when a page stops holding.
-    level = apps.get_model("inventory", "StockLevel")._meta.db_table
+    # A delete counts by itself when the hold had expired, or expires within
+    # HOLD_EXPIRY_MARGIN: its units were free, or may have been read as free, so its
+    # allocation by the same statement (which leaves the stock row's sum as it was)
+    # changes what a page shows, and so does a purge of it with a new hold of as many
+    # units on the row (which leaves `reserved_units` as it was).
     watch_items(
         KIND,
         "inventory.Reservation",
         item=(
-            f"(SELECT v.product_id FROM {quote(level)} s "  # noqa: S608
+            f"(SELECT v.product_id FROM {quote(level._meta.db_table)} s "  # noqa: S608
             f"JOIN {table(ProductVariant)} v ON v.id = s.variant_id "
             "WHERE s.id = {row}.stock_level_id)"
         ),
         columns=("stock_level_id",),
         updates_only=True,
+        deleted=(
+            "OLD.expires_at <= clock_timestamp() + "
+            f"make_interval(secs => {HOLD_EXPIRY_MARGIN.total_seconds():.0f})"
+        ),
     )
 
 

@@ -25,6 +25,13 @@ class WatchedItems:
     (`NEW` or `OLD`), e.g. `(SELECT product_id FROM catalog_productvariant WHERE id =
     {row}.variant_id)`; `columns` are the row's columns it reads (a row moved to another
     item counts for both).
+
+    PostgreSQL only, for a table whose every change need not count (a hot row's): `changed`
+    is the condition on `OLD` and `NEW` under which an update counts (its trigger's `WHEN`,
+    instead of "a watched column changed"), and `deleted` the condition on `OLD` under
+    which a delete counts when `updates_only` leaves deletes out otherwise. The SQLite
+    triggers (`make run`) ignore both: they count every change of a watched column, more
+    than these allow, never less.
     """
 
     kind: str
@@ -33,6 +40,8 @@ class WatchedItems:
     columns: tuple[str, ...]
     ignore: frozenset[str] = frozenset()
     updates_only: bool = False  # inserts and deletes are counted through another table
+    changed: str | None = None
+    deleted: str | None = None
 
 
 WATCHED: dict[str, Watched] = {}
@@ -57,10 +66,13 @@ def watch_items(
     columns: tuple[str, ...],
     ignore: tuple[str, ...] = (),
     updates_only: bool = False,
+    changed: str | None = None,
+    deleted: str | None = None,
 ) -> None:
-    """Count every insert, delete and update of `model` (with `updates_only`, its updates)
-    as a change of `kind` for the item the row belongs to (`WatchedItems`), not for every
-    item of the kind."""
+    """Count every insert, delete and update of `model` (with `updates_only`, its updates;
+    `changed` and `deleted` narrow them on PostgreSQL, see `WatchedItems`) as a change of
+    `kind` for the item the row belongs to (`WatchedItems`), not for every item of the
+    kind."""
     WATCHED_ITEMS[f"{kind}:{model}"] = WatchedItems(
         kind=kind,
         model=model,
@@ -68,6 +80,8 @@ def watch_items(
         columns=tuple(columns),
         ignore=frozenset(ignore),
         updates_only=updates_only,
+        changed=changed,
+        deleted=deleted,
     )
 
 

@@ -20,9 +20,11 @@ of the same events call a function of the table's own, which finds the row's ite
 expression, e.g. the variant's product: one index lookup) and adds a random weight to the
 counter of (kind, item, this session) (`ItemVersion`), once per changed row and, for a row
 moved to another item, for both. Under a hot row's lock (a stock level in a flash sale)
-that is the trigger's whole work: one lookup and one upsert of this session's own counter
-row, which no other session writes, so nothing queues on it. A `TRUNCATE` of such a table
-counts as a change of the whole kind (`DataVersion`).
+that is the trigger's whole work: one `UPDATE` of this session's own counter row, which no
+other session writes (so nothing queues on it), with the item's lookup inside it; the
+upsert only when the session has no row for the item yet. A table may narrow what counts
+(`WatchedItems.changed`, `.deleted`: the stock rows count what a page shows, not every
+column). A `TRUNCATE` of such a table counts as a change of the whole kind (`DataVersion`).
 
 SQLite (`make run`, one writer at a time): row-level triggers, one counter per kind
 (slot 0), a bump per row. Installing is idempotent and follows the models and the table
@@ -110,9 +112,12 @@ def _postgresql_triggers(
     call: str,
     truncate_call: str | None = None,
     updates_only: bool = False,
+    changed: str | None = None,
+    deleted: str | None = None,
 ) -> list[str]:
     """The DROP and CREATE of a watched table's triggers: its rows inserted or deleted
-    (unless `updates_only`), updated in a watched column, and TRUNCATE (`truncate_call`,
+    (unless `updates_only`; with it, the deletes for which `deleted` holds, if given),
+    updated in a watched column (or as `changed` says), and TRUNCATE (`truncate_call`,
     `call` by default), each running `call` (`EXECUTE FUNCTION ...`)."""
     old = ", ".join(f"OLD.{quote(column)}" for column in columns)
     new = ", ".join(f"NEW.{quote(column)}" for column in columns)
@@ -120,11 +125,15 @@ def _postgresql_triggers(
     triggers = {
         "rows": f"AFTER INSERT OR DELETE ON {quote(table)} FOR EACH ROW {call}",
         "update": f"AFTER UPDATE ON {quote(table)} FOR EACH ROW "
-        f"WHEN (ROW({old}) IS DISTINCT FROM ROW({new})) {call}",
+        f"WHEN ({changed or f'ROW({old}) IS DISTINCT FROM ROW({new})'}) {call}",
         "truncate": f"AFTER TRUNCATE ON {quote(table)} FOR EACH STATEMENT {truncate_call or call}",
     }
     if updates_only:
         del triggers["rows"]
+        if deleted:
+            triggers["deleted"] = (
+                f"AFTER DELETE ON {quote(table)} FOR EACH ROW WHEN ({deleted}) {call}"
+            )
     statements = []
     for event, definition in triggers.items():
         trigger = quote(f"{name[:54]}_{event}")
@@ -189,9 +198,17 @@ def _postgresql_items(connection, items: list[WatchedItems], counters: str) -> l
                     quote, counters, kind, item, "pg_backend_pid()", WEIGHT_POSTGRESQL
                 )
 
+            # An update that leaves the row with its item (the common case: a stock row's
+            # units) adds to this session's counter row with one statement, the lookup of
+            # the item inside it; the upsert only when the session has no row yet.
+            counter = quote(counters)
             statements.append(
-                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "  # noqa: S608
                 "DECLARE new_item bigint; old_item bigint; BEGIN "
+                f"IF TG_OP = 'UPDATE' AND NOT ({moved}) THEN "
+                f"UPDATE {counter} SET value = {counter}.value + {WEIGHT_POSTGRESQL} "
+                f"WHERE name = '{watch.kind}' AND slot = pg_backend_pid() AND item = {new}; "
+                "IF FOUND THEN RETURN NULL; END IF; END IF; "
                 f"IF TG_OP = 'DELETE' THEN old_item := {old}; ELSE new_item := {new}; "
                 f"IF TG_OP = 'UPDATE' AND ({moved}) THEN old_item := {old}; END IF; END IF; "
                 f"IF new_item IS NOT NULL THEN {upsert('new_item')}; END IF; "
@@ -207,6 +224,8 @@ def _postgresql_items(connection, items: list[WatchedItems], counters: str) -> l
                 # No item to name: the whole kind changes.
                 truncate_call=f"EXECUTE FUNCTION {FUNCTION}('{watch.kind}')",
                 updates_only=watch.updates_only,
+                changed=watch.changed,
+                deleted=watch.deleted,
             )
     return statements
 

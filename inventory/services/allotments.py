@@ -89,25 +89,33 @@ def allotment_transfer(
         ]
         if short:
             raise InsufficientStock(short)
+        existing = {
+            hold.stock_level_id: hold
+            for hold in Reservation.objects.filter(holder=target, stock_level_id__in=list(levels))
+        }
         moved: dict[int, int] = defaultdict(int)
+        result = []
         for variant_id, line in wanted.items():
             remaining = line.quantity
             for hold in holds[variant_id]:
                 take = min(hold.quantity, remaining)
                 if not take:
                     break
-                hold.quantity -= take
-                if hold.quantity:
+                remaining -= take
+                if take < hold.quantity:
+                    hold.quantity -= take
                     hold.save(update_fields=["quantity"])
+                elif hold.stock_level_id not in existing:
+                    # The whole hold becomes the target's: its row handed over, an update
+                    # (which the product's stock version counts: its expiry moves) where a
+                    # delete and an insert of as many units would change no stock row.
+                    hold.holder, hold.expires_at, hold.created_at = target, expires_at, now
+                    hold.save(update_fields=["holder", "expires_at", "created_at"])
+                    result.append(hold)
+                    continue
                 else:
                     hold.delete()
                 moved[hold.stock_level_id] += take
-                remaining -= take
-        existing = {
-            hold.stock_level_id: hold
-            for hold in Reservation.objects.filter(holder=target, stock_level_id__in=list(moved))
-        }
-        result = []
         # Moved units stay on their levels; only an expired target hold started afresh
         # takes its old units off the level's counter.
         dropped: dict[int, int] = {}
