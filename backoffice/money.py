@@ -63,9 +63,18 @@ def from_minor_units(value: int, currency: str) -> Decimal:
     return quantize(Decimal(int(value)).scaleb(-currency_minor_units(currency)), currency)
 
 
+# Each currency's minor unit as a quantum (USD 0.01), kept: ISO 4217 does not change while
+# the process runs, and a checkout rounds and renders about twenty amounts.
+_QUANTA: dict[str, Decimal] = {}
+
+
 def quantize(amount: Decimal | int | str, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
-    exponent = Decimal(1).scaleb(-currency_minor_units(currency))
+    exponent = _QUANTA.get(currency)
+    if exponent is None:
+        exponent = Decimal(1).scaleb(-currency_minor_units(currency))
+        if type(currency) is str:  # a plain code; anything else is looked up each time
+            _QUANTA[currency] = exponent
     return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
 
 

@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["channels_api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["channels_api.parsers.StrictJSONParser"],
     "DEFAULT_METADATA_CLASS": "channels_api.metadata.MinimalMetadata",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["channels_api.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "channels_api.pagination.LimitPagination",
     "DEFAULT_FILTER_BACKENDS": ["channels_api.query.StrictFilterBackend"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "channels_api.query.StrictContentNegotiation",

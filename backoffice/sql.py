@@ -9,7 +9,10 @@ of arrays, and row locks only where the database has them.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.db import connection, models
 
@@ -54,9 +57,16 @@ def statement_cache_widen() -> bool:
     return True
 
 
+_TABLES: dict[type[models.Model], str] = {}
+
+
 def table(model: type[models.Model]) -> str:
-    """The model's table name, quoted for the database."""
-    return connection.ops.quote_name(model._meta.db_table)
+    """The model's table name, quoted for the database (kept per model: PostgreSQL and
+    SQLite quote names alike, and the hot paths name a table in most statements)."""
+    name = _TABLES.get(model)
+    if name is None:
+        name = _TABLES[model] = connection.ops.quote_name(model._meta.db_table)
+    return name
 
 
 def placeholders(count: int) -> str:
@@ -224,14 +234,25 @@ _AS_IS: dict[type, tuple[type, ...]] = {
     models.SmallIntegerField: (int,),
     models.BigIntegerField: (int,),
     models.BooleanField: (bool,),
+    # A finite Decimal and a UUID are what PostgreSQL's preparation gives back as they are.
+    models.DecimalField: (Decimal,),
+    models.UUIDField: (uuid.UUID,),
 }
 
 
-_SAMPLES = {str: "x", int: 1, bool: True}
+_SAMPLES = {
+    str: "x",
+    int: 1,
+    bool: True,
+    Decimal: Decimal("1.5"),
+    uuid.UUID: uuid.UUID(int=1),
+}
 
 
 def _field_value(field: models.Field) -> Callable[[models.Model], object]:
     """How `rows_insert` reads `field`'s value to insert from a new object."""
+    if type(field) is models.DateTimeField:
+        return _datetime_value(field)
     kinds = _AS_IS.get(type(field))
     if type(field) in (models.ForeignKey, models.OneToOneField):
         target = field.target_field
@@ -254,11 +275,28 @@ def _field_value(field: models.Field) -> Callable[[models.Model], object]:
         value = getattr(obj, attname)
         if value is None:
             return None
-        if type(value) is kind:
+        if type(value) is kind and (kind is not Decimal or value.is_finite()):
             return value if adapter is None else adapter(value)
         return field.get_db_prep_save(field.pre_save(obj, add=True), connection)
 
     return as_is
+
+
+def _datetime_value(field: models.DateTimeField) -> Callable[[models.Model], object]:
+    """A datetime column's value: `pre_save` as always (it stamps `auto_now` and
+    `auto_now_add`), then an aware datetime as it is where the database's preparation
+    gives it back unchanged (PostgreSQL); anything else prepared by the field."""
+    sample = datetime(2000, 1, 1, tzinfo=UTC)
+    if field.get_db_prep_save(sample, connection) is not sample:
+        return _field_value_prepared(field)
+
+    def aware_as_is(obj: models.Model) -> object:
+        value = field.pre_save(obj, add=True)
+        if type(value) is datetime and value.tzinfo is not None:
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return aware_as_is
 
 
 def _field_value_prepared(field: models.Field) -> Callable[[models.Model], object]:

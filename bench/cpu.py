@@ -6,10 +6,17 @@ targets come down to. This runs each operation through Django's test client (the
 full middleware, DRF and database stack, no HTTP server), against a throwaway
 PostgreSQL and Redis with production settings, and prints milliseconds of CPU and
 wall time per operation. `--profile checkout` also writes a pyinstrument profile
-of that operation to `var/bench/profile-<operation>.txt` (and `.html`).
+of that operation to `var/bench/profile-<operation>.txt` (and `.html`), and
+`--cprofile checkout` a cProfile of it on CPU time to
+`var/bench/cprofile-<operation>.txt` (and `.pstats`) with its Python function calls per
+operation (a count that does not depend on the machine's load).
+
+The process's garbage collector is tuned as the server's is (`backoffice/gc_tuning.py`,
+`GC_GEN0_THRESHOLD`) once the data is loaded, so the loop measures what gunicorn runs.
 
     make bench-cpu
     make bench-cpu BENCH_ARGS="--repeat 500 --profile checkout"
+    make bench-cpu BENCH_ARGS="--only checkout --cprofile checkout"
 """
 
 from __future__ import annotations
@@ -185,11 +192,35 @@ def profile(name: str, operation: Callable, repeat: int) -> None:
     log(f"wrote {OUT / f'profile-{name}.txt'} and .html")
 
 
+def cprofile(name: str, operation: Callable, repeat: int) -> float:
+    """A cProfile of `repeat` calls on CPU time; returns Python function calls per call."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(repeat):
+        operation()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    calls = stats.total_calls / repeat
+    text = io.StringIO()
+    text.write(f"{name}: {repeat} calls, {calls:,.0f} Python function calls per call\n\n")
+    for order in ("tottime", "cumulative"):
+        pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(60)
+    (OUT / f"cprofile-{name}.txt").write_text(text.getvalue())
+    profiler.dump_stats(OUT / f"cprofile-{name}.pstats")
+    log(f"{name}: {calls:,.0f} Python function calls per call; wrote cprofile-{name}.txt")
+    return calls
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200, help="calls per round (3 rounds)")
     parser.add_argument("--only", default="", help="comma-separated operations")
     parser.add_argument("--profile", default="", help="an operation to profile as well")
+    parser.add_argument("--cprofile", default="", help="an operation to cProfile (CPU time)")
     args = parser.parse_args(argv)
     if "TEST_PG_PORT" not in os.environ:
         print("Run it through `make bench-cpu` (it starts PostgreSQL and Redis).", file=sys.stderr)
@@ -210,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     ops = operations(
         seeded.keys, seeded.skus, seeded.slugs, seeded.flash_sku, seeded.delivery_slots
     )
+    from backoffice.gc_tuning import gc_tune_after_startup
+
+    tuned = gc_tune_after_startup()  # as backoffice/wsgi.py does in the server
+    log(f"garbage collector: {'tuned as the server' if tuned else 'Python defaults'}")
     wanted = [name for name in args.only.split(",") if name] or list(ops)
     rounds = f"{args.repeat} calls x 3 rounds, median"
     print(f"{'operation':16} {'CPU ms':>8} {'wall ms':>8}   ({rounds})")
@@ -218,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:16} {result['cpu_ms']:8.2f} {result['wall_ms']:8.2f}", flush=True)
     if args.profile:
         profile(args.profile, ops[args.profile], args.repeat)
+    if args.cprofile:
+        cprofile(args.cprofile, ops[args.cprofile], args.repeat)
     return 0
 
 

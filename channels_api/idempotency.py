@@ -40,7 +40,6 @@ from functools import wraps
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -48,6 +47,7 @@ from backoffice.exceptions import DomainError, ValidationFailed
 from backoffice.sql import execute, fetch, lock_rows_of, table
 from channels_api.models import ApiKey, IdempotencyRecord
 from channels_api.problems import PROBLEM_CONTENT_TYPE
+from channels_api.renderers import json_render, prerendered_set
 from orders.models import FulfillerAccess
 
 HEADER = "Idempotency-Key"
@@ -142,22 +142,23 @@ def _record_lock(scope: Scope, key: str, fingerprint: str) -> None:
         )
 
 
-def _body(response: Response) -> object:
-    return json.loads(JSONRenderer().render(response.data) or b"null")
-
-
 def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
-    """The UPDATE that saves the answer into the key's record that has none yet."""
-    body = IdempotencyRecord._meta.get_field("response_body")
+    """The UPDATE that saves the answer into the key's record that has none yet: the JSON the
+    client gets, rendered once here and sent as it is (`channels_api.renderers`)."""
+    if response.data is None:  # no body (a 204): stored as the field stores None
+        field = IdempotencyRecord._meta.get_field("response_body")
+        value, body = "%s", field.get_db_prep_value(None, connection)
+    else:
+        content = json_render(response.data)
+        prerendered_set(response, content)
+        # The JSON text itself: PostgreSQL parses it into the jsonb column; SQLite keeps it.
+        value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+        body = content.decode()
     return (
-        f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, response_body = %s "  # noqa: S608
+        f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, "  # noqa: S608
+        f"response_body = {value} "
         f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
-        [
-            response.status_code,
-            body.get_db_prep_value(_body(response), connection),
-            scope.owner_id,
-            key,
-        ],
+        [response.status_code, body, scope.owner_id, key],
     )
 
 

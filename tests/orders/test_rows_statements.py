@@ -7,11 +7,15 @@ columns' converters applied. Both keep per-shape work between calls, which these
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg._queries
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 
 from backoffice import sql
 from backoffice.outbox.models import OutboxEvent
@@ -75,6 +79,35 @@ def test_a_plain_value_is_read_as_it_is_and_another_one_prepared(web_api, shop):
     assert sql._field_value(quantity)(line) == line.quantity
     line.quantity = "3"  # not an int: prepared (IntegerField.get_prep_value gives 3)
     assert sql._field_value(quantity)(line) == 3
+
+
+def test_times_amounts_and_tokens_are_read_as_they_are_or_prepared_as_the_orm_does(web_api, shop):
+    order = _placed(web_api)
+    fields = {name: Order._meta.get_field(name) for name in ("created_at", "updated_at")}
+    before = timezone.now()
+    stamped = {name: sql._field_value(field)(order) for name, field in fields.items()}
+    for name, value in stamped.items():
+        # `pre_save` stamped the attribute, and the insert reads that instant as it is.
+        assert value is getattr(order, name), name
+        assert value >= before and value.tzinfo is not None
+    due = Order._meta.get_field("payment_due_at")
+    order.payment_due_at = None
+    assert sql._field_value(due)(order) is None
+    order.payment_due_at = "2030-01-02T03:04:05+00:00"  # not a datetime: prepared
+    assert sql._field_value(due)(order) == datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+    token = Order._meta.get_field("token")
+    assert sql._field_value(token)(order) is order.token
+    order.token = str(order.token)  # a string: prepared into the UUID
+    assert sql._field_value(token)(order) == uuid.UUID(order.token)
+
+    total = Order._meta.get_field("total")
+    assert sql._field_value(total)(order) is order.total
+    order.total = Decimal("NaN")  # refused as the ORM refuses it
+    with pytest.raises(ValidationError):
+        sql._field_value(total)(order)
+    with pytest.raises(ValidationError):
+        total.get_db_prep_save(order.total, connection)
 
 
 def test_the_variants_read_for_sale_are_the_orm_s_instances(shop):
