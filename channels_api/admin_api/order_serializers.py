@@ -12,6 +12,7 @@ from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fu
 from channels_api.fields import COUNT_MAX, AmountInput, MoneyOutput
 from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
+from orders.services.setup import USAGE_LIMIT_MIN
 
 
 class PaymentEventOutput(serializers.Serializer):
@@ -177,6 +178,14 @@ class NoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=5000)
 
 
+@extend_schema_field(
+    {"type": "integer", "minimum": USAGE_LIMIT_MIN, "maximum": COUNT_MAX, "nullable": True}
+)
+class UsageLimitInput(serializers.IntegerField):
+    """A voucher's usage limit: a whole number here; its bounds are the voucher service's
+    rule, refused in its words, as on the Django admin's voucher page."""
+
+
 @extend_schema_field({"type": "string", "example": "12.50"})
 class VoucherValue(serializers.Field):
     """A voucher's value as a decimal string: a percentage to `Voucher.PERCENT_PLACES`
@@ -252,9 +261,7 @@ class VoucherInput(serializers.Serializer):
     channels = serializers.SlugRelatedField(
         slug_field="code", many=True, required=False, queryset=Channel.objects.all()
     )
-    usage_limit = serializers.IntegerField(
-        min_value=1, max_value=COUNT_MAX, required=False, allow_null=True
-    )
+    usage_limit = UsageLimitInput(required=False, allow_null=True)
     active = serializers.BooleanField(default=True)
 
 

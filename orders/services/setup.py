@@ -26,6 +26,8 @@ VOUCHER_EDITABLE = (
 )  # fmt: skip
 VOUCHER_CODE = re.compile(r"[A-Za-z0-9_-]{2,50}")
 COUNT_MAX = 2_147_483_647  # a PositiveIntegerField's largest
+# A voucher no one may use is switched off (`active`), not limited to 0 uses.
+USAGE_LIMIT_MIN = 1
 VOUCHER_CODE_INDEX = "voucher_code_unique_ignoring_case"
 UNCHANGED: object = object()  # an argument not given to `voucher_update`
 
@@ -147,8 +149,9 @@ def _voucher_terms(
     if starts_at and ends_at and ends_at <= starts_at:
         raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
     if usage_limit is not None:
-        if isinstance(usage_limit, bool) or not isinstance(usage_limit, int) or usage_limit < 0:
-            raise ValidationFailed({"usage_limit": ["A whole number, 0 or more."]})
+        whole = isinstance(usage_limit, int) and not isinstance(usage_limit, bool)
+        if not whole or usage_limit < USAGE_LIMIT_MIN:
+            raise ValidationFailed({"usage_limit": [f"A whole number, {USAGE_LIMIT_MIN} or more."]})
         if usage_limit > COUNT_MAX:
             raise ValidationFailed({"usage_limit": [f"At most {COUNT_MAX}."]})
         if usage_limit < used_count:

@@ -135,15 +135,20 @@ def test_the_purge_of_expired_holds_counts(web, tee):
     assert available(web, tee) == 5
 
 
-def test_a_whole_allotment_moved_into_a_new_hold_counts(web, tee):
-    """The units stay held, but until the cart's expiry instead of the link's: a page must
-    not be kept until the link's."""
+def _allot(web, variant, units: int) -> None:
+    """A shop link's allotment of `units` of `variant`, held for two hours."""
     allotment_reserve(
         channel=web,
         holder="link:spring",
-        lines=[StockLine(tee, 2)],
+        lines=[StockLine(variant, units)],
         until=timezone.now() + timedelta(hours=2),
     )
+
+
+def test_a_whole_allotment_moved_into_a_new_hold_counts(web, tee):
+    """The units stay held, but until the cart's expiry instead of the link's: a page must
+    not be kept until the link's."""
+    _allot(web, tee, 2)
     allotted = version(tee)
     cart_expiry = timezone.now() + timedelta(minutes=15)
 
@@ -160,12 +165,7 @@ def test_a_whole_allotment_moved_into_a_new_hold_counts(web, tee):
 
 
 def test_part_of_an_allotment_moved_into_a_new_hold_counts(web, tee):
-    allotment_reserve(
-        channel=web,
-        holder="link:spring",
-        lines=[StockLine(tee, 3)],
-        until=timezone.now() + timedelta(hours=2),
-    )
+    _allot(web, tee, 3)
     allotted = version(tee)
 
     allotment_transfer(

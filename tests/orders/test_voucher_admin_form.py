@@ -64,6 +64,9 @@ def _api_body(fields: dict, channels: list) -> dict:
         ({"currency": "EUR"}, True),  # the dollar channel does not sell in it
         ({}, True),  # two currencies, none named
         ({"min_subtotal": "10"}, True),
+        ({"usage_limit": "0"}, False),
+        ({"usage_limit": "-1"}, False),
+        ({"usage_limit": "2147483648"}, False),
     ],
 )
 def test_the_admin_page_refuses_what_the_api_refuses_with_the_same_words(
