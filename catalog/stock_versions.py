@@ -2,14 +2,17 @@
 
 A product page shows its variants' units available, so a cached copy must be rebuilt when
 their stock changes, and only then: a sale of product A leaves product B's cached pages
-valid. Every write to a stock row (`inventory.StockLevel`: counted, sold, allocated, held,
-released: a hold's insert or delete changes its row's `reserved_units` in the same
-statement), and every update of a hold alone (`inventory.Reservation`: its expiry moved),
-adds to the counter of the row's product in the writer's own transaction, by a row-level trigger
-(`backoffice.versions`, `ItemVersion`): one index lookup of the variant's product and one
-upsert of the writing session's own counter row, which no other session writes, so no
-checkout ever waits on it, also under a flash sale's stock lock. Warehouses and their
-channel routes stay counted for the whole catalog (the "stock" kind: rare, staff edits).
+valid. A write to a stock row (`inventory.StockLevel`) that can change what a page shows of
+it (its variant, warehouse, `on_hand`, or `allocated + reserved_units`: counted, sold,
+held, released; a hold's insert or delete changes its row's `reserved_units` in the same
+statement), an update of a hold alone (`inventory.Reservation`: its expiry moved) and the
+delete of a hold at or near its expiry (`HOLD_EXPIRY_MARGIN`) add to the counter of the
+row's product in the writer's own transaction, by a row-level trigger (`backoffice.versions`,
+`ItemVersion`): one `UPDATE` of the writing session's own counter row, which no other
+session writes, so no checkout ever waits on it, also under a flash sale's stock lock. A
+checkout's hold turned into its allocation (the same units, allocated instead of held) and
+a row's `updated_at` alone do not count. Warehouses and their channel routes stay counted
+for the whole catalog (the "stock" kind: rare, staff edits).
 
 - A product page's key carries its product's stock version, read in the request's one
   versions statement (`product_stock_version_want`, before anything is read);

@@ -6,12 +6,12 @@ under `make run` without one) under a key made of the channel, the request's ful
 the channels and the warehouses (`backoffice.versions`), and for a product page its
 product's stock version; a list page holds its products' stock versions and is served
 while they stand (`catalog.stock_versions`: per product, so a sale of one product leaves
-the other products' pages cached). Every write to those tables, by whatever process,
-changes a version in the writer's own transaction, so a request that starts after the
-change committed builds a new key or finds its page's versions changed: no stale price,
-listing or stock is served. What changes by itself is the expiry of a hold: a cached page
-is good only until the first active hold on its stock rows expires
-(`channel_availability_until`).
+the other products' pages cached). Every write to those tables that can change what a
+page shows, by whatever process, changes a version in the writer's own transaction, so
+a request that starts after the change committed builds a new key or finds its page's
+versions changed: no stale price, listing or stock is served. What changes by itself is
+the expiry of a hold: a cached page is good only until the first active hold on its stock
+rows expires (`channel_availability_until`).
 
 The answer carries a strong `ETag` (a digest of its bytes) and `Cache-Control: public,
 no-cache` with `Vary: Authorization`: a CDN or browser may keep it per key, and must ask
