@@ -5,11 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backoffice.fields import COUNT_MAX
 from backoffice.money import money_dict, money_plain
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
-from channels_api.fields import COUNT_MAX, AmountInput, MoneyOutput
+from channels_api.fields import AmountInput, MoneyOutput
 from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
 from orders.services.setup import USAGE_LIMIT_MIN

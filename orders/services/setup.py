@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
+from backoffice.fields import COUNT_MAX
 from backoffice.money import currency_problem, parse_amount
 from catalog.models import Channel
 from inventory.codes import code_is
@@ -25,7 +26,6 @@ VOUCHER_EDITABLE = (
     "active",
 )  # fmt: skip
 VOUCHER_CODE = re.compile(r"[A-Za-z0-9_-]{2,50}")
-COUNT_MAX = 2_147_483_647  # a PositiveIntegerField's largest
 # A voucher no one may use is switched off (`active`), not limited to 0 uses.
 USAGE_LIMIT_MIN = 1
 VOUCHER_CODE_INDEX = "voucher_code_unique_ignoring_case"
