@@ -179,9 +179,7 @@ class VoucherForm(forms.ModelForm):
 
     def clean_usage_limit(self) -> object:
         limit = self.cleaned_data["usage_limit"].strip()
-        if not limit:
-            return None
-        return int(limit) if limit.isascii() and limit.isdigit() else limit  # else the service's
+        return limit or None  # the text as typed: the service reads it (`_usage_limit`)
 
     def clean(self) -> dict:
         data = self.cleaned_data
