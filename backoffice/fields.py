@@ -13,6 +13,11 @@ from django.db import models
 
 from backoffice.money import DECIMAL_PLACES, MAX_DIGITS, currency_problem
 
+# The largest count a PositiveIntegerField holds in every database Django supports (a
+# PostgreSQL `integer`): usage limits of vouchers and links. The services refuse more by
+# name; the API's schema states the same bound from here.
+COUNT_MAX = 2_147_483_647
+
 # Channel and shipping method codes: what integrations send, so lowercase and URL-safe.
 code_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9_-]{0,49}$",

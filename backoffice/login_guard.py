@@ -3,6 +3,7 @@ is locked out for a while, whatever password it tries next (the counters live in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
@@ -17,7 +18,11 @@ logger = logging.getLogger(__name__)
 
 
 def _keys(request: HttpRequest | None, username: str | None) -> list[str]:
-    keys = [f"login-failures:user:{(username or '').strip().lower()}"]
+    # The username as a digest: whatever was typed (spaces, control characters, any
+    # length), the key stays short and valid for every cache backend.
+    typed = (username or "").strip().lower()
+    digest = hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()
+    keys = [f"login-failures:user:{digest}"]
     if request is not None:
         keys.append(f"login-failures:ip:{client_address(request)}")
     return keys

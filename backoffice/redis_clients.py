@@ -10,7 +10,8 @@ a connection from the pool and gives it back), so one per pool does the same wor
 
 `backoffice/settings.py` selects them when the cache or the broker is Redis:
 `CACHES["default"]["BACKEND"] = "backoffice.redis_clients.RedisCache"` and
-`CELERY_BROKER_TRANSPORT = "backoffice.redis_clients:Transport"`.
+`CELERY_BROKER_TRANSPORT = "backoffice.redis_clients:Transport"` (for `redis://` and
+`rediss://` broker URLs, `backoffice/broker.py`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,6 @@ class Channel(kombu_redis.Channel):
 
 
 class Transport(kombu_redis.Transport):
-    """kombu's Redis transport (`redis://` broker URLs) with the channel above."""
+    """kombu's Redis transport (`redis://`, `rediss://` broker URLs) with the channel above."""
 
     Channel = Channel

@@ -50,6 +50,14 @@ class Scope:
 EVERYTHING = Scope.everything()
 
 
+def scope_reaches_every_channel(scope: Scope) -> bool:
+    """Whether a viewer may create and change what applies across channels (vouchers): one
+    that reaches every channel, a secret key not limited to one channel or staff of every
+    channel (whatever their warehouses). The admin API's voucher writes and the Django
+    admin's voucher pages both ask this; reading stays the table of reach's."""
+    return scope.channel_ids is None
+
+
 @dataclass(frozen=True)
 class Reach:
     """How one kind of object reaches channels and warehouses.

@@ -205,6 +205,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = not DEBUG
+SESSION_ENGINE = "staff.sessions"  # refuses cookies that are no session key (staff/sessions.py)
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
@@ -311,10 +312,13 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
-elif CELERY_BROKER_URL.startswith("redis://"):
-    # kombu's Redis transport, publishing with one client per connection pool instead of a
-    # new one per message (backoffice/redis_clients.py).
-    CELERY_BROKER_TRANSPORT = "backoffice.redis_clients:Transport"
+else:
+    # `redis://`, `rediss://`: kombu's Redis transport, publishing with one client per
+    # connection pool instead of a new one per message (backoffice/redis_clients.py), TLS
+    # kept; `unix://` refused here, at start (backoffice/broker.py).
+    from backoffice.broker import broker_transport
+
+    CELERY_BROKER_TRANSPORT, CELERY_BROKER_USE_SSL = broker_transport(CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

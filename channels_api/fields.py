@@ -10,9 +10,9 @@ from rest_framework import serializers
 from backoffice.money import money_dict
 
 # What the columns behind input fields hold, so that input is refused by name before the
-# database refuses it without one: an email column, a PostgreSQL integer (counts, limits).
+# database refuses it without one: an email column. (Counts and limits: the kernel's
+# `backoffice.fields.COUNT_MAX`, the services' own bound.)
 EMAIL_MAX_LENGTH = 254
-COUNT_MAX = 2_147_483_647
 
 
 class MoneyOutput(serializers.Serializer):

@@ -1,10 +1,12 @@
-"""JSON bodies: nested at most API_MAX_JSON_DEPTH levels, with no NUL characters.
+"""JSON bodies: nested at most API_MAX_JSON_DEPTH levels, with no NUL or lone surrogate.
 
 Every JSON body of the API goes through `StrictJSONParser`. The nesting is measured
 on the raw text, before anything recursive (the JSON decoder, the serializers, the
 idempotency fingerprint) sees it: a body nested thousands of levels deep would
-otherwise raise RecursionError (a 500) in whichever of them meets it first. NUL
-characters are refused because PostgreSQL cannot store them in text or JSON.
+otherwise raise RecursionError (a 500) in whichever of them meets it first. A NUL
+character (PostgreSQL cannot store it in text or JSON) or a lone UTF-16 surrogate (it has
+no UTF-8 form) in any key or string is a 400 `invalid` naming that field, here, once for
+every endpoint: no serializer field has to know.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from itertools import accumulate, repeat
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 from rest_framework.utils import json
+
+from backoffice.text import UNSTORABLE_MESSAGE, unstorable_string_at
 
 # A JSON string with its escapes, or an unterminated one up to the end (the decoder refuses
 # it later). Possessive, so a body of escaped quotes is still read once, in linear time.
@@ -36,22 +40,6 @@ def json_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
-def _has_nul(data: Any) -> bool:
-    """Whether any key or string in parsed JSON holds a NUL (iterative: no recursion)."""
-    pending = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return True
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return False
-
-
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
         parser_context = parser_context or {}
@@ -68,6 +56,10 @@ class StrictJSONParser(JSONParser):
             data = json.loads(text, parse_constant=parse_constant)
         except ValueError as error:
             raise ParseError(f"JSON parse error - {error}") from error
-        if _has_nul(data):
-            raise ParseError("JSON strings may not contain NUL (\\u0000) characters.")
+        # Both reach a parsed string only through a `\u` escape (a raw NUL is a control
+        # character the decoder refuses; a raw surrogate is not valid UTF-8): most bodies
+        # have none, and are not walked.
+        field = unstorable_string_at(data) if "\\u" in text else None
+        if field is not None:
+            raise ValidationError({field: [UNSTORABLE_MESSAGE]})
         return data

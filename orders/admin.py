@@ -10,9 +10,10 @@ from django.contrib import admin
 from django.http import HttpResponse
 
 from backoffice.admin_readonly import ReadOnlyAdmin, ReadOnlyInline
-from backoffice.admin_scope import ScopedAdmin
+from backoffice.admin_scope import ScopedAdmin, viewer_scope
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import money_format, money_plain
+from backoffice.scopes import scope_reaches_every_channel
 from orders.models import Cart, CartLine, Order, ShippingMethod, Voucher
 from orders.selectors import order_search
 from orders.services.setup import voucher_create, voucher_update
@@ -179,9 +180,7 @@ class VoucherForm(forms.ModelForm):
 
     def clean_usage_limit(self) -> object:
         limit = self.cleaned_data["usage_limit"].strip()
-        if not limit:
-            return None
-        return int(limit) if limit.isascii() and limit.isdigit() else limit  # else the service's
+        return limit or None  # the text as typed: the service reads it (`_usage_limit`)
 
     def clean(self) -> dict:
         data = self.cleaned_data
@@ -236,6 +235,16 @@ class VoucherAdmin(ScopedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("channels")
+
+    def has_add_permission(self, request) -> bool:
+        """The role's permission, and a scope of every channel: the admin API's rule for
+        voucher writes (`scope_reaches_every_channel`). Others with the view read them."""
+        every = scope_reaches_every_channel(viewer_scope(request))
+        return every and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        every = scope_reaches_every_channel(viewer_scope(request))
+        return every and super().has_change_permission(request, obj)
 
     @admin.display(description="discount", ordering="value")
     def discount(self, voucher: Voucher) -> str:

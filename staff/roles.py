@@ -38,6 +38,11 @@ ROLES: dict[str, tuple[str, list[str] | None]] = {
             "orders.add_ordermessage",
             "orders.view_cart",
             "orders.view_shoplink",
+            # Vouchers (a goodwill code, a campaign's): added and changed by those of every
+            # channel only, as with the admin API (`scope_reaches_every_channel`).
+            "orders.view_voucher",
+            "orders.add_voucher",
+            "orders.change_voucher",
             "fulfillment.view_fulfillment",
             "fulfillment.view_return",
             "fulfillment.view_notification",
@@ -53,6 +58,7 @@ ROLES: dict[str, tuple[str, list[str] | None]] = {
             "orders.capture_order",
             "orders.view_ordermessage",
             "orders.add_ordermessage",
+            "orders.view_voucher",  # those valid in their store's till channel
             "fulfillment.view_fulfillment",
             "fulfillment.change_fulfillment",
             "pos.view_possale",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rest_framework.exceptions import PermissionDenied
 
 from backoffice.exceptions import ValidationFailed
-from backoffice.scopes import Scope, scope_allows, scope_filter
+from backoffice.scopes import Scope, scope_allows, scope_filter, scope_reaches_every_channel
 from catalog.models import Channel
 from channels_api.permissions import IsSecretKey
 from channels_api.views import ApiView
@@ -36,6 +36,11 @@ class AdminView(ApiView):
 
     def require_unrestricted(self) -> None:
         if self.limited_channel is not None:
+            raise PermissionDenied("This action needs a secret key not limited to one channel.")
+
+    def require_every_channel(self) -> None:
+        """Writes of what applies across channels (`scope_reaches_every_channel`)."""
+        if not scope_reaches_every_channel(self.scope):
             raise PermissionDenied("This action needs a secret key not limited to one channel.")
 
     def require_channel_access(self, channel: Channel) -> None:

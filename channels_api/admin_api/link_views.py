@@ -9,8 +9,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backoffice.fields import COUNT_MAX
 from channels_api.admin_api.base import AdminView
-from channels_api.fields import COUNT_MAX
 from channels_api.idempotency import idempotent
 from channels_api.link_output import AdminLinkOutput, admin_link_data
 from channels_api.schema import raises

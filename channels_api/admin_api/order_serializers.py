@@ -5,11 +5,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backoffice.fields import COUNT_MAX
 from backoffice.money import money_dict, money_plain
 from backoffice.timefmt import rfc3339
 from catalog.models import Channel
 from channels_api.admin_api.fulfillment_serializers import FulfillmentOutput, fulfillment_data
-from channels_api.fields import COUNT_MAX, AmountInput, MoneyOutput
+from channels_api.fields import AmountInput, MoneyOutput
 from channels_api.order_output import StoreOrderOutput, order_data
 from orders.models import Order, ShippingMethod, Voucher
 from orders.services.setup import USAGE_LIMIT_MIN
@@ -181,9 +182,16 @@ class NoteInput(serializers.Serializer):
 @extend_schema_field(
     {"type": "integer", "minimum": USAGE_LIMIT_MIN, "maximum": COUNT_MAX, "nullable": True}
 )
-class UsageLimitInput(serializers.IntegerField):
-    """A voucher's usage limit: a whole number here; its bounds are the voucher service's
-    rule, refused in its words, as on the Django admin's voucher page."""
+class UsageLimitInput(serializers.Field):
+    """A voucher's usage limit, handed as sent to the voucher service: what a whole number
+    is and its bounds are the service's rule (`orders.services.setup._usage_limit`),
+    refused in its words, as on the Django admin's voucher page."""
+
+    def to_internal_value(self, data: object) -> object:
+        return data
+
+    def to_representation(self, value: object) -> object:
+        return value
 
 
 @extend_schema_field({"type": "string", "example": "12.50"})

@@ -239,7 +239,7 @@ class VoucherListView(AdminView):
         A code customers enter on a cart or checkout, for a percentage or fixed discount, limited to
         channels, dates and a number of uses. Needs a key not limited to one channel.
         """
-        self.require_unrestricted()
+        self.require_every_channel()
         payload = VoucherInput(data=request.data)
         payload.is_valid(raise_exception=True)
         voucher = voucher_create(**payload.validated_data, actor=request.auth.actor)
@@ -280,7 +280,7 @@ class VoucherDetailView(AdminView):
         checkout counting a use meanwhile keeps it) and a `usage_limit` below it is refused.
         Needs a key not limited to one channel.
         """
-        self.require_unrestricted()
+        self.require_every_channel()
         voucher = self.get_object(code)
         payload = VoucherPatchInput(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -38,9 +38,10 @@ MEANINGS: dict[type[Exception], str] = {
     Http404: "Nothing with this id, code or token is visible to this credential.",
     exceptions.ValidationError: "A field or parameter is invalid (including a query parameter "
     "the operation does not take, a value it does not understand, and an Idempotency-Key "
-    f"that is blank or over {MAX_KEY_LENGTH} characters): `errors` holds the messages per "
+    f"that is blank or over {MAX_KEY_LENGTH} characters, and a body string or key holding a NUL "
+    "or a lone UTF-16 surrogate): `errors` holds the messages per "
     "field or parameter, nested fields named with dots (`shipping_address.city`, `lines.0.sku`).",
-    exceptions.ParseError: "The body is not valid JSON, holds a NUL character, or nests arrays "
+    exceptions.ParseError: "The body is not valid JSON (or not UTF-8), or nests arrays "
     "and objects more than 32 levels deep.",
     RequestDataTooBig: "The body is over the size limit (1 MB unless configured otherwise).",
     exceptions.UnsupportedMediaType: "The body is not `application/json`.",

@@ -24,6 +24,7 @@ from django.conf import settings
 
 from backoffice.exceptions import ValidationFailed
 from backoffice.money import from_minor_units, to_minor_units
+from backoffice.text import unstorable_string_at
 from orders.errors import PaymentDeclined, PaymentProviderUnavailable, WebhookSignatureInvalid
 from orders.payments.base import (
     AUTHORIZED,
@@ -222,6 +223,8 @@ class StripeProvider:
                 settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
             )
             event = json.loads(payload)
+            if unstorable_string_at(event) is not None:
+                raise ValueError("a NUL or a lone surrogate in the event")
             event_type, event_id = str(event["type"]), str(event["id"])
             obj = event["data"]["object"]
             return _webhook_event(event_type, event_id, obj)
@@ -229,7 +232,8 @@ class StripeProvider:
             raise WebhookSignatureInvalid(str(error)) from error
         except (ValueError, KeyError, TypeError, ArithmeticError, RecursionError) as error:
             # Signed, but not an event we can read (nested past the parser's depth, an amount
-            # that is not a whole number, money without its currency): refused, nothing done.
+            # that is not a whole number, money without its currency, a string no column
+            # can store): refused, nothing done.
             raise WebhookSignatureInvalid("The body is not a Stripe event.") from error
 
 

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from backoffice.audit.services import audit_record
 from backoffice.exceptions import ValidationFailed
+from backoffice.fields import COUNT_MAX
 from backoffice.money import currency_problem, parse_amount
 from catalog.models import Channel
 from inventory.codes import code_is
@@ -25,7 +26,6 @@ VOUCHER_EDITABLE = (
     "active",
 )  # fmt: skip
 VOUCHER_CODE = re.compile(r"[A-Za-z0-9_-]{2,50}")
-COUNT_MAX = 2_147_483_647  # a PositiveIntegerField's largest
 # A voucher no one may use is switched off (`active`), not limited to 0 uses.
 USAGE_LIMIT_MIN = 1
 VOUCHER_CODE_INDEX = "voucher_code_unique_ignoring_case"
@@ -119,6 +119,22 @@ def _voucher_currency(currency: object, channels: list[Channel], needed: bool) -
     return code
 
 
+def _usage_limit(value: object) -> int:
+    """A usage limit as staff or a client send it: a whole number (an int, or its ASCII
+    digits as text, from a form or a JSON string), at least USAGE_LIMIT_MIN; anything else
+    (a fraction, a boolean, words, other scripts' digits) is refused in these words."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()):
+            value = None
+        else:  # beyond any bound, without reading thousands of digits
+            digits = text.lstrip("0") or "0"
+            value = int(digits) if len(digits) <= len(str(COUNT_MAX)) else COUNT_MAX + 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < USAGE_LIMIT_MIN:
+        raise ValidationFailed({"usage_limit": [f"A whole number, {USAGE_LIMIT_MIN} or more."]})
+    return value
+
+
 def _voucher_terms(
     *,
     kind: str,
@@ -136,7 +152,7 @@ def _voucher_terms(
     A percentage is `voucher_percentage`. Money (a fixed amount, a minimum subtotal) is in
     the voucher's currency (`_voucher_currency`), exact to its minor unit (JPY 0 places,
     KWD 3), and the voucher's channels all sell in it; the window ends after it starts;
-    a usage limit is a whole number, never below the uses counted.
+    a usage limit is a whole number (`_usage_limit`), never below the uses counted.
     """
     kind = _kind(kind, Voucher.Kind)
     currency = _voucher_currency(
@@ -149,9 +165,7 @@ def _voucher_terms(
     if starts_at and ends_at and ends_at <= starts_at:
         raise ValidationFailed({"ends_at": ["Must be after starts_at."]})
     if usage_limit is not None:
-        whole = isinstance(usage_limit, int) and not isinstance(usage_limit, bool)
-        if not whole or usage_limit < USAGE_LIMIT_MIN:
-            raise ValidationFailed({"usage_limit": [f"A whole number, {USAGE_LIMIT_MIN} or more."]})
+        usage_limit = _usage_limit(usage_limit)
         if usage_limit > COUNT_MAX:
             raise ValidationFailed({"usage_limit": [f"At most {COUNT_MAX}."]})
         if usage_limit < used_count:

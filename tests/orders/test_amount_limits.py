@@ -173,3 +173,39 @@ def test_what_still_reaches_the_database_unchecked_is_a_400_that_names_something
     assert refused(response, "non_field_errors") == [
         "A value is too long or too large to be stored."
     ]
+
+
+def test_a_usage_limit_has_one_bound_the_columns_largest_stated_by_the_schema(admin_api, shop):
+    import channels_api.fields
+    from backoffice.fields import COUNT_MAX
+    from orders.models import ShopLink, Voucher
+    from orders.services import setup
+
+    # One home: the kernel's, which the voucher service and the API both import.
+    assert not hasattr(channels_api.fields, "COUNT_MAX")
+    assert setup.COUNT_MAX is COUNT_MAX
+    schema = admin_api.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    bounds = [
+        component["properties"]["usage_limit"]["maximum"]
+        for component in schema.json()["components"]["schemas"].values()
+        if "maximum" in component.get("properties", {}).get("usage_limit", {})
+    ]  # the inputs': a voucher's (created, changed) and a link's
+    assert len(bounds) >= 3 and set(bounds) == {COUNT_MAX}, bounds
+
+    voucher = admin_api.post(
+        "/api/v1/admin/vouchers",
+        {"code": "MOST", "kind": "fixed", "value": "1", "usage_limit": COUNT_MAX},
+    )
+    link = admin_api.post(
+        "/api/v1/admin/links",
+        {"channel": "web", "lines": [{"sku": "MUG"}], "usage_limit": COUNT_MAX},
+    )
+    assert voucher.status_code == 201, voucher.json()
+    assert link.status_code == 201, link.json()
+    assert Voucher.objects.get().usage_limit == COUNT_MAX  # PostgreSQL's integer holds it
+    assert ShopLink.objects.get().usage_limit == COUNT_MAX
+    for path, body in [
+        ("/api/v1/admin/vouchers", {"code": "MORE", "kind": "fixed", "value": "1"}),
+        ("/api/v1/admin/links", {"channel": "web", "lines": [{"sku": "MUG"}]}),
+    ]:
+        refused(admin_api.post(path, {**body, "usage_limit": COUNT_MAX + 1}), "usage_limit")

@@ -67,6 +67,11 @@ def _api_body(fields: dict, channels: list) -> dict:
         ({"usage_limit": "0"}, False),
         ({"usage_limit": "-1"}, False),
         ({"usage_limit": "2147483648"}, False),
+        ({"usage_limit": "9" * 5000}, False),
+        ({"usage_limit": "ten"}, False),  # not a number: the service's words on both
+        ({"usage_limit": "1.5"}, False),
+        ({"usage_limit": "1e3"}, False),
+        ({"usage_limit": "\u0663"}, False),  # an Arabic-Indic 3: Python's int() reads it
     ],
 )
 def test_the_admin_page_refuses_what_the_api_refuses_with_the_same_words(
@@ -152,3 +157,29 @@ def test_the_admin_page_still_saves_what_the_service_accepts(staff_client, two_c
         .order_by("pk")
         .values_list("action", flat=True)
     ) == ["voucher.created", "voucher.updated"]
+
+
+@pytest.mark.parametrize("limit", [1.5, 2.0, True, "ten", [3], {"n": 3}, "", "0" * 5000])
+def test_the_api_refuses_a_usage_limit_no_whole_number_in_the_services_words(admin_api, limit):
+    voucher_create(code="SUMMER", kind="fixed", value="1", currency="USD")
+    before = _state()
+
+    created = admin_api.post(VOUCHERS, _api_body({"usage_limit": limit}, []))
+    changed = admin_api.patch(f"{VOUCHERS}/SUMMER", {"usage_limit": limit})
+
+    for answer in (created, changed):
+        assert answer.status_code == 400, answer.json()
+        assert answer.json()["errors"] == {"usage_limit": ["A whole number, 1 or more."]}
+    assert _state() == before
+
+
+def test_a_usage_limit_as_digits_is_taken_by_the_api_and_the_page(staff_client, admin_api):
+    api = admin_api.post(VOUCHERS, _api_body({"usage_limit": " 07 "}, []))
+    page = staff_client.post(
+        reverse("admin:orders_voucher_add"), _admin_form({"code": "PAGE", "usage_limit": "007"}, [])
+    )
+
+    assert api.status_code == 201, api.json()
+    assert api.json()["usage_limit"] == 7
+    assert page.status_code == 302
+    assert Voucher.objects.get(code="PAGE").usage_limit == 7
