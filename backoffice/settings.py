@@ -104,10 +104,16 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 VAR_DIR = var_dir()
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'backoffice.sqlite3'}"
+# Each web thread (and Celery worker) keeps its database session DATABASE_CONN_MAX_AGE
+# seconds, then opens a new one at a request's end. A new session plans its statements
+# again and recompiles the triggers' functions: a long life is cheaper for PostgreSQL.
+# Health checks: a session that died (a database restart or failover, a pooler's restart)
+# is found by a `SELECT 1` before the request's first query and reopened, so the request
+# does not fail (docs/performance.md, "Round ten"; README, "Configuration").
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
 }

@@ -14,13 +14,18 @@ the process dies, the database drops the lock and rolls everything back, and
 a retry runs the request afresh: exactly once, with no stale "in use" state.
 
 Two variants, for requests whose services own their transactions:
-- `@idempotent(in_service=True)` (checkout, cart complete): the service owns its
-  transactions (`backoffice.transactions.CommitPartner`): the record is locked first
-  inside the service's order transaction and the answer stored in its last write, before
-  the stock is locked. A checkout with a payment holds its stock and asks the PSP before
-  that transaction (docs/payments.md); a key seen before is looked up first, so a stored
-  answer replays before anything is held or asked, and a twin that runs meanwhile finds
-  the record locked (409) or answered (a replay) and gives its hold and session back.
+- `@idempotent(in_service=True)` (checkout, cart complete, a cart's line): the service
+  owns its transactions (`backoffice.transactions.CommitPartner`). A key seen before is
+  looked up first (one read, no lock), so a stored answer replays before anything is held
+  or asked. The record is not committed ahead: the first statement of the service's
+  transaction claims the key (`_record_claim`: a transaction-level advisory lock taken
+  without waiting, 409 while a twin's transaction holds it, and the record inserted under
+  it) and the answer is stored in the service's last write, before the stock is locked,
+  so the record, the business writes and the answer are one commit. A checkout with a
+  payment holds its stock and asks the PSP before that transaction (docs/payments.md); a
+  twin that runs meanwhile finds the key claimed (409) or answered (a replay) and gives
+  its hold and session back. A refusal (4xx) is stored on its own after the rollback, by
+  one upsert; a 5xx leaves no record.
 - `@idempotent(own_transactions=True)` (capture, refund, cancel, returns, a payment
   confirm): the view runs its services' own transactions; the key is held "in use" by
   a session-level advisory lock (PostgreSQL) for the request, and the answer is stored
@@ -114,6 +119,45 @@ def _insert_record(scope: Scope, key: str, fingerprint: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _lock_id(scope: Scope, key: str) -> int:
+    """The key's advisory lock (PostgreSQL's 64-bit lock space)."""
+    return int.from_bytes(
+        hashlib.sha256(f"{scope.column}:{scope.owner_id}:{key}".encode()).digest()[:8],
+        "big",
+        signed=True,
+    )
+
+
+def _record_claim(scope: Scope, key: str, fingerprint: str) -> None:
+    """First in the service's transaction: claim the key for this request, in one statement.
+
+    On PostgreSQL a transaction-level advisory lock on the key, taken without waiting
+    (`IdempotencyKeyInUse` while a twin's transaction holds it), and the record inserted
+    under it, uncommitted: it commits with the service's writes and its answer, or rolls
+    back with them. A record there already (committed by a request that finished, or by
+    one that died before storing its answer) is locked and read as `_record_lock` does:
+    a stored answer replays, another body is 422, none lets this request run.
+    """
+    if connection.vendor == "postgresql":
+        rows = fetch(
+            "WITH claim AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(%s) AS held), "  # noqa: S608 (the column is ours)
+            f"new AS (INSERT INTO {table(IdempotencyRecord)} "
+            f"({scope.column}, key, request_fingerprint, created_at) "
+            "SELECT CAST(%s AS bigint), CAST(%s AS varchar), CAST(%s AS varchar), "
+            "CAST(%s AS timestamptz) FROM claim WHERE held "
+            "ON CONFLICT DO NOTHING RETURNING id) "
+            "SELECT held, EXISTS (SELECT 1 FROM new) FROM claim",
+            [_lock_id(scope, key), scope.owner_id, key, fingerprint, timezone.now()],
+        )
+        held, inserted = rows[0]
+        if not held:
+            raise IdempotencyKeyInUse()
+    else:  # SQLite (`make run`): one writer at a time, the transaction takes the lock
+        inserted = _insert_record(scope, key, fingerprint)
+    if not inserted:
+        _record_lock(scope, key, fingerprint)
+
+
 def _record_lock(scope: Scope, key: str, fingerprint: str) -> None:
     """Lock the key's record (`FOR UPDATE NOWAIT`: 409 while its first request holds it);
     a record that holds an answer already raises `_Replay` with it.
@@ -142,23 +186,44 @@ def _record_lock(scope: Scope, key: str, fingerprint: str) -> None:
         )
 
 
-def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
-    """The UPDATE that saves the answer into the key's record that has none yet: the JSON the
-    client gets, rendered once here and sent as it is (`channels_api.renderers`)."""
+def _answer_body(response: Response) -> tuple[str, object]:
+    """The stored body's SQL value and its parameter: the JSON the client gets, rendered once
+    here and sent as it is (`channels_api.renderers`)."""
     if response.data is None:  # no body (a 204): stored as the field stores None
         field = IdempotencyRecord._meta.get_field("response_body")
-        value, body = "%s", field.get_db_prep_value(None, connection)
-    else:
-        content = json_render(response.data)
-        prerendered_set(response, content)
-        # The JSON text itself: PostgreSQL parses it into the jsonb column; SQLite keeps it.
-        value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-        body = content.decode()
+        return "%s", field.get_db_prep_value(None, connection)
+    content = json_render(response.data)
+    prerendered_set(response, content)
+    # The JSON text itself: PostgreSQL parses it into the jsonb column; SQLite keeps it.
+    return ("CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"), content.decode()
+
+
+def _store_statement(scope: Scope, key: str, response: Response) -> tuple[str, list]:
+    """The UPDATE that saves the answer into the key's record that has none yet."""
+    value, body = _answer_body(response)
     return (
         f"UPDATE {table(IdempotencyRecord)} SET response_status = %s, "  # noqa: S608
         f"response_body = {value} "
         f"WHERE {scope.column} = %s AND key = %s AND response_status IS NULL",
         [response.status_code, body, scope.owner_id, key],
+    )
+
+
+def _upsert_statement(
+    scope: Scope, key: str, fingerprint: str, response: Response
+) -> tuple[str, list]:
+    """The answer stored whether or not the key's record exists: inserted with it, or set
+    on a record that has none yet (an in-service POST's record may never have been
+    written, or was rolled back with the request's writes)."""
+    value, body = _answer_body(response)
+    return (
+        f"INSERT INTO {table(IdempotencyRecord)} AS i "  # noqa: S608 (the column is ours)
+        f"({scope.column}, key, request_fingerprint, created_at, response_status, "
+        f"response_body) VALUES (%s, %s, %s, %s, %s, {value}) "
+        f"ON CONFLICT ({scope.column}, key) DO UPDATE SET "
+        "response_status = excluded.response_status, response_body = excluded.response_body "
+        "WHERE i.response_status IS NULL AND i.request_fingerprint = excluded.request_fingerprint",
+        [scope.owner_id, key, fingerprint, timezone.now(), response.status_code, body],
     )
 
 
@@ -181,11 +246,7 @@ def _key_in_use(scope: Scope, key: str) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield  # the embedded SQLite of `make run` serves one request at a time
         return
-    lock_id = int.from_bytes(
-        hashlib.sha256(f"{scope.column}:{scope.owner_id}:{key}".encode()).digest()[:8],
-        "big",
-        signed=True,
-    )
+    lock_id = _lock_id(scope, key)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
         if not cursor.fetchone()[0]:
@@ -242,7 +303,9 @@ def idempotent(
             raise ValidationFailed({HEADER: [f"Use 1 to {MAX_KEY_LENGTH} characters, no NUL."]})
         fingerprint = _fingerprint(request)
         scope = Scope.of(request.auth)
-        new = _insert_record(scope, key, fingerprint)
+        # In a service's transaction the record is written by its first statement
+        # (`_record_claim`), not committed ahead: one commit fewer a request.
+        new = False if in_service else _insert_record(scope, key, fingerprint)
         try:
             if not new and (in_service or own_transactions):
                 stored = _stored_record(scope, key, fingerprint)
@@ -284,6 +347,8 @@ def idempotent(
                 IdempotencyRecord.objects.filter(
                     **{scope.column: scope.owner_id}, key=key, response_status__isnull=True
                 ).delete()
+            elif in_service:  # its record rolled back with the service's writes, if written
+                execute(*_upsert_statement(scope, key, fingerprint, response))
             else:
                 _store(scope, key, response)
             return response
@@ -296,8 +361,9 @@ class ServiceAnswer:
     """The stored answer of a POST whose service owns the transaction (`CommitPartner`).
 
     The view builds it (`service_answer(request, render)`) and hands it to the service:
-    `begin()` locks the key's record inside the service's transaction (a stored answer
-    stops the service with a replay before it writes anything, a running twin with 409);
+    `begin()` claims the key inside the service's transaction, its first statement
+    (`_record_claim`: a stored answer stops the service with a replay before it writes
+    anything, a running twin with 409);
     `finish(result)` renders the answer from the service's result and gives the service the
     statement that stores it, which it runs with its writes before it locks the stock, so
     both commit together or not at all.
@@ -307,12 +373,14 @@ class ServiceAnswer:
     def __init__(self, request: Request, render: Callable[[object], Response]) -> None:
         self._render = render
         self._record = getattr(request, "_idempotency", None)  # (scope, key, fingerprint)
+        self._claimed = False
         self.response: Response | None = None
 
     def begin(self) -> None:
         if self._record is None:
             return
-        _record_lock(*self._record)
+        _record_claim(*self._record)
+        self._claimed = True
 
     def finish(self, result: object) -> tuple[str, list] | None:
         """Render the answer; with a key, the statement that stores it, which the service
@@ -320,8 +388,10 @@ class ServiceAnswer:
         self.response = self._render(result)
         if self._record is None:
             return None
-        scope, key, _ = self._record
+        scope, key, fingerprint = self._record
         self._record = None
+        if not self._claimed:  # a service that never began: its record is not written yet
+            return _upsert_statement(scope, key, fingerprint, self.response)
         return _store_statement(scope, key, self.response)
 
     @property

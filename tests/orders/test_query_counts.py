@@ -177,3 +177,52 @@ def test_one_shot_checkout_without_a_payment_keeps_its_budget(api, skus):
     assert response.status_code == 201, response.json()
 
     assert len(queries) <= CHECKOUT_UNPAID_BUDGET, [query["sql"] for query in queries]
+
+
+# A paid one-shot checkout commits three times: the hold, its allocation (each one
+# autocommitted statement on the stock rows) and the order's transaction, which writes the
+# idempotency record, the order and the stored answer together (four before: the record
+# was inserted and committed ahead of them).
+CHECKOUT_COMMITS = 3
+WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b|\bFOR (NO KEY )?UPDATE\b|\bstock_\w+\(")
+
+
+def commits(statements: list[str]) -> list[str]:
+    """The transactions that wrote, as PostgreSQL commits them: each COMMIT of a
+    transaction block, and each statement outside one that writes (its own transaction);
+    reads outside a block commit nothing."""
+    done, in_block = [], False
+    for sql in statements:
+        if sql == "BEGIN":
+            in_block = True
+        elif sql in ("COMMIT", "ROLLBACK"):
+            in_block = False
+            if sql == "COMMIT":
+                done.append(sql)
+        elif not in_block and WRITES.search(sql):
+            done.append(sql)
+    return done
+
+
+def test_a_paid_checkout_commits_its_record_order_and_answer_once(api, skus):
+    payload = checkout_payload(skus[:2])
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY="commits")
+    assert response.status_code == 201, response.json()
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(commits(statements)) == CHECKOUT_COMMITS, statements
+    # The record is written first in the order's transaction, never on its own before it.
+    order_begin = statements.index("BEGIN")
+    record_writes = [
+        index
+        for index, sql in enumerate(statements)
+        if 'INSERT INTO "channels_api_idempotencyrecord"' in sql
+    ]
+    assert record_writes == [order_begin + 1], statements
+    # A retry replays the one answer, with one read and no commit.
+    with CaptureQueriesContext(connection) as queries:
+        again = api.post("/api/v1/store/checkout", payload, HTTP_IDEMPOTENCY_KEY="commits")
+    assert (again.status_code, again.json()["id"]) == (201, response.json()["id"])
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert commits([query["sql"] for query in queries.captured_queries]) == []
