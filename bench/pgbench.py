@@ -5,11 +5,16 @@
   the same cluster: what PostgreSQL can do on one row with nothing else in the way.
 - **replay**: the statements a checkout runs under the stock lock (docs/performance.md),
   taken from a real checkout's captured SQL (`bench/queries.py`) and replayed on its
-  SKU's rows in a copy of the bench database. A paid checkout locks the rows twice,
-  each time by one autocommitted statement and for that statement alone: its hold
-  before the PSP is asked (the rows `FOR UPDATE`, their counter raised, the hold's
-  insert) and, once paid, the hold turned into an allocation under the hold's name (the
-  rows `FOR UPDATE`, `allocated` raised, the allocations' insert). The order's
+  SKU's rows in a copy of the bench database, the same way as ever (pgbench's simple
+  protocol, the parameters inlined, as many clients as the minimal). A paid checkout
+  locks the rows twice, each time by one autocommitted statement and for that
+  statement alone: its hold before the PSP is asked (its products' stock version
+  counted first, before any row is locked, and the statement marked counted so that
+  no trigger runs under the lock: `catalog.stock_versions`; then the rows `FOR UPDATE`,
+  their counter raised, the hold's insert) and, once paid, the hold turned into an
+  allocation under the hold's name (the rows `FOR UPDATE`, `allocated` raised, the
+  allocations' insert; no trigger fires: the row's `allocated + reserved_units` stays
+  as it was). Exactly those two statements as captured are replayed. The order's
   transaction then relabels those allocation rows, touching no stock row: it is not
   replayed. One run of the script is both statements, under a holder of its own. Its
   rate is the ceiling of a hot SKU's sales with unlimited API nodes: nothing but these

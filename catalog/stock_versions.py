@@ -11,7 +11,10 @@ row's product in the writer's own transaction, by a row-level trigger (`backoffi
 `ItemVersion`): one `UPDATE` of the writing session's own counter row, which no other
 session writes, so no checkout ever waits on it, also under a flash sale's stock lock. A
 checkout's hold turned into its allocation (the same units, allocated instead of held) and
-a row's `updated_at` alone do not count. Warehouses and their channel routes stay counted
+a row's `updated_at` alone do not count. A checkout's one-statement hold counts its
+products itself, before it locks any stock row, and the triggers skip its rows
+(`stock_versions_counted_first_sql`, `COUNTED_SETTING`): under the hot row's lock run its
+writes and the commit, no trigger. Warehouses and their channel routes stay counted
 for the whole catalog (the "stock" kind: rare, staff edits).
 
 - A product page's key carries its product's stock version, read in the request's one
@@ -30,7 +33,9 @@ from django.db import connection
 
 from backoffice.sql import table
 from backoffice.versions.current import item_version_sql, item_versions, versions_also
+from backoffice.versions.models import ItemVersion
 from backoffice.versions.registry import watch_items
+from backoffice.versions.triggers import WEIGHT_POSTGRESQL
 from catalog.models import Product, ProductVariant
 
 KIND = "stock"
@@ -46,6 +51,20 @@ PRODUCT_PAGE = "stock:product-page"
 # a statement's end takes to commit, and than the database's and the app servers' clocks
 # differ by. Far below the shortest hold of a checkout (5 minutes) or a cart.
 HOLD_EXPIRY_MARGIN = timedelta(seconds=60)
+# A statement that counts the stock versions of the products it writes by itself, before
+# it locks any stock row (`stock_versions_counted_first_sql`: a checkout's hold), sets this
+# transaction-local setting to its own `statement_timestamp()`; the stock triggers skip
+# that statement's rows (their `WHEN`), so nothing but the stock row's UPDATE runs under
+# its lock. Any other statement, the next one of the same transaction included, has
+# another timestamp: its writes count as always. (Statements sent in one simple-protocol
+# message, or run inside one function, share a `statement_timestamp()`: the app sends the
+# hold alone; `backoffice.versions`' own once-per-statement mark relies on the same.)
+# Chosen over a trigger-free path for the hold: the triggers stay the one guard of every
+# other writer (a shell, a migration, the admin), and the skip is this one statement's.
+COUNTED_SETTING = "stock_versions.counted"
+_NOT_COUNTED = (
+    f"current_setting('{COUNTED_SETTING}', true) IS DISTINCT FROM statement_timestamp()::text"
+)
 
 
 def stock_versions_watch() -> None:
@@ -67,7 +86,10 @@ def stock_versions_watch() -> None:
         "inventory.StockLevel",
         item=f"(SELECT product_id FROM {table(ProductVariant)} WHERE id = {{row}}.variant_id)",  # noqa: S608
         columns=("variant_id",),
-        changed=f"({shown.format(row='OLD')}) IS DISTINCT FROM ({shown.format(row='NEW')})",
+        changed=(
+            f"({shown.format(row='OLD')}) IS DISTINCT FROM ({shown.format(row='NEW')}) "
+            f"AND {_NOT_COUNTED}"
+        ),
     )
     # A hold's insert or delete changes its stock row's `reserved_units` in the same
     # statement (counted above); an update of the hold alone (its expiry moved, e.g. an
@@ -89,8 +111,36 @@ def stock_versions_watch() -> None:
         updates_only=True,
         deleted=(
             "OLD.expires_at <= clock_timestamp() + "
-            f"make_interval(secs => {HOLD_EXPIRY_MARGIN.total_seconds():.0f})"
+            f"make_interval(secs => {HOLD_EXPIRY_MARGIN.total_seconds():.0f}) "
+            f"AND {_NOT_COUNTED}"
         ),
+    )
+
+
+def stock_versions_counted_first_sql(name: str, variants: str) -> str:
+    """SQL (PostgreSQL): two `WITH` members: `<name>_rows` adds to this session's stock
+    version of the products of `variants` (a subquery of variant ids), and `name`
+    `SELECT`s one boolean `ready` (true) once it has, and marks the statement as counted
+    (`COUNTED_SETTING`).
+
+    For a statement that writes only stock rows and holds of those variants (a
+    checkout's one-statement hold): make its locking part depend on `name` (a filter
+    `(SELECT ready FROM <name>)` on the rows it locks) so that the count is written
+    before any stock row is locked; the triggers then skip its rows, and the lock is held
+    for the UPDATE and the commit alone. Counted whether or not the statement then
+    writes anything (a refused hold makes the products' cached pages be rebuilt once
+    more: never a stale one). The counter row is this session's own, as the trigger's:
+    no other session waits on it.
+    """
+    counters = table(ItemVersion)
+    return (
+        f"{name}_rows AS (INSERT INTO {counters} (name, item, slot, value) "  # noqa: S608
+        f"SELECT '{KIND}', v.product_id, pg_backend_pid(), {WEIGHT_POSTGRESQL} FROM "
+        f"(SELECT DISTINCT product_id FROM {table(ProductVariant)} WHERE id IN ({variants})) v "
+        f"ON CONFLICT (name, item, slot) DO UPDATE SET value = {counters}.value + "
+        "excluded.value RETURNING 1), "
+        f"{name} AS (SELECT set_config('{COUNTED_SETTING}', statement_timestamp()::text, true) "
+        f"IS NOT NULL AND (SELECT COUNT(*) FROM {name}_rows) >= 0 AS ready)"
     )
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from backoffice.sql import execute, fetch, lock_rows_of, placeholders, table
 from catalog.models import Channel
+from catalog.stock_versions import stock_versions_counted_first_sql
 from inventory.available import (
     available_sql,
     channel_availability,
@@ -182,6 +183,12 @@ def _hold_in_one_statement(
     An expired hold not yet purged thus frees its units for this buyer at once, and the
     counter stays the sum of the level's reservation rows. The rows are locked from step
     1 to the statement's own commit: no round trip while they are held.
+
+    Before step 1 (`versioned`, on which `candidate` depends), the statement adds to the
+    stock version of the lines' products itself and marks itself counted
+    (`catalog.stock_versions.stock_versions_counted_first_sql`): the stock rows'
+    triggers skip its writes, so under the lock runs the UPDATE, the inserts and the
+    commit, and no trigger.
     """
     level, reservation, wc, warehouse = (
         table(StockLevel),
@@ -200,12 +207,14 @@ def _hold_in_one_statement(
     active, active_params = hold_active_sql("r", now)
     rows = fetch(
         f"WITH wanted (variant_id, quantity) AS (VALUES {wanted}), "  # noqa: S608
+        f"{stock_versions_counted_first_sql('versioned', 'SELECT variant_id FROM wanted')}, "
         "candidate AS (SELECT DISTINCT ON (s.variant_id) s.id, s.variant_id, "
         f"s.warehouse_id, n.quantity FROM {level} s "
         "JOIN wanted n ON n.variant_id = s.variant_id "
         f"JOIN {wc} wc ON wc.warehouse_id = s.warehouse_id "
         f"JOIN {warehouse} w ON w.id = s.warehouse_id "
-        f"WHERE wc.channel_id = %s AND w.active{only} AND {available} >= n.quantity "
+        f"WHERE (SELECT ready FROM versioned) AND wc.channel_id = %s AND w.active{only} "
+        f"AND {available} >= n.quantity "
         "ORDER BY s.variant_id, wc.priority, s.warehouse_id), "
         f"locked AS (SELECT s.id, s.on_hand, s.allocated, s.reserved_units FROM {level} s "
         "WHERE s.id IN (SELECT id FROM candidate) ORDER BY s.id FOR UPDATE), "

@@ -75,6 +75,10 @@ def test_pgbench_replays_the_real_statements_under_the_stock_lock(bench_site):
     assert "BEGIN;" not in lines and "COMMIT;" not in lines
     assert "FOR UPDATE" in lines[1] and '"inventory_stocklevel"' in lines[1]
     assert 'INSERT INTO "inventory_reservation"' in lines[1]
+    # The hold counts its product's stock version itself, before its lock, and marks
+    # itself counted (no trigger under the lock): replayed as it ran.
+    assert 'INSERT INTO "versions_itemversion"' in lines[1]
+    assert "set_config('stock_versions.counted'" in lines[1]
     assert lines[2].startswith("WITH wanted ") and "'order:" not in lines[2]
     assert 'gone AS (DELETE FROM "inventory_reservation"' in lines[2]
     assert 'INSERT INTO "inventory_allocation"' in lines[2]

@@ -245,3 +245,44 @@ def test_truncating_the_stock_tables_changes_the_whole_kind(web, tee):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {table} CASCADE")
         assert data_versions_read()[KIND] != before
+
+
+def test_a_checkout_hold_counts_its_product_itself_and_runs_no_trigger_under_the_lock(web, tee):
+    """The one-statement hold adds to its product's stock version before it locks the
+    row, and marks itself counted: the stock row's trigger function is not called for
+    its UPDATE (nothing but the UPDATE and the commit under the lock), yet the version
+    changes. A write of the row by another statement still calls it."""
+    from django.db import transaction
+
+    before = version(tee)
+    calls = (
+        "SELECT COALESCE(pg_stat_get_xact_function_calls("
+        "'versions_stock_inventory_stocklevel_items'::regproc), 0)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL track_functions = 'pl'")
+        checkout_hold(web, tee, 2)
+        cursor.execute(calls)
+        assert cursor.fetchone()[0] == 0
+        StockLevel.objects.update(on_hand=9)
+        cursor.execute(calls)
+        assert cursor.fetchone()[0] == 1
+
+    assert version(tee) != before
+    assert available(web, tee) == 7
+
+
+def test_the_statement_counted_by_itself_leaves_the_next_write_of_its_transaction_counted(web, tee):
+    """The mark is the hold statement's own (its `statement_timestamp()`): a later
+    statement of the same transaction writing the stock row is counted by the trigger."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        checkout_hold(web, tee, 2)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('stock_versions.counted', true)")
+            assert cursor.fetchone()[0]  # the hold marked itself
+        held = version(tee)
+        StockLevel.objects.update(on_hand=9)
+        assert version(tee) != held
+    assert available(web, tee) == 7
